@@ -1,0 +1,107 @@
+import { constants as fsConstants } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../ports/file-system.js';
+
+/** The real FileSystem over node:fs/promises. The only engine file that imports node:fs. */
+export class NodeFileSystem implements FileSystem {
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const flags = { read: 'r', readWrite: 'r+', create: 'a+', createNew: 'wx+' }[mode];
+    // 'a+' would force appends; open with O_RDWR|O_CREAT instead.
+    const handle =
+      mode === 'create'
+        ? await fsp.open(path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644)
+        : await fsp.open(path, flags, 0o644);
+    return new NodeFileHandle(handle);
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    return new Uint8Array(await fsp.readFile(path));
+  }
+
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    await fsp.writeFile(path, data);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await fsp.rename(from, to);
+  }
+
+  async unlink(path: string): Promise<void> {
+    await fsp.unlink(path);
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await fsp.mkdir(path, { recursive: true });
+  }
+
+  async removeTree(path: string): Promise<void> {
+    await fsp.rm(path, { recursive: true, force: true });
+  }
+
+  async readdir(path: string): Promise<string[]> {
+    return fsp.readdir(path);
+  }
+
+  async stat(path: string): Promise<FileStat | null> {
+    try {
+      const s = await fsp.stat(path);
+      return { size: s.size, isFile: s.isFile(), isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async syncDir(path: string): Promise<void> {
+    const handle = await fsp.open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+
+class NodeFileHandle implements FileHandle {
+  constructor(private readonly handle: fsp.FileHandle) {}
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const buffer = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await this.handle.read(buffer, filled, length - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === length ? buffer : buffer.subarray(0, filled);
+  }
+
+  async write(position: number, data: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await this.handle.write(data, written, data.length - written, position + written);
+      written += bytesWritten;
+    }
+  }
+
+  datasync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  sync(): Promise<void> {
+    return this.handle.sync();
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.handle.truncate(size);
+  }
+
+  async size(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Clock port. Wall time may jump (and the simulator rewinds it); monotonic time never goes
+ * back. Engine code measures durations with `monotonic` and stamps records with `now`.
+ */
+export interface Clock {
+  /** Wall-clock milliseconds since the Unix epoch. */
+  now(): number;
+  /** Milliseconds from an arbitrary origin; never decreases. */
+  monotonic(): number;
+  /** Resolves after `ms`; rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,59 @@
+/**
+ * FileSystem port. Engine code performs all disk I/O through it, so the simulator can
+ * decide what an unsynced write becomes after a crash (sim/) and fault plans can fail any
+ * call (fault-injection/). Paths are absolute, '/'-separated.
+ *
+ * Errors: implementations reject with an Error whose `code` is a POSIX name
+ * ('ENOENT', 'EIO', 'ENOSPC', 'EEXIST', 'ENOTDIR', 'EISDIR', ...).
+ */
+export interface FileHandle {
+  /** Reads up to `length` bytes at `position`; returns the bytes actually read (short at EOF). */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Writes all of `data` at `position`. Not durable until `sync`/`datasync`. */
+  write(position: number, data: Uint8Array): Promise<void>;
+  /** fdatasync: file contents durable. */
+  datasync(): Promise<void>;
+  /** fsync: contents and metadata durable. */
+  sync(): Promise<void>;
+  truncate(size: number): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type OpenMode =
+  /** read only; the file must exist */
+  | 'read'
+  /** read and write; the file must exist */
+  | 'readWrite'
+  /** read and write; created empty when missing */
+  | 'create'
+  /** read and write; fails with EEXIST when the file exists */
+  | 'createNew';
+
+export interface FileStat {
+  readonly size: number;
+  readonly isFile: boolean;
+  readonly isDirectory: boolean;
+  readonly mtimeMs: number;
+}
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** Whole file; rejects ENOENT when missing. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** Creates or replaces the file with `data` (not durable until synced). */
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; ENOENT when missing. */
+  unlink(path: string): Promise<void>;
+  /** Creates a directory and its parents; no error when it exists. */
+  mkdir(path: string): Promise<void>;
+  /** Removes a directory tree; no error when missing. */
+  removeTree(path: string): Promise<void>;
+  /** Entry names; ENOENT when the directory is missing. */
+  readdir(path: string): Promise<string[]>;
+  /** null when missing. */
+  stat(path: string): Promise<FileStat | null>;
+  /** fsync of a directory: created, renamed and removed entries become durable. */
+  syncDir(path: string): Promise<void>;
+}
