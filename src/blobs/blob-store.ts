@@ -1,0 +1,81 @@
+import { toSopError } from '../errors/sop-error.js';
+import type { Env } from '../ports/env.js';
+import { joinPath } from '../util/paths.js';
+
+/**
+ * Node and value blobs of one store, one file per physical id under 256 fan-out folders
+ * `<store>/blobs/<xx>/` that exist from store creation on (so a new blob never needs a new
+ * folder). Blobs are immutable: a physical id is written once and later deleted (spec COW-1).
+ * Contents are framed with a CRC by the caller (src/codec/frame.ts).
+ */
+export class BlobStore {
+  constructor(
+    private readonly env: Env,
+    readonly dir: string,
+  ) {}
+
+  static fanOut(): string[] {
+    return Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+  }
+
+  /** Creates the fan-out folders of a new store (inside its not-yet-visible folder). */
+  async create(): Promise<void> {
+    await this.env.fs.mkdir(this.dir);
+    for (const sub of BlobStore.fanOut()) await this.env.fs.mkdir(joinPath(this.dir, sub));
+  }
+
+  pathOf(id: string): string {
+    return joinPath(this.dir, id.slice(0, 2), id);
+  }
+
+  folderOf(id: string): string {
+    return joinPath(this.dir, id.slice(0, 2));
+  }
+
+  /** Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1). */
+  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
+    const folders = new Set<string>();
+    await parallel(blobs, 8, async ({ id, bytes }) => {
+      const file = await this.env.fs.open(this.pathOf(id), 'create');
+      try {
+        await file.truncate(0);
+        await file.write(0, bytes);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      folders.add(this.folderOf(id));
+    });
+    await parallel([...folders], 8, (folder) => this.env.fs.syncDir(folder));
+  }
+
+  /** null when the blob does not exist. */
+  async get(id: string): Promise<Uint8Array | null> {
+    try {
+      return await this.env.fs.readFile(this.pathOf(id));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return null;
+      throw toSopError(error, `read blob ${id}`);
+    }
+  }
+
+  /** Deletes blobs; missing ones are fine (cleanup and recovery may run twice). */
+  async removeAll(ids: readonly string[]): Promise<void> {
+    await parallel(ids, 8, async (id) => {
+      try {
+        await this.env.fs.unlink(this.pathOf(id));
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ENOENT') throw toSopError(error, `delete blob ${id}`);
+      }
+    });
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function parallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

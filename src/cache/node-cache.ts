@@ -1,0 +1,72 @@
+import { decodeNode } from '../codec/node-codec.js';
+import type { BNode } from '../btree/node.js';
+import type { Coordinator } from '../ports/coordinator.js';
+import { type Handle, activePhysical } from '../registry/handle.js';
+import type { Store } from '../store/store.js';
+import { Lru } from './lru.js';
+
+/**
+ * L1: a bounded MRU of decoded nodes keyed by physical id. A physical id names immutable
+ * bytes (spec COW-1), so an entry can never be stale: no invalidation protocol is needed.
+ * L2: the Coordinator's cache, used when it is shared between processes (Redis).
+ */
+export class NodeCache {
+  private readonly l1: Lru<string, BNode>;
+
+  constructor(
+    capacity: number,
+    private readonly coordinator: Coordinator,
+    private readonly namespace: string,
+    private readonly l2TtlMs: number,
+  ) {
+    this.l1 = new Lru(capacity);
+  }
+
+  /** The node under the handle's active id; null when its blob is gone (a concurrent cleanup). */
+  async load(store: Store, handle: Handle): Promise<BNode | null> {
+    const physical = activePhysical(handle);
+    const cached = this.l1.get(physical);
+    if (cached) return cached;
+    const bytes = (await this.l2Get(physical)) ?? (await store.blobs.get(physical));
+    if (!bytes) return null;
+    const node = freezeNode(decodeNode(bytes, handle.logicalId));
+    this.l1.set(physical, node);
+    return node;
+  }
+
+  /** Seeds L1 with a node just committed (it is frozen: transactions copy before changing). */
+  remember(physical: string, node: BNode): void {
+    this.l1.set(physical, freezeNode(node));
+  }
+
+  forget(physical: string): void {
+    this.l1.delete(physical);
+  }
+
+  private async l2Get(physical: string): Promise<Uint8Array | null> {
+    if (this.coordinator.kind === 'memory') return null;
+    try {
+      return await this.coordinator.cacheGet(`${this.namespace}:b:${physical}`);
+    } catch {
+      return null; // the cache is an optimisation: its failure must not fail a read
+    }
+  }
+
+  async l2Put(physical: string, bytes: Uint8Array): Promise<void> {
+    if (this.coordinator.kind === 'memory') return;
+    await this.coordinator.cacheSet(`${this.namespace}:b:${physical}`, bytes, this.l2TtlMs).catch(() => undefined);
+  }
+}
+
+function freezeNode(node: BNode): BNode {
+  if (Object.isFrozen(node)) return node;
+  Object.freeze(node.kind === 'leaf' ? node.items : node.keys);
+  if (node.kind === 'internal') Object.freeze(node.children);
+  return Object.freeze(node);
+}
+
+export function cloneNode(node: BNode): BNode {
+  return node.kind === 'leaf'
+    ? { kind: 'leaf', id: node.id, items: [...node.items] }
+    : { kind: 'internal', id: node.id, keys: [...node.keys], children: [...node.children] };
+}

@@ -1,0 +1,234 @@
+import type { Item } from '../btree/node.js';
+import { BlockKind, decodeFrame } from '../codec/frame.js';
+import { validateKey } from '../codec/key-order.js';
+import { decodeValue, encodeValue } from '../codec/value-codec.js';
+import { SopError, corrupt, invalid, toSopError } from '../errors/sop-error.js';
+import type { Store } from '../store/store.js';
+import type { Transaction } from '../txn/transaction.js';
+import type { TreeSession } from '../txn/tree-session.js';
+
+export interface RangeOptions<K> {
+  gte?: K;
+  gt?: K;
+  lte?: K;
+  lt?: K;
+  reverse?: boolean;
+  limit?: number;
+}
+
+/**
+ * A store opened in one transaction: the cursor-based B-tree API of SOP (E19..E22) plus an
+ * async range iterator. Every call checks the transaction is usable; any failure inside an
+ * operation leaves the transaction usable only for rollback (spec API-2).
+ */
+export class Btree<K = unknown, V = unknown> {
+  constructor(
+    private readonly tx: Transaction,
+    private readonly store: Store,
+    private readonly s: TreeSession,
+  ) {}
+
+  get name(): string {
+    return this.store.name;
+  }
+
+  /** Items as this transaction sees them (committed count plus its own adds and removes). */
+  get count(): number {
+    return this.s.count;
+  }
+
+  get isUnique(): boolean {
+    return this.store.info.isUnique;
+  }
+
+  async add(key: K, value: V): Promise<boolean> {
+    return this.write(async () => this.insert(key, value, false));
+  }
+
+  async addIfNotExist(key: K, value: V): Promise<boolean> {
+    return this.write(async () => this.insert(key, value, true));
+  }
+
+  async upsert(key: K, value: V): Promise<boolean> {
+    return this.write(async () => {
+      if (await this.locate(key)) return this.replaceValue(value);
+      return this.insert(key, value, false);
+    });
+  }
+
+  async update(key: K, value: V): Promise<boolean> {
+    return this.write(async () => (await this.locate(key)) && this.replaceValue(value));
+  }
+
+  async remove(key: K): Promise<boolean> {
+    return this.write(async () => (await this.locate(key)) && this.removeCurrent());
+  }
+
+  /** Positions the cursor on the key (the first duplicate); on a miss, on the next greater key. */
+  async find(key: K, firstItemWithKey = false): Promise<boolean> {
+    void firstItemWithKey; // the first duplicate is always the one found
+    return this.read(async () => this.locate(key));
+  }
+
+  getCurrentKey(): K | undefined {
+    this.tx.ensureActive();
+    return this.s.tree.current()?.key as K | undefined;
+  }
+
+  async getCurrentValue(): Promise<V | undefined> {
+    return this.read(async () => {
+      const item = this.s.tree.current();
+      if (!item) return undefined;
+      this.s.tracker.observe(item);
+      return (await this.valueOf(item)) as V;
+    });
+  }
+
+  async first(): Promise<boolean> {
+    return this.navigate(() => this.s.tree.first());
+  }
+
+  async last(): Promise<boolean> {
+    return this.navigate(() => this.s.tree.last());
+  }
+
+  async next(): Promise<boolean> {
+    return this.navigate(() => this.s.tree.next());
+  }
+
+  async previous(): Promise<boolean> {
+    return this.navigate(() => this.s.tree.previous());
+  }
+
+  async updateCurrentValue(value: V): Promise<boolean> {
+    return this.write(async () => this.s.tree.current() !== undefined && this.replaceValue(value));
+  }
+
+  async removeCurrentItem(): Promise<boolean> {
+    return this.write(async () => this.s.tree.current() !== undefined && this.removeCurrent());
+  }
+
+  /** Entries in key order within the bounds (spec API-3). Walks the cursor, so it marks the transaction as a scanner. */
+  async *range(options: RangeOptions<K> = {}): AsyncGenerator<[K, V]> {
+    const { reverse = false, limit = Infinity } = options;
+    if (!(limit >= 0)) throw invalid('range limit must be a number >= 0');
+    for (const bound of [options.gte, options.gt, options.lte, options.lt]) if (bound !== undefined) this.checkKey(bound);
+    let positioned = await this.navigate(() => this.startRange(options, reverse));
+    for (let n = 0; positioned && n < limit; n++) {
+      const item = this.s.tree.current()!;
+      if (!this.withinEnd(item.key as K, options, reverse)) return;
+      this.s.tracker.observe(item);
+      yield [item.key as K, (await this.read(() => this.valueOf(item))) as V];
+      positioned = await this.navigate(() => (reverse ? this.s.tree.previous() : this.s.tree.next()));
+    }
+  }
+
+  private startRange(o: RangeOptions<K>, reverse: boolean): Promise<boolean> {
+    const tree = this.s.tree;
+    if (!reverse) {
+      if (o.gt !== undefined) return tree.seek(o.gt, 'gt');
+      return o.gte !== undefined ? tree.seek(o.gte, 'ge') : tree.first();
+    }
+    if (o.lt !== undefined) return tree.seek(o.lt, 'lt');
+    return o.lte !== undefined ? tree.seek(o.lte, 'le') : tree.last();
+  }
+
+  private withinEnd(key: K, o: RangeOptions<K>, reverse: boolean): boolean {
+    const c = this.s.compare;
+    if (!reverse) return !(o.lt !== undefined && c(key, o.lt) >= 0) && !(o.lte !== undefined && c(key, o.lte) > 0);
+    return !(o.gt !== undefined && c(key, o.gt) <= 0) && !(o.gte !== undefined && c(key, o.gte) < 0);
+  }
+
+  private async locate(key: K): Promise<boolean> {
+    this.checkKey(key);
+    const found = await this.s.tree.find(key, true);
+    if (found) this.s.tracker.observe(this.s.tree.current()!);
+    else this.s.tracker.observeAbsent(key);
+    return found;
+  }
+
+  private async insert(key: K, value: V, onlyIfAbsent: boolean): Promise<boolean> {
+    const storedKey = this.checkKey(key);
+    if ((onlyIfAbsent || this.store.info.isUnique) && (await this.locate(key))) return false;
+    const item: Item = { id: this.tx.newId(), key: storedKey, version: 1, ...this.storeValue(value) };
+    if (!(await this.s.tree.add(item))) return false;
+    this.s.tracker.added(item);
+    return true;
+  }
+
+  private async replaceValue(value: V): Promise<boolean> {
+    const before = this.s.tree.current()!;
+    const { value: inline, valueBlobId } = this.storeValue(value);
+    const after: Item = { id: before.id, key: before.key, version: this.s.tracker.nextVersion(before), ...(valueBlobId ? { valueBlobId } : { value: inline }) };
+    this.dropPendingValue(before);
+    await this.s.tree.replaceCurrent(after);
+    this.s.tracker.updated(before, after);
+    return true;
+  }
+
+  private async removeCurrent(): Promise<boolean> {
+    const item = this.s.tree.current()!;
+    this.dropPendingValue(item);
+    await this.s.tree.removeCurrent();
+    this.s.tracker.removed(item);
+    return true;
+  }
+
+  /** Values in the node are kept as a private copy; others get a fresh blob id (spec TX-6, SOP hazard E40). */
+  private storeValue(value: V): { value?: unknown; valueBlobId?: string } {
+    const bytes = encodeValue(value, 'value');
+    if (this.store.info.valueInNode) return { value: decodeValue(bytes) };
+    const valueBlobId = this.tx.newId();
+    this.s.pendingValues.set(valueBlobId, bytes);
+    return { valueBlobId };
+  }
+
+  private dropPendingValue(item: Item): void {
+    if (item.valueBlobId) this.s.pendingValues.delete(item.valueBlobId);
+  }
+
+  private async valueOf(item: Item): Promise<unknown> {
+    if (!item.valueBlobId) return item.value;
+    const pending = this.s.pendingValues.get(item.valueBlobId);
+    if (pending) return decodeValue(pending);
+    const bytes = await this.store.blobs.get(item.valueBlobId);
+    if (!bytes) throw new SopError('CONFLICT', `value of an item in ${this.name} was replaced by a concurrent commit; retry`);
+    return decodeValue(decodeFrame(bytes, BlockKind.Value, `value blob ${item.valueBlobId}`), 'stored value');
+  }
+
+  /** Validates a key and returns a private copy, so later changes by the caller cannot reorder the tree. */
+  private checkKey(key: K): unknown {
+    if (key === undefined) throw invalid('key is undefined');
+    validateKey(key, this.store.info.keyOrder);
+    try {
+      return decodeValue(encodeValue(key, 'key'));
+    } catch (error) {
+      if (SopError.is(error, 'CORRUPT')) throw corrupt('key did not survive its own encoding', error);
+      throw error;
+    }
+  }
+
+  private async write<T>(op: () => Promise<T>): Promise<T> {
+    this.tx.ensureWritable();
+    return this.guard(op);
+  }
+
+  private async read<T>(op: () => Promise<T>): Promise<T> {
+    this.tx.ensureActive();
+    return this.guard(op);
+  }
+
+  private async navigate(op: () => Promise<boolean>): Promise<boolean> {
+    this.tx.ensureActive();
+    this.s.mergeable = false;
+    return this.guard(op);
+  }
+
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      throw toSopError(error, `store ${this.name}`);
+    }
+  }
+}

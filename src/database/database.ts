@@ -1,0 +1,264 @@
+import { resolve } from 'node:path';
+import { BlobStore } from '../blobs/blob-store.js';
+import { NodeCache } from '../cache/node-cache.js';
+import { type KeyOrderSpec, makeKeyCompare, validateKeyOrderSpec } from '../codec/key-order.js';
+import { SopError, invalid, toSopError } from '../errors/sop-error.js';
+import { realEnv } from '../adapters/real-env.js';
+import type { Env } from '../ports/env.js';
+import type { StoreInfo } from '../store/store-info.js';
+import { StoreRepository } from '../store/store-repository.js';
+import type { Store } from '../store/store.js';
+import type { TxContext } from '../txn/context.js';
+import { Maintenance } from '../txn/maintenance.js';
+import { type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
+import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+import { joinPath, validateStoreName } from '../util/paths.js';
+import { Btree } from './btree.js';
+import { type StoreCheck, checkStore } from './check.js';
+import { loadOrCreateDbInfo } from './db-info.js';
+import { type BtreeOptions, DEFAULT_HASH_MOD, DEFAULT_SLOT_LENGTH, type DatabaseOptions, MAX_SLOT_LENGTH } from './options.js';
+
+export interface TransactionRunOptions extends TransactionOptions {
+  /** How many times a CONFLICT is retried with a fresh transaction (default 10). */
+  retries?: number;
+}
+
+/**
+ * A database: one data folder (standalone). Opening it runs crash recovery (spec REC-1);
+ * every transaction's begin also gives the onIdle maintenance a chance to run (spec IDLE-1).
+ */
+export class Database {
+  private readonly live = new Map<string, Transaction>();
+  private failure: SopError | null = null;
+  private closed = false;
+  private seq = 0;
+  private readonly ctx: TxContext;
+
+  private constructor(
+    readonly folder: string,
+    private readonly env: Env,
+    private readonly repo: StoreRepository,
+    private readonly maintenance: Maintenance | null,
+    /** What recovery did when the folder was opened. */
+    readonly recovery: RecoveryReport,
+    nodes: NodeCache,
+  ) {
+    this.ctx = {
+      env,
+      translogs: joinPath(folder, 'translogs'),
+      namespace: `sop:${folder}`,
+      repo,
+      nodes,
+      storeMutex: new KeyedMutex(),
+      nextSeq: () => ++this.seq,
+      commitNeedsRecovery: (tid, error) => {
+        this.failure ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
+      },
+      transactionEnded: (tid) => this.live.delete(tid),
+    };
+  }
+
+  static async open(options: DatabaseOptions): Promise<Database> {
+    if (typeof options?.folder !== 'string' || options.folder.length === 0) throw invalid('options.folder must be a non-empty string');
+    if (options.mode !== undefined && options.mode !== 'standalone') throw invalid(`mode ${JSON.stringify(options.mode)} is not available (standalone only)`);
+    const hashMod = options.registryHashMod;
+    if (hashMod !== undefined && !(Number.isInteger(hashMod) && hashMod >= 1 && hashMod <= 100_000)) throw invalid('registryHashMod must be an integer in 1..100000');
+    const env = options.env ?? realEnv();
+    const folder = resolve(options.folder).replace(/\\/g, '/');
+    try {
+      return await Database.openFolder(env, folder, options);
+    } catch (error) {
+      throw toSopError(error, `open ${folder}`);
+    }
+  }
+
+  private static async openFolder(env: Env, folder: string, options: DatabaseOptions): Promise<Database> {
+    const stat = await env.fs.stat(folder);
+    if (stat && !stat.isDirectory) throw invalid(`${folder} is not a directory`);
+    await env.fs.mkdir(folder);
+    const info = await loadOrCreateDbInfo(env, folder, options.registryHashMod, DEFAULT_HASH_MOD);
+    const translogs = joinPath(folder, 'translogs');
+    await env.fs.mkdir(translogs);
+    const repo = new StoreRepository(env, folder, info.hashMod);
+    await repo.init();
+    const states = await scanLogs(env, translogs, new Set());
+    const redoTids = new Set(needsRedo(states).map((s) => s.tid));
+    for (const name of await repo.names()) await repo.get(name, redoTids);
+    const report = await recover(env, translogs, repo, states);
+    const namespace = `sop:${folder}`;
+    const nodes = new NodeCache(options.nodeCacheSize ?? 20_000, env.coordinator, namespace, 5 * 60_000);
+    let db: Database | undefined;
+    const maintenance = new Maintenance(env, translogs, repo, namespace, () => new Set(db?.live.keys() ?? []), options.maintenance);
+    db = new Database(folder, env, repo, maintenance, report, nodes);
+    db.seq = Math.max(0, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
+    return db;
+  }
+
+  async beginTransaction(mode: TransactionMode, options: TransactionOptions = {}): Promise<Transaction> {
+    this.ensureOpen();
+    if (mode !== 'write' && mode !== 'read' && mode !== 'nocheck') throw invalid(`mode must be 'write', 'read' or 'nocheck', got ${JSON.stringify(mode)}`);
+    const max = options.maxTimeMs;
+    if (max !== undefined && !(typeof max === 'number' && max > 0)) throw invalid('maxTimeMs must be a number > 0');
+    if (mode === 'write' && this.failure) throw this.failure;
+    await this.maintenance?.onIdle().catch(() => undefined);
+    const tx = new Transaction(this.ctx, this.env.random.uuid(), mode, options);
+    this.live.set(tx.id, tx);
+    return tx;
+  }
+
+  /** Creates the store, or opens it when it exists with the same options (SOP E16). */
+  async newBtree<K = unknown, V = unknown>(tx: Transaction, name: string, options: BtreeOptions<K> = {}): Promise<Btree<K, V>> {
+    this.ensureOpen();
+    tx.ensureActive();
+    validateStoreName(name);
+    const wanted = this.storeInfoFor(name, options);
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.repo.get(name);
+      if (existing) {
+        checkCompatible(existing.info, wanted, options);
+        return this.attach<K, V>(tx, existing, options.comparer);
+      }
+      tx.ensureWritable();
+      await tx.logStoreCreation(name);
+      try {
+        const store = await this.repo.create(tx.id, wanted);
+        tx.storeCreated(store);
+        return this.attach<K, V>(tx, store, options.comparer);
+      } catch (error) {
+        if (!SopError.is(error, 'STORE_EXISTS') || attempt > 0) throw error;
+      }
+    }
+  }
+
+  /** Opens an existing store; STORE_NOT_FOUND when there is none. */
+  async openBtree<K = unknown, V = unknown>(tx: Transaction, name: string, options: { comparer?: (a: K, b: K) => number } = {}): Promise<Btree<K, V>> {
+    this.ensureOpen();
+    tx.ensureActive();
+    validateStoreName(name);
+    const store = await this.repo.get(name);
+    if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
+    return this.attach<K, V>(tx, store, options.comparer);
+  }
+
+  /** Runs `fn` in a transaction and commits it, retrying on CONFLICT (spec API-5). */
+  async transaction<T>(mode: TransactionMode, fn: (tx: Transaction) => Promise<T>, options: TransactionRunOptions = {}): Promise<T> {
+    const retries = options.retries ?? 10;
+    if (!(Number.isInteger(retries) && retries >= 0)) throw invalid('retries must be an integer >= 0');
+    for (let attempt = 0; ; attempt++) {
+      const tx = await this.beginTransaction(mode, options);
+      try {
+        const result = await fn(tx);
+        await tx.commit();
+        return result;
+      } catch (error) {
+        if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+        if (!SopError.is(error, 'CONFLICT') || attempt >= retries) throw error;
+        await this.env.clock.sleep(1 + Math.floor(this.env.random.nextFloat() * Math.min(50, 2 ** attempt)));
+      }
+    }
+  }
+
+  async listStores(): Promise<string[]> {
+    this.ensureOpen();
+    return this.repo.names();
+  }
+
+  /** Deletes a store now, outside any transaction; CONFLICT while a live transaction uses it. */
+  async removeBtree(name: string): Promise<boolean> {
+    this.ensureOpen();
+    validateStoreName(name);
+    for (const tx of this.live.values()) {
+      if (tx.hasSession(name)) throw new SopError('CONFLICT', `store ${name} is in use by transaction ${tx.id}`);
+    }
+    return this.repo.remove(name);
+  }
+
+  /** Walks a store and checks its structure, counts and blobs (the STRUCT invariants). */
+  async checkStore(name: string): Promise<StoreCheck> {
+    this.ensureOpen();
+    validateStoreName(name);
+    const store = await this.repo.get(name);
+    if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
+    const tx = new Transaction(this.ctx, this.env.random.uuid(), 'nocheck', {});
+    const session = tx.session(this.withComparer(store, undefined));
+    return checkStore(store, session, () => listBlobs(this.env, store.blobs));
+  }
+
+  /** Runs one onIdle sweep now (recovery of dead transactions). */
+  async sweep(): Promise<RecoveryReport | null> {
+    this.ensureOpen();
+    return (await this.maintenance?.sweep()) ?? null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const tx of this.live.values()) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+    await this.repo.close();
+  }
+
+  private attach<K, V>(tx: Transaction, store: Store, comparer: ((a: K, b: K) => number) | undefined): Btree<K, V> {
+    const withCompare = this.withComparer(store, comparer as ((a: unknown, b: unknown) => number) | undefined);
+    return new Btree<K, V>(tx, withCompare, tx.session(withCompare));
+  }
+
+  private withComparer(store: Store, comparer: ((a: unknown, b: unknown) => number) | undefined): Store {
+    if (store.info.customComparer) {
+      if (comparer) store.userCompare = comparer;
+      if (!store.userCompare) throw invalid(`store ${store.name} was created with a comparer: pass it again (options.comparer)`);
+      store.compare ??= makeKeyCompare(store.info.keyOrder, (a, b) => store.userCompare!(a, b));
+    } else {
+      if (comparer) throw invalid(`store ${store.name} was created without a comparer`);
+      store.compare ??= makeKeyCompare(store.info.keyOrder);
+    }
+    return store;
+  }
+
+  private storeInfoFor<K>(name: string, o: BtreeOptions<K>): StoreInfo {
+    if (o === null || typeof o !== 'object') throw invalid('options must be an object');
+    const slotLength = o.slotLength ?? DEFAULT_SLOT_LENGTH;
+    if (!Number.isInteger(slotLength) || slotLength < 2 || slotLength > MAX_SLOT_LENGTH) throw invalid(`slotLength must be an integer in 2..${MAX_SLOT_LENGTH}`);
+    for (const flag of ['isUnique', 'valueInNode'] as const) {
+      if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw invalid(`${flag} must be a boolean`);
+    }
+    if (o.comparer !== undefined && typeof o.comparer !== 'function') throw invalid('comparer must be a function');
+    const keyOrder: KeyOrderSpec = o.keyOrder
+      ? validateKeyOrderSpec({ kind: 'fields', fields: o.keyOrder.map((f) => ({ field: f?.field, order: f?.order ?? 'asc' })) }, 'user')
+      : { kind: 'natural' };
+    const now = this.env.clock.now();
+    return {
+      name, slotLength, isUnique: o.isUnique ?? true, valueInNode: o.valueInNode ?? true, keyOrder,
+      customComparer: o.comparer !== undefined, description: o.description ?? '', rootId: this.env.random.uuid(),
+      count: 0, commitSeq: 0, createdAt: now, updatedAt: now,
+    };
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new SopError('UNAVAILABLE', 'the database is closed');
+  }
+}
+
+/** Options given explicitly must match the existing store (SOP E16); omitted ones are taken from it. */
+function checkCompatible<K>(existing: StoreInfo, wanted: StoreInfo, given: BtreeOptions<K>): void {
+  for (const f of ['slotLength', 'isUnique', 'valueInNode'] as const) {
+    if (given[f] !== undefined && existing[f] !== wanted[f]) {
+      throw invalid(`store ${existing.name} exists with ${f}=${String(existing[f])}, not ${String(wanted[f])}`);
+    }
+  }
+  if (existing.customComparer !== wanted.customComparer) {
+    throw invalid(`store ${existing.name} exists ${existing.customComparer ? 'with' : 'without'} a user comparer`);
+  }
+  if (given.keyOrder !== undefined && JSON.stringify(existing.keyOrder) !== JSON.stringify(wanted.keyOrder)) {
+    throw invalid(`store ${existing.name} exists with another keyOrder`);
+  }
+}
+
+async function listBlobs(env: Env, blobs: BlobStore): Promise<string[]> {
+  const ids: string[] = [];
+  for (const sub of BlobStore.fanOut()) {
+    const dir = joinPath(blobs.dir, sub);
+    if (await env.fs.stat(dir)) ids.push(...(await env.fs.readdir(dir)));
+  }
+  return ids;
+}

@@ -1,0 +1,44 @@
+import type { KeyOrderSpec, UserKeyCompare } from '../codec/key-order.js';
+import type { Env } from '../ports/env.js';
+import type { MaintenanceOptions } from '../txn/maintenance.js';
+
+export interface DatabaseOptions {
+  /** Data folder; created when missing. Everything sop-ts writes stays inside it. */
+  folder: string;
+  /** 'standalone' (default): one process, in-process coordination, no Redis. */
+  mode?: 'standalone';
+  /** Registry sectors per segment file (SOP's hash mod). Fixed when the folder is created. Default 250. */
+  registryHashMod?: number;
+  /** Capacity of the L1 node cache (decoded nodes). Default 20,000. */
+  nodeCacheSize?: number;
+  /** Cadence of the onIdle sweeps. */
+  maintenance?: MaintenanceOptions;
+  /** Ports to use instead of the real ones (simulator, fault injection). */
+  env?: Env;
+}
+
+/** A composite key field and its direction. */
+export interface KeyField {
+  field: string | number;
+  order?: 'asc' | 'desc';
+}
+
+export interface BtreeOptions<K = unknown> {
+  /** Maximum items per node, 2..10000. Default 500. */
+  slotLength?: number;
+  /** Unique keys (default true). */
+  isUnique?: boolean;
+  /** Values inside the node (default true) or each in its own blob. */
+  valueInNode?: boolean;
+  /** Composite key order: fields of an object (or indexes of an array) and their directions. */
+  keyOrder?: KeyField[];
+  /** A user comparer instead of the natural order; must be passed on every open. */
+  comparer?: (a: K, b: K) => number;
+  description?: string;
+}
+
+export const DEFAULT_SLOT_LENGTH = 500;
+export const MAX_SLOT_LENGTH = 10_000;
+export const DEFAULT_HASH_MOD = 250;
+
+export type { KeyOrderSpec, UserKeyCompare };

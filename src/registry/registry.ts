@@ -1,0 +1,262 @@
+import { assert, corrupt } from '../errors/sop-error.js';
+import type { FileHandle } from '../ports/file-system.js';
+import type { Env } from '../ports/env.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+import { joinPath } from '../util/paths.js';
+import { COW_REGION_SIZE, decodeCow, encodeCow } from './cow.js';
+import type { Handle } from './handle.js';
+import { SECTOR_SIZE, type SectorSlots, decodeSector, emptySlots, encodeSector, homeOf } from './sector.js';
+
+/** One handle change of a transaction: `before` null = add, `after` null = delete. */
+export interface HandleChange {
+  readonly id: string;
+  readonly before: Handle | null;
+  readonly after: Handle | null;
+}
+
+interface Location {
+  segment: number;
+  sector: number;
+  slot: number;
+}
+
+const MAX_SEGMENTS = 1000;
+
+/**
+ * The handle registry of one store: an on-disk hashmap of 4096-byte sectors in segment
+ * files `<store>-<n>.reg` (spec REG-1..REG-6).
+ *
+ * Two views are kept: the disk image (what the last write put on disk, the base of the next
+ * write) and the published map (what transactions read). A commit writes first and publishes
+ * later, in one synchronous step for all its stores, so no reader ever sees half a commit
+ * (spec ACID-2).
+ */
+export class Registry {
+  private readonly images = new Map<string, SectorSlots>();
+  private readonly locations = new Map<string, Location>();
+  private readonly published = new Map<string, Handle>();
+  private readonly files = new Map<string, FileHandle>();
+  private readonly mutex = new KeyedMutex();
+  private segmentCount = 0;
+
+  private constructor(
+    private readonly env: Env,
+    private readonly dir: string,
+    private readonly name: string,
+    readonly hashMod: number,
+  ) {}
+
+  /** Restores live cow images, then loads every segment (spec COW-3). */
+  static async open(env: Env, dir: string, name: string, hashMod: number, liveTids: ReadonlySet<string>): Promise<Registry> {
+    const registry = new Registry(env, dir, name, hashMod);
+    await registry.restoreCows(liveTids);
+    await registry.load();
+    return registry;
+  }
+
+  /** Writes the first segment of a brand-new store (inside its not-yet-visible folder). */
+  static async create(env: Env, dir: string, name: string, hashMod: number): Promise<Registry> {
+    const registry = new Registry(env, dir, name, hashMod);
+    await registry.addSegment(false);
+    return registry;
+  }
+
+  get(id: string): Handle | undefined {
+    return this.published.get(id);
+  }
+
+  get size(): number {
+    return this.published.size;
+  }
+
+  handles(): IterableIterator<Handle> {
+    return this.published.values();
+  }
+
+  segmentPath(segment: number): string {
+    return joinPath(this.dir, `${this.name}-${segment}.reg`);
+  }
+
+  cowPath(segment: number): string {
+    return joinPath(this.dir, `${this.name}-${segment}.cow`);
+  }
+
+  /**
+   * Durably writes the changes: before-images to the cow files (synced), then the sectors
+   * (synced). `redo` filters changes by version so replaying a priority log is idempotent
+   * (spec REC-2); `commit` asserts each change starts from what is on disk.
+   */
+  async write(tid: string, changes: readonly HandleChange[], mode: 'commit' | 'redo'): Promise<HandleChange[]> {
+    if (changes.length === 0) return [];
+    const sectors = [...new Set(changes.map((c) => homeOf(c.id, this.hashMod).sector))];
+    return this.mutex.runAll(
+      sectors.map((s) => String(s)),
+      async () => {
+        const touched = new Map<string, SectorSlots>();
+        const applied = changes.filter((change) => this.stage(change, mode, touched));
+        await this.persist(tid, touched);
+        return applied;
+      },
+    );
+  }
+
+  /** Makes written changes visible to readers. Synchronous on purpose (spec ACID-2). */
+  publish(changes: readonly HandleChange[]): void {
+    for (const change of changes) {
+      if (change.after) this.published.set(change.id, change.after);
+      else this.published.delete(change.id);
+    }
+  }
+
+  async close(): Promise<void> {
+    const files = [...this.files.values()];
+    this.files.clear();
+    await Promise.all(files.map((f) => f.close()));
+  }
+
+  private stage(change: HandleChange, mode: 'commit' | 'redo', touched: Map<string, SectorSlots>): boolean {
+    const location = this.locations.get(change.id);
+    const current = location ? this.slotsFor(location.segment, location.sector, touched)[location.slot]! : null;
+    if (mode === 'redo' && !redoApplies(change, current)) return false;
+    if (mode === 'commit') {
+      assert((current?.version ?? 0) === (change.before?.version ?? 0), `registry ${this.name}: ${change.id} changed under its node lock`);
+    }
+    if (change.after === null) {
+      if (location) this.slotsFor(location.segment, location.sector, touched)[location.slot] = null;
+      if (location) this.locations.delete(change.id);
+      return true;
+    }
+    const target = location ?? this.freeSlot(change.id, touched);
+    this.slotsFor(target.segment, target.sector, touched)[target.slot] = change.after;
+    this.locations.set(change.id, target);
+    return true;
+  }
+
+  private freeSlot(id: string, touched: Map<string, SectorSlots>): Location {
+    const home = homeOf(id, this.hashMod);
+    for (let segment = 1; segment <= this.segmentCount + 1; segment++) {
+      assert(segment <= MAX_SEGMENTS, `registry ${this.name}: more than ${MAX_SEGMENTS} segments`);
+      const slots = this.slotsFor(segment, home.sector, touched);
+      if (slots[home.slot] === null) return { segment, sector: home.sector, slot: home.slot };
+      const slot = slots.indexOf(null);
+      if (slot >= 0) return { segment, sector: home.sector, slot };
+    }
+    throw corrupt(`registry ${this.name}: no free slot`); // unreachable: the loop adds a segment
+  }
+
+  /** The working copy of a sector for this write, copied from the disk image on first touch. */
+  private slotsFor(segment: number, sector: number, touched: Map<string, SectorSlots>): SectorSlots {
+    const key = `${segment}:${sector}`;
+    let slots = touched.get(key);
+    if (!slots) {
+      slots = [...(this.images.get(key) ?? emptySlots())];
+      touched.set(key, slots);
+    }
+    return slots;
+  }
+
+  private async persist(tid: string, touched: Map<string, SectorSlots>): Promise<void> {
+    const entries = [...touched.entries()].map(([key, slots]) => {
+      const [segment, sector] = key.split(':').map(Number) as [number, number];
+      return { key, segment, sector, slots };
+    });
+    while (entries.some((e) => e.segment > this.segmentCount)) await this.addSegment(true);
+    const segments = [...new Set(entries.map((e) => e.segment))];
+    for (const e of entries) {
+      const before = encodeSector(this.images.get(e.key) ?? emptySlots());
+      await (await this.file(this.cowPath(e.segment))).write(e.sector * COW_REGION_SIZE, encodeCow({ tid, segment: e.segment, sector: e.sector, bytes: before }));
+    }
+    for (const s of segments) await (await this.file(this.cowPath(s))).datasync();
+    await this.env.point?.('cow.afterCowSync');
+    for (const e of entries) {
+      await (await this.file(this.segmentPath(e.segment))).write(e.sector * SECTOR_SIZE, encodeSector(e.slots));
+    }
+    await this.env.point?.('cow.afterSectorWrite');
+    for (const s of segments) await (await this.file(this.segmentPath(s))).datasync();
+    await this.env.point?.('cow.afterSectorSync');
+    for (const e of entries) this.images.set(e.key, e.slots);
+  }
+
+  private async addSegment(syncDir: boolean): Promise<void> {
+    const segment = this.segmentCount + 1;
+    const reg = await this.env.fs.open(this.segmentPath(segment), 'create');
+    await reg.truncate(this.hashMod * SECTOR_SIZE);
+    await reg.sync();
+    this.files.set(this.segmentPath(segment), reg);
+    const cow = await this.env.fs.open(this.cowPath(segment), 'create');
+    await cow.sync();
+    this.files.set(this.cowPath(segment), cow);
+    if (syncDir) await this.env.fs.syncDir(this.dir);
+    this.segmentCount = segment;
+  }
+
+  private async file(path: string): Promise<FileHandle> {
+    let handle = this.files.get(path);
+    if (!handle) {
+      handle = await this.env.fs.open(path, 'readWrite');
+      this.files.set(path, handle);
+    }
+    return handle;
+  }
+
+  private async load(): Promise<void> {
+    for (let segment = 1; ; segment++) {
+      const stat = await this.env.fs.stat(this.segmentPath(segment));
+      if (!stat) break;
+      const expected = this.hashMod * SECTOR_SIZE;
+      if (stat.size !== expected) throw corrupt(`${this.segmentPath(segment)}: size ${stat.size}, expected ${expected}`);
+      const bytes = await (await this.file(this.segmentPath(segment))).read(0, expected);
+      this.loadSegment(segment, bytes);
+      this.segmentCount = segment;
+    }
+    if (this.segmentCount === 0) throw corrupt(`${this.dir}: registry segment 1 is missing`);
+  }
+
+  private loadSegment(segment: number, bytes: Uint8Array): void {
+    for (let sector = 0; sector < this.hashMod; sector++) {
+      const raw = bytes.subarray(sector * SECTOR_SIZE, (sector + 1) * SECTOR_SIZE);
+      if (raw[0] === 0 && raw[SECTOR_SIZE - 1] === 0 && raw.every((b) => b === 0)) continue;
+      const slots = decodeSector(raw, `${this.segmentPath(segment)} sector ${sector}`);
+      this.images.set(`${segment}:${sector}`, slots);
+      slots.forEach((handle, slot) => {
+        if (!handle) return;
+        if (this.locations.has(handle.logicalId)) throw corrupt(`${this.name}: handle ${handle.logicalId} stored twice`);
+        this.locations.set(handle.logicalId, { segment, sector, slot });
+        this.published.set(handle.logicalId, handle);
+      });
+    }
+  }
+
+  /**
+   * A cow region whose transaction still has a priority log may cover a torn sector write:
+   * put the before-image back; the log's redo then re-applies the change (spec COW-3). Regions
+   * of finished transactions are stale and ignored (spec COW-4).
+   */
+  private async restoreCows(liveTids: ReadonlySet<string>): Promise<number> {
+    let restored = 0;
+    for (let segment = 1; ; segment++) {
+      const cowStat = await this.env.fs.stat(this.cowPath(segment));
+      if (!cowStat) {
+        if (!(await this.env.fs.stat(this.segmentPath(segment)))) break;
+        continue;
+      }
+      const bytes = await (await this.file(this.cowPath(segment))).read(0, cowStat.size);
+      for (let offset = 0; offset + COW_REGION_SIZE <= bytes.length; offset += COW_REGION_SIZE) {
+        const image = decodeCow(bytes.subarray(offset, offset + COW_REGION_SIZE), `${this.cowPath(segment)}@${offset}`);
+        if (!image || !liveTids.has(image.tid)) continue;
+        if (image.segment !== segment || image.sector * COW_REGION_SIZE !== offset) continue;
+        await (await this.file(this.segmentPath(segment))).write(image.sector * SECTOR_SIZE, image.bytes);
+        restored++;
+      }
+      if (restored > 0) await (await this.file(this.segmentPath(segment))).datasync();
+    }
+    return restored;
+  }
+}
+
+/** Redo applies a logged change only if the slot still holds the state the log started from. */
+function redoApplies(change: HandleChange, current: Handle | null): boolean {
+  if (change.after === null) return current !== null && current.version <= (change.before?.version ?? 0);
+  if (current === null) return change.before === null;
+  return current.version < change.after.version;
+}

@@ -1,0 +1,284 @@
+import { BlockKind, encodeFrame } from '../codec/frame.js';
+import { encodeNode } from '../codec/node-codec.js';
+import { SopError, assert, toSopError } from '../errors/sop-error.js';
+import { type Handle, activePhysical, flipped, newHandle } from '../registry/handle.js';
+import type { HandleChange } from '../registry/registry.js';
+import type { StoreInfo } from '../store/store-info.js';
+import type { TxContext } from './context.js';
+import { LockSet } from './locks.js';
+import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent, writePriorityLog } from './logs.js';
+import { replay } from './replay.js';
+import type { TreeSession } from './tree-session.js';
+
+const MAX_ATTEMPTS = 30;
+
+interface StorePlan {
+  readonly session: TreeSession;
+  readonly changes: HandleChange[];
+  readonly blobs: Array<{ id: string; bytes: Uint8Array }>;
+  readonly obsolete: string[];
+  readonly nodes: Array<{ physical: string; node: import('../btree/node.js').BNode }>;
+  info: StoreInfo | null;
+}
+
+export interface CommitInput {
+  readonly tid: string;
+  readonly sessions: readonly TreeSession[];
+  readonly log: StepLog;
+  readonly maxTimeMs: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * Two-phase commit of a write transaction (spec TX-1..TX-9, sop-engine.md §C):
+ * phase 1 takes item and node locks, validates the read set (merging when other items of the
+ * same nodes changed) and writes new node and value blobs under fresh physical ids; the
+ * commit point is the durable priority log; phase 2 flips the registry (copy-on-write
+ * sectors), publishes, and cleans up.
+ */
+export class Commit {
+  private readonly locks: LockSet;
+  private readonly deadline: number;
+  private plans: StorePlan[] = [];
+  private committed = false;
+
+  constructor(
+    private readonly ctx: TxContext,
+    private readonly input: CommitInput,
+  ) {
+    this.locks = new LockSet(ctx.env, input.tid);
+    this.deadline = ctx.env.clock.monotonic() + input.maxTimeMs;
+  }
+
+  /** Resolves once the commit is durable and visible; rejects after rolling back phase 1. */
+  async run(): Promise<void> {
+    try {
+      await this.phase1();
+    } catch (error) {
+      await this.undoPhase1();
+      throw error;
+    }
+    await this.phase2();
+  }
+
+  private async phase1(): Promise<void> {
+    await this.lockItems();
+    await this.lockAndValidate();
+    this.plans = this.input.sessions.filter((s) => s.hasWrites()).map((s) => this.plan(s));
+    const blobs = this.plans.flatMap((p) => p.blobs.map((b) => ({ store: p.session.store.name, id: b.id })));
+    await this.input.log.append({ type: 'prepare', blobs });
+    await this.ctx.env.point?.('commit.afterPrepareLog');
+    for (const plan of this.plans) await plan.session.store.blobs.putAll(plan.blobs);
+    await this.ctx.env.point?.('commit.afterBlobs');
+    this.checkDeadline();
+  }
+
+  /** Item locks make a second writer of the same item fail fast (spec LOCK-2, SOP E49). */
+  private async lockItems(): Promise<void> {
+    const keys: string[] = [];
+    for (const s of this.input.sessions) {
+      for (const e of s.tracker.entries.values()) {
+        if (e.action === 'update' || e.action === 'remove') keys.push(`${this.ctx.namespace}:i:${e.id}`);
+      }
+    }
+    const busy = await this.locks.tryLock(keys, this.input.maxTimeMs);
+    if (busy) throw new SopError('CONFLICT', `an item this transaction changes is being changed by another transaction (${busy}); retry`);
+  }
+
+  /** Locks every node read or changed, then checks none changed since read; merges if they did. */
+  private async lockAndValidate(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.checkDeadline();
+      const busy = await this.locks.tryLock(this.nodeLockKeys(), this.input.maxTimeMs);
+      if (busy) {
+        await this.lockItems();
+        await this.backoff(attempt);
+        continue;
+      }
+      const stale = this.input.sessions.filter((s) => s.isStale());
+      if (stale.length === 0) return;
+      if (attempt >= MAX_ATTEMPTS) throw new SopError('CONFLICT', `gave up after ${attempt} merge attempts; retry`);
+      await this.locks.releaseAll();
+      for (const session of stale) await replay(session);
+      await this.lockItems();
+    }
+  }
+
+  private nodeLockKeys(): string[] {
+    const keys: string[] = [];
+    for (const s of this.input.sessions) {
+      for (const id of s.reads.keys()) keys.push(`${this.ctx.namespace}:n:${id}`);
+    }
+    return keys;
+  }
+
+  private plan(session: TreeSession): StorePlan {
+    const { env } = this.ctx;
+    const now = env.clock.now();
+    const plan: StorePlan = { session, changes: [], blobs: [], obsolete: [], nodes: [], info: null };
+    for (const [id, staged] of session.staged) {
+      const before: Handle | null = session.store.registry.get(id) ?? null;
+      if (staged.action === 'remove') {
+        assert(before !== null, `removed node ${id} has no handle`);
+        plan.changes.push({ id, before, after: null });
+        plan.obsolete.push(activePhysical(before));
+        continue;
+      }
+      const physical = env.random.uuid();
+      const bytes = encodeNode(staged.node!);
+      plan.blobs.push({ id: physical, bytes });
+      plan.nodes.push({ physical, node: staged.node! });
+      if (staged.action === 'add') {
+        assert(before === null, `added node ${id} already has a handle`);
+        plan.changes.push({ id, before: null, after: newHandle(id, physical, now) });
+      } else {
+        assert(before !== null, `updated node ${id} has no handle`);
+        plan.changes.push({ id, before, after: flipped(before, physical, now) });
+        plan.obsolete.push(activePhysical(before));
+      }
+    }
+    this.planValues(session, plan);
+    return plan;
+  }
+
+  /** New value blobs still referenced are written; replaced and removed ones become obsolete. */
+  private planValues(session: TreeSession, plan: StorePlan): void {
+    for (const entry of session.tracker.entries.values()) {
+      const fresh = entry.current?.valueBlobId;
+      const old = entry.original?.valueBlobId;
+      if (fresh && fresh !== old && entry.action !== 'get') {
+        const bytes = session.pendingValues.get(fresh);
+        assert(bytes !== undefined, `value blob ${fresh} was not staged`);
+        plan.blobs.push({ id: fresh, bytes: encodeFrame(BlockKind.Value, bytes) });
+      }
+      if (old && old !== fresh && (entry.action === 'update' || entry.action === 'remove')) plan.obsolete.push(old);
+    }
+  }
+
+  private async phase2(): Promise<void> {
+    const names = this.plans.filter((p) => p.session.tracker.countDelta !== 0).map((p) => p.session.store.name);
+    await this.ctx.storeMutex.runAll(names, async () => {
+      const log = this.priorityLog();
+      await this.reachCommitPoint(log);
+      await this.ctx.env.point?.('commit.afterPlg');
+      await this.apply(log);
+    });
+    await this.finish();
+  }
+
+  /**
+   * Writes the priority log. If that fails, the log must be gone durably before phase 1 is
+   * undone: a log that survived a crash would be redone onto deleted blobs (spec LOG-2).
+   */
+  private async reachCommitPoint(log: PriorityLog): Promise<void> {
+    try {
+      await this.locks.verify(this.input.maxTimeMs);
+      await writePriorityLog(this.ctx.env, this.ctx.translogs, log);
+      this.committed = true;
+    } catch (error) {
+      try {
+        await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, log.tid));
+        await this.ctx.env.fs.syncDir(this.ctx.translogs);
+      } catch (cleanupError) {
+        this.committed = true; // outcome unknown: keep every blob, let recovery decide
+        this.ctx.commitNeedsRecovery(log.tid, cleanupError);
+        throw new SopError('IO', `commit of ${log.tid} failed and its outcome is unknown until the database is reopened`, { cause: error });
+      }
+      await this.undoPhase1();
+      throw toSopError(error, 'write priority log');
+    }
+  }
+
+  private priorityLog(): PriorityLog {
+    const seq = this.ctx.nextSeq();
+    const now = this.ctx.env.clock.now();
+    for (const plan of this.plans) {
+      const delta = plan.session.tracker.countDelta;
+      const info = plan.session.store.info;
+      if (delta !== 0) plan.info = { ...info, count: info.count + delta, commitSeq: seq, updatedAt: now };
+    }
+    return {
+      tid: this.input.tid,
+      seq,
+      stores: this.plans.map((p) => ({ name: p.session.store.name, count: p.info?.count ?? -1, changes: p.changes })),
+      obsolete: this.obsoleteRefs(),
+    };
+  }
+
+  private obsoleteRefs(): BlobRef[] {
+    return this.plans.flatMap((p) => p.obsolete.map((id) => ({ store: p.session.store.name, id })));
+  }
+
+  /** Phase 2 proper: registry flip and store infos, durable, then published at once (spec ACID-2). */
+  private async apply(log: PriorityLog): Promise<void> {
+    try {
+      for (const plan of this.plans) await plan.session.store.registry.write(log.tid, plan.changes, 'commit');
+      await this.ctx.env.point?.('commit.afterFlip');
+      for (const plan of this.plans) if (plan.info) await this.ctx.repo.writeInfo(plan.session.store, plan.info);
+      await this.ctx.env.point?.('commit.afterStoreInfo');
+    } catch (error) {
+      this.ctx.commitNeedsRecovery(log.tid, error);
+      throw new SopError('IO', `transaction ${log.tid} is committed durably but could not be applied; it is redone on the next open`, {
+        cause: error,
+      });
+    }
+    this.publish();
+  }
+
+  private publish(): void {
+    for (const plan of this.plans) {
+      plan.session.store.registry.publish(plan.changes);
+      if (plan.info) plan.session.store.info = plan.info;
+      for (const { physical, node } of plan.nodes) this.ctx.nodes.remember(physical, node);
+    }
+  }
+
+  /** Marks the step log done, releases locks, deletes what the commit made obsolete (spec LOG-3). */
+  private async finish(): Promise<void> {
+    const obsolete = this.obsoleteRefs();
+    try {
+      await this.input.log.append({ type: 'done', obsolete });
+    } catch (error) {
+      // Without the done record the priority log must stay authoritative, so the node locks
+      // stay held and the database stops accepting commits until recovery (spec REC-5).
+      this.ctx.commitNeedsRecovery(this.input.tid, error);
+      return;
+    }
+    await this.ctx.env.point?.('commit.afterDone');
+    await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, this.input.tid)).catch(() => undefined);
+    await this.locks.releaseAll();
+    try {
+      for (const plan of this.plans) {
+        for (const id of plan.obsolete) this.ctx.nodes.forget(id);
+        await plan.session.store.blobs.removeAll(plan.obsolete);
+      }
+      await this.ctx.env.point?.('commit.afterCleanup');
+      await this.input.log.remove();
+    } catch {
+      // Cleanup is redone from the step log by recovery; the commit itself succeeded.
+    }
+  }
+
+  /** Before the commit point nothing is visible: delete the new blobs and release the locks. */
+  private async undoPhase1(): Promise<void> {
+    if (this.committed) return;
+    await this.locks.releaseAll();
+    for (const plan of this.plans) {
+      await plan.session.store.blobs.removeAll(plan.blobs.map((b) => b.id)).catch(() => undefined);
+    }
+  }
+
+  private checkDeadline(): void {
+    if (this.input.signal?.aborted) throw new SopError('TIMEOUT', 'commit aborted by its AbortSignal', { cause: this.input.signal.reason });
+    if (this.ctx.env.clock.monotonic() > this.deadline) throw new SopError('TIMEOUT', `commit exceeded maxTimeMs (${this.input.maxTimeMs} ms)`);
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    const ms = 1 + Math.floor(this.ctx.env.random.nextFloat() * Math.min(20, 2 * attempt));
+    try {
+      await this.ctx.env.clock.sleep(ms, this.input.signal);
+    } catch (error) {
+      throw toSopError(error, 'commit aborted');
+    }
+  }
+}

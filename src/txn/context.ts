@@ -1,0 +1,20 @@
+import type { NodeCache } from '../cache/node-cache.js';
+import type { Env } from '../ports/env.js';
+import type { StoreRepository } from '../store/store-repository.js';
+import type { KeyedMutex } from '../util/keyed-mutex.js';
+
+/** What a transaction needs from its database. */
+export interface TxContext {
+  readonly env: Env;
+  readonly translogs: string;
+  /** Prefix of every Coordinator key of this database (its absolute folder). */
+  readonly namespace: string;
+  readonly repo: StoreRepository;
+  readonly nodes: NodeCache;
+  /** Serialises count updates per store from the priority log to publishing (spec TX-8). */
+  readonly storeMutex: KeyedMutex;
+  nextSeq(): number;
+  /** A commit passed its commit point but could not apply it: recovery must redo it (spec REC-5). */
+  commitNeedsRecovery(tid: string, error: unknown): void;
+  transactionEnded(tid: string): void;
+}

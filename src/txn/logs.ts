@@ -1,0 +1,141 @@
+import { BlockKind, FRAME_HEADER_SIZE, decodeFrame, encodeFrame } from '../codec/frame.js';
+import { SopError, corrupt } from '../errors/sop-error.js';
+import type { FileHandle } from '../ports/file-system.js';
+import type { Env } from '../ports/env.js';
+import type { Handle } from '../registry/handle.js';
+import { joinPath } from '../util/paths.js';
+
+/**
+ * The two per-transaction logs in `translogs/` (spec LOG-1..LOG-4):
+ * - `<tid>.log`, the step log: what to undo if the transaction dies before its commit point
+ *   (stores it created, blobs it wrote) and, once done, what cleanup remains.
+ * - `<tid>.plg`, the priority log: the commit record. Once durable the transaction is
+ *   committed; it holds every handle change (before and after images) and the new store
+ *   counts, so recovery can redo the registry flip.
+ */
+export interface BlobRef {
+  readonly store: string;
+  readonly id: string;
+}
+
+export type StepRecord =
+  | { readonly type: 'begin'; readonly tid: string; readonly startedAt: number; readonly maxTimeMs: number }
+  | { readonly type: 'createStore'; readonly name: string }
+  | { readonly type: 'prepare'; readonly blobs: readonly BlobRef[] }
+  | { readonly type: 'done'; readonly obsolete: readonly BlobRef[] };
+
+export interface StoreCommit {
+  readonly name: string;
+  readonly count: number;
+  readonly changes: ReadonlyArray<{ id: string; before: Handle | null; after: Handle | null }>;
+}
+
+export interface PriorityLog {
+  readonly tid: string;
+  readonly seq: number;
+  readonly stores: readonly StoreCommit[];
+  readonly obsolete: readonly BlobRef[];
+}
+
+const TEXT = new TextEncoder();
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+export function logPath(dir: string, tid: string): string {
+  return joinPath(dir, `${tid}.log`);
+}
+
+export function plgPath(dir: string, tid: string): string {
+  return joinPath(dir, `${tid}.plg`);
+}
+
+/** Appends framed step records, each made durable before `append` returns. */
+export class StepLog {
+  private file: FileHandle | null = null;
+  private size = 0;
+
+  constructor(
+    private readonly env: Env,
+    private readonly dir: string,
+    readonly tid: string,
+  ) {}
+
+  get exists(): boolean {
+    return this.file !== null;
+  }
+
+  async append(record: StepRecord): Promise<void> {
+    const created = this.file === null;
+    if (!this.file) this.file = await this.env.fs.open(logPath(this.dir, this.tid), 'create');
+    const bytes = encodeFrame(BlockKind.TxLog, TEXT.encode(JSON.stringify(record)));
+    await this.file.write(this.size, bytes);
+    this.size += bytes.length;
+    await this.file.datasync();
+    if (created) await this.env.fs.syncDir(this.dir);
+  }
+
+  /** Closes and deletes the log (not synced: a log that reappears is harmless, spec LOG-4). */
+  async remove(): Promise<void> {
+    if (!this.file) return;
+    await this.file.close();
+    this.file = null;
+    await unlinkIfPresent(this.env, logPath(this.dir, this.tid));
+  }
+}
+
+/** Parses a step log; a torn or corrupt tail ends it (that record was never acknowledged). */
+export function parseStepLog(bytes: Uint8Array, where: string): StepRecord[] {
+  const records: StepRecord[] = [];
+  let offset = 0;
+  while (offset + FRAME_HEADER_SIZE <= bytes.length) {
+    const length = new DataView(bytes.buffer, bytes.byteOffset + offset, 12).getUint32(8, true);
+    const end = offset + FRAME_HEADER_SIZE + length;
+    if (end > bytes.length) break;
+    try {
+      records.push(parseJson(decodeFrame(bytes.subarray(offset, end), BlockKind.TxLog, where), where) as StepRecord);
+    } catch (error) {
+      if (SopError.is(error, 'CORRUPT')) break;
+      throw error;
+    }
+    offset = end;
+  }
+  return records;
+}
+
+export async function writePriorityLog(env: Env, dir: string, log: PriorityLog): Promise<void> {
+  const file = await env.fs.open(plgPath(dir, log.tid), 'createNew');
+  try {
+    await file.write(0, encodeFrame(BlockKind.PriorityLog, TEXT.encode(JSON.stringify(log))));
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+  await env.fs.syncDir(dir);
+}
+
+/** null for a torn or corrupt priority log: its commit point was never reached (spec LOG-2). */
+export function parsePriorityLog(bytes: Uint8Array, where: string): PriorityLog | null {
+  try {
+    const log = parseJson(decodeFrame(bytes, BlockKind.PriorityLog, where), where) as PriorityLog;
+    if (typeof log.tid !== 'string' || !Number.isSafeInteger(log.seq) || !Array.isArray(log.stores)) throw corrupt(`${where}: malformed`);
+    return log;
+  } catch (error) {
+    if (SopError.is(error, 'CORRUPT')) return null;
+    throw error;
+  }
+}
+
+function parseJson(payload: Uint8Array, where: string): unknown {
+  try {
+    return JSON.parse(UTF8.decode(payload));
+  } catch {
+    throw corrupt(`${where}: not valid JSON`);
+  }
+}
+
+export async function unlinkIfPresent(env: Env, path: string): Promise<void> {
+  try {
+    await env.fs.unlink(path);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+  }
+}

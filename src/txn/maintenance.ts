@@ -1,0 +1,65 @@
+import type { Env } from '../ports/env.js';
+import type { StoreRepository } from '../store/store-repository.js';
+import { type RecoveryReport, recover, scanLogs } from './recovery.js';
+
+export interface MaintenanceOptions {
+  /** Base cadence of the priority-log sweep (README: 5 min). */
+  sweepIntervalMs?: number;
+  /** Cadence after a sweep that found work (README: 2 min). */
+  busySweepIntervalMs?: number;
+}
+
+/**
+ * onIdle (SOP README "Transaction idle maintenance"): piggybacks on transaction begin, and
+ * really runs (SOP's never does, sop-engine.md E88). Each sweep finishes dead transactions
+ * with the same recovery as open (redo, cleanup, undo); the Coordinator lock makes exactly one
+ * worker run a given sweep (spec IDLE-1). The first call after open is the restart fast path.
+ */
+export class Maintenance {
+  private lastRun = -Infinity;
+  private foundWork = true;
+  private running: Promise<RecoveryReport | null> | null = null;
+  readonly totals: RecoveryReport = { redone: 0, undone: 0, cleaned: 0 };
+  sweeps = 0;
+
+  constructor(
+    private readonly env: Env,
+    private readonly translogs: string,
+    private readonly repo: StoreRepository,
+    private readonly namespace: string,
+    private readonly live: () => ReadonlySet<string>,
+    private readonly options: MaintenanceOptions = {},
+  ) {}
+
+  /** Called from every beginTransaction: runs a sweep when its cadence is due. */
+  async onIdle(): Promise<void> {
+    const interval = this.foundWork ? (this.options.busySweepIntervalMs ?? 120_000) : (this.options.sweepIntervalMs ?? 300_000);
+    if (this.env.clock.monotonic() - this.lastRun < interval) return;
+    await this.sweep();
+  }
+
+  /** One sweep now (also used by tests and `sop repair`). Concurrent callers share it. */
+  sweep(): Promise<RecoveryReport | null> {
+    this.running ??= this.runSweep().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async runSweep(): Promise<RecoveryReport | null> {
+    this.lastRun = this.env.clock.monotonic();
+    const key = `${this.namespace}:sweep`;
+    const owner = this.env.random.uuid();
+    if ((await this.env.coordinator.lock(key, owner, 300_000)) !== null) return null;
+    try {
+      const states = await scanLogs(this.env, this.translogs, this.live());
+      const report = await recover(this.env, this.translogs, this.repo, states);
+      this.foundWork = states.length > 0;
+      this.sweeps++;
+      this.totals.redone += report.redone;
+      this.totals.undone += report.undone;
+      this.totals.cleaned += report.cleaned;
+      return report;
+    } finally {
+      await this.env.coordinator.unlock(key, owner);
+    }
+  }
+}

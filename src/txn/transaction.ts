@@ -1,0 +1,130 @@
+import { SopError } from '../errors/sop-error.js';
+import type { Store } from '../store/store.js';
+import { Commit } from './commit.js';
+import type { TxContext } from './context.js';
+import { StepLog } from './logs.js';
+import { isUnused } from './recovery.js';
+import { replay } from './replay.js';
+import { TreeSession } from './tree-session.js';
+
+export type TransactionMode = 'write' | 'read' | 'nocheck';
+export type TransactionState = 'active' | 'committing' | 'committed' | 'rolledBack';
+
+export interface TransactionOptions {
+  /** Bound of the commit (lock waits, merges, I/O before the commit point). Default 15 min, max 1 h (SOP E8). */
+  maxTimeMs?: number;
+  /** Aborts the commit before its commit point; the transaction then rolls back. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_MAX_TIME_MS = 15 * 60_000;
+export const MAX_MAX_TIME_MS = 60 * 60_000;
+
+/**
+ * A transaction over any number of stores. Reads see committed data as of each node's first
+ * read; `commit` validates what was read (spec TX-3) and, for writers, runs the two-phase
+ * commit in ./commit.ts. After commit or rollback every call fails with TX_CLOSED.
+ */
+export class Transaction {
+  private stateValue: TransactionState = 'active';
+  private readonly sessions = new Map<string, TreeSession>();
+  private readonly createdStores: Store[] = [];
+  readonly log: StepLog;
+  readonly maxTimeMs: number;
+
+  constructor(
+    private readonly ctx: TxContext,
+    readonly id: string,
+    readonly mode: TransactionMode,
+    private readonly options: TransactionOptions,
+  ) {
+    this.maxTimeMs = Math.min(options.maxTimeMs ?? DEFAULT_MAX_TIME_MS, MAX_MAX_TIME_MS);
+    this.log = new StepLog(ctx.env, ctx.translogs, id);
+  }
+
+  get state(): TransactionState {
+    return this.stateValue;
+  }
+
+  ensureActive(): void {
+    if (this.stateValue !== 'active') throw new SopError('TX_CLOSED', `transaction ${this.id} is ${this.stateValue}`);
+  }
+
+  ensureWritable(): void {
+    this.ensureActive();
+    if (this.mode !== 'write') throw new SopError('READ_ONLY', `transaction ${this.id} is a '${this.mode}' transaction`);
+  }
+
+  session(store: Store): TreeSession {
+    let session = this.sessions.get(store.name);
+    if (!session) {
+      session = new TreeSession(store, store.compare!, this.ctx.env, this.ctx.nodes);
+      this.sessions.set(store.name, session);
+    }
+    return session;
+  }
+
+  /** A fresh id from the database's Random port (item ids, value blob ids). */
+  newId(): string {
+    return this.ctx.env.random.uuid();
+  }
+
+  hasSession(name: string): boolean {
+    return this.sessions.has(name);
+  }
+
+  /** Records, durably and before the store appears, that this transaction creates it (spec STORE-3). */
+  async logStoreCreation(name: string): Promise<void> {
+    await this.log.append({ type: 'createStore', name });
+  }
+
+  storeCreated(store: Store): void {
+    this.createdStores.push(store);
+  }
+
+  async commit(): Promise<void> {
+    this.ensureActive();
+    this.stateValue = 'committing';
+    try {
+      if (this.mode === 'read') await this.validateReads();
+      if (this.mode === 'write') await this.commitWrites();
+      this.stateValue = 'committed';
+    } catch (error) {
+      if (this.stateValue === 'committing') await this.undo();
+      throw error;
+    } finally {
+      this.ctx.transactionEnded(this.id);
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (this.stateValue === 'rolledBack') return;
+    if (this.stateValue === 'committed') throw new SopError('TX_CLOSED', `transaction ${this.id} is already committed`);
+    if (this.stateValue === 'committing') throw new SopError('TX_CLOSED', `transaction ${this.id} is committing`);
+    await this.undo();
+    this.ctx.transactionEnded(this.id);
+  }
+
+  private async commitWrites(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    if (!sessions.some((s) => s.hasWrites())) return this.validateReads();
+    await new Commit(this.ctx, { tid: this.id, sessions, log: this.log, maxTimeMs: this.maxTimeMs, signal: this.options.signal }).run();
+    this.createdStores.length = 0; // committed: they stay
+  }
+
+  /** A reader commits only if everything it read is still current (SOP E60, spec TX-4). */
+  private async validateReads(): Promise<void> {
+    for (const session of this.sessions.values()) {
+      if (session.isStale()) await replay(session);
+    }
+  }
+
+  /** Rollback: nothing of phase 1 is visible; remove stores this transaction created if unused (spec STORE-3). */
+  private async undo(): Promise<void> {
+    this.stateValue = 'rolledBack';
+    for (const store of this.createdStores.splice(0)) {
+      if (isUnused(store)) await this.ctx.repo.remove(store.name).catch(() => false);
+    }
+    await this.log.remove().catch(() => undefined);
+  }
+}

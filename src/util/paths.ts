@@ -1,0 +1,26 @@
+import { invalid } from '../errors/sop-error.js';
+
+/** Joins path segments with '/'. Segments come from validated names or engine constants only. */
+export function joinPath(...parts: string[]): string {
+  return parts.join('/').replace(/\/+/g, '/');
+}
+
+export function parentDir(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+const STORE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * Store names become folder names, so they are restricted to a portable alphabet: no '/',
+ * '\\', '..', leading dots or control characters can reach the filesystem (spec API-4).
+ */
+export function validateStoreName(name: unknown): string {
+  if (typeof name !== 'string' || !STORE_NAME.test(name) || name.includes('..')) {
+    throw invalid(
+      `invalid store name ${JSON.stringify(name)}: use 1-100 characters from A-Z a-z 0-9 _ . - , not starting with '.' or '-', without '..'`,
+    );
+  }
+  return name;
+}

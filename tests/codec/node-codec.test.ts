@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { BNode, Item } from '../../src/btree/node.js';
+import { decodeNode, encodeNode } from '../../src/codec/node-codec.js';
+import { BlockKind, FRAME_HEADER_SIZE, encodeFrame } from '../../src/codec/frame.js';
+import { expectCode, returnsOrCorrupt, uuidArb, valueArb } from './helpers.js';
+
+const keyArb = fc.oneof(fc.integer(), fc.string(), fc.array(fc.integer(), { maxLength: 3 }), fc.bigInt());
+
+const itemArb: fc.Arbitrary<Item> = fc.oneof(
+  fc.record({ id: uuidArb, key: keyArb, version: fc.nat(), value: valueArb }, { noNullPrototype: true }),
+  fc.record({ id: uuidArb, key: keyArb, version: fc.maxSafeNat(), valueBlobId: uuidArb }, { noNullPrototype: true }),
+);
+
+const leafArb: fc.Arbitrary<BNode> = fc.record({
+  kind: fc.constant('leaf' as const),
+  id: uuidArb,
+  items: fc.array(itemArb, { maxLength: 8 }),
+}, { noNullPrototype: true });
+
+const internalArb: fc.Arbitrary<BNode> = fc
+  .tuple(uuidArb, fc.array(fc.record({ key: keyArb, id: uuidArb }, { noNullPrototype: true }), { maxLength: 8 }), fc.array(uuidArb, { minLength: 9, maxLength: 9 }))
+  .map(([id, keys, ids]) => ({ kind: 'internal' as const, id, keys, children: ids.slice(0, keys.length + 1) }));
+
+const nodeArb = fc.oneof(leafArb, internalArb);
+
+const ID = '11111111-2222-4333-8444-555555555555';
+const OTHER = '99999999-2222-4333-8444-555555555555';
+
+describe('codec/node-codec', () => {
+  it('round-trips random nodes', () => {
+    fc.assert(
+      fc.property(nodeArb, (node) => {
+        assert.deepStrictEqual(decodeNode(encodeNode(node), node.id), node);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('round-trips the edge shapes', () => {
+    const empty: BNode = { kind: 'leaf', id: ID, items: [] };
+    assert.deepStrictEqual(decodeNode(encodeNode(empty), ID), empty);
+    const single: BNode = { kind: 'internal', id: ID, keys: [], children: [OTHER] };
+    assert.deepStrictEqual(decodeNode(encodeNode(single), ID), single);
+    const undef: BNode = { kind: 'leaf', id: ID, items: [{ id: OTHER, key: 1, version: 1, value: undefined }] };
+    assert.deepStrictEqual(decodeNode(encodeNode(undef), ID), undef);
+  });
+
+  it('checks the node id', () => {
+    const block = encodeNode({ kind: 'leaf', id: ID, items: [] });
+    expectCode(() => decodeNode(block, OTHER), 'CORRUPT', /node id mismatch/);
+  });
+
+  it('rejects blocks of another kind', () => {
+    const block = encodeNode({ kind: 'leaf', id: ID, items: [] });
+    const asValue = encodeFrame(BlockKind.Value, block.subarray(FRAME_HEADER_SIZE));
+    expectCode(() => decodeNode(asValue, ID), 'CORRUPT', /expected a Node block/);
+  });
+
+  it('rejects inconsistent counts inside a valid frame', () => {
+    const good = encodeNode({ kind: 'internal', id: ID, keys: [{ key: 1, id: OTHER }], children: [ID, OTHER] });
+    const payload = good.slice(FRAME_HEADER_SIZE);
+    // Layout: kind, id(16), sep count, key(Int tag + varint = 2 bytes), sep id(16), child count...
+    const childCountAt = 1 + 16 + 1 + 2 + 16;
+    assert.equal(payload[childCountAt], 2);
+    payload[childCountAt] = 3;
+    expectCode(() => decodeNode(encodeFrame(BlockKind.Node, payload), ID), 'CORRUPT', /1 separators but 3 children/);
+    payload[childCountAt] = 0;
+    expectCode(() => decodeNode(encodeFrame(BlockKind.Node, payload), ID), 'CORRUPT', /children/);
+    const hugeCount = good.slice(FRAME_HEADER_SIZE);
+    hugeCount[17] = 0x7f;
+    expectCode(() => decodeNode(encodeFrame(BlockKind.Node, hugeCount), ID), 'CORRUPT', /count 127/);
+    const badKind = good.slice(FRAME_HEADER_SIZE);
+    badKind[0] = 3;
+    expectCode(() => decodeNode(encodeFrame(BlockKind.Node, badKind), ID), 'CORRUPT', /unknown node kind/);
+  });
+
+  it('rejects unencodable nodes with INVALID_ARGUMENT', () => {
+    expectCode(() => encodeNode({ kind: 'internal', id: ID, keys: [], children: [] }), 'INVALID_ARGUMENT', /0 separators but 0 children/);
+    expectCode(() => encodeNode({ kind: 'leaf', id: 'nope', items: [] }), 'INVALID_ARGUMENT', /UUID/);
+    expectCode(
+      () => encodeNode({ kind: 'leaf', id: ID, items: [{ id: OTHER, key: { f: () => 1 }, version: 1 }] }),
+      'INVALID_ARGUMENT',
+      /items\[0\]\.key\.f is a function/,
+    );
+    expectCode(
+      () => encodeNode({ kind: 'leaf', id: ID, items: [{ id: OTHER, key: 1, version: 1, value: 2, valueBlobId: OTHER }] }),
+      'INVALID_ARGUMENT',
+      /both/,
+    );
+    expectCode(() => encodeNode({ kind: 'leaf', id: ID, items: [{ id: OTHER, key: 1, version: -1 }] }), 'INVALID_ARGUMENT');
+  });
+
+  it('random corruption of a payload inside a valid frame is CORRUPT only', () => {
+    fc.assert(
+      fc.property(nodeArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(), (node, edits, cut) => {
+        const payload = encodeNode(node).slice(FRAME_HEADER_SIZE);
+        for (const [at, byte] of edits) payload[at % payload.length] = byte;
+        returnsOrCorrupt(() => decodeNode(encodeFrame(BlockKind.Node, payload), node.id));
+        const short = payload.subarray(0, cut % (payload.length + 1));
+        returnsOrCorrupt(() => decodeNode(encodeFrame(BlockKind.Node, short), node.id));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random damage to the whole block is always CORRUPT', () => {
+    fc.assert(
+      fc.property(nodeArb, fc.nat(), fc.integer({ min: 1, max: 255 }), (node, at, xor) => {
+        const block = encodeNode(node);
+        block[at % block.length]! ^= xor;
+        expectCode(() => decodeNode(block, node.id), 'CORRUPT');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
