@@ -208,9 +208,18 @@ export class Btree<K = unknown, V = unknown> {
     }
   }
 
+  /**
+   * A write that fails after it may have changed the tree rolls the transaction back: it must
+   * never commit half an operation (spec API-2). Argument errors are raised before any change.
+   */
   private async write<T>(op: () => Promise<T>): Promise<T> {
     this.tx.ensureWritable();
-    return this.guard(op);
+    try {
+      return await this.guard(op);
+    } catch (error) {
+      if (!SopError.is(error, 'INVALID_ARGUMENT')) await this.tx.rollback().catch(() => undefined);
+      throw error;
+    }
   }
 
   private async read<T>(op: () => Promise<T>): Promise<T> {

@@ -141,7 +141,7 @@ export class Database {
     return this.attach<K, V>(tx, store, options.comparer);
   }
 
-  /** Runs `fn` in a transaction and commits it, retrying on CONFLICT (spec API-5). */
+  /** Runs `fn` in a transaction and commits it, retrying on CONFLICT (spec API-4). */
   async transaction<T>(mode: TransactionMode, fn: (tx: Transaction) => Promise<T>, options: TransactionRunOptions = {}): Promise<T> {
     const retries = options.retries ?? 10;
     if (!(Number.isInteger(retries) && retries >= 0)) throw invalid('retries must be an integer >= 0');

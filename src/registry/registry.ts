@@ -24,7 +24,7 @@ const MAX_SEGMENTS = 1000;
 
 /**
  * The handle registry of one store: an on-disk hashmap of 4096-byte sectors in segment
- * files `<store>-<n>.reg` (spec REG-1..REG-6).
+ * files `<store>-<n>.reg` (spec REG-1..REG-4).
  *
  * Two views are kept: the disk image (what the last write put on disk, the base of the next
  * write) and the published map (what transactions read). A commit writes first and publishes

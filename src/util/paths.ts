@@ -14,7 +14,7 @@ const STORE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 
 /**
  * Store names become folder names, so they are restricted to a portable alphabet: no '/',
- * '\\', '..', leading dots or control characters can reach the filesystem (spec API-4).
+ * '\\', '..', leading dots or control characters can reach the filesystem (spec STORE-4).
  */
 export function validateStoreName(name: unknown): string {
   if (typeof name !== 'string' || !STORE_NAME.test(name) || name.includes('..')) {
