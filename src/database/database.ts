@@ -9,6 +9,7 @@ import type { StoreInfo } from '../store/store-info.js';
 import { StoreRepository } from '../store/store-repository.js';
 import type { Store } from '../store/store.js';
 import type { TxContext } from '../txn/context.js';
+import { LocalLocks } from '../txn/locks.js';
 import { Maintenance } from '../txn/maintenance.js';
 import { type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
@@ -51,6 +52,7 @@ export class Database {
       repo,
       nodes,
       storeMutex: new KeyedMutex(),
+      locks: new LocalLocks(),
       nextSeq: () => ++this.seq,
       commitNeedsRecovery: (tid, error) => {
         this.failure ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });

@@ -42,11 +42,16 @@ export class Commit {
   private plans: StorePlan[] = [];
   private committed = false;
 
+  /** True once the priority log may be durable: from then on the outcome is never undone (spec LOG-2). */
+  get passedCommitPoint(): boolean {
+    return this.committed;
+  }
+
   constructor(
     private readonly ctx: TxContext,
     private readonly input: CommitInput,
   ) {
-    this.locks = new LockSet(ctx.env, input.tid);
+    this.locks = new LockSet(ctx.env, ctx.locks, input.tid);
     this.deadline = ctx.env.clock.monotonic() + input.maxTimeMs;
   }
 

@@ -2,6 +2,7 @@ import type { NodeCache } from '../cache/node-cache.js';
 import type { Env } from '../ports/env.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import type { KeyedMutex } from '../util/keyed-mutex.js';
+import type { LocalLocks } from './locks.js';
 
 /** What a transaction needs from its database. */
 export interface TxContext {
@@ -13,6 +14,8 @@ export interface TxContext {
   readonly nodes: NodeCache;
   /** Serialises count updates per store from the priority log to publishing (spec TX-8). */
   readonly storeMutex: KeyedMutex;
+  /** Node and item locks of this process's transactions (spec LOCK-1). */
+  readonly locks: LocalLocks;
   nextSeq(): number;
   /** A commit passed its commit point but could not apply it: recovery must redo it (spec REC-5). */
   commitNeedsRecovery(tid: string, error: unknown): void;

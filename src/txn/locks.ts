@@ -2,14 +2,36 @@ import { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 
 /**
- * Try-lock of a whole key set through the Coordinator: all or nothing, so two committers can
- * never wait on each other (no deadlock, spec LOCK-1). Keys are sorted for a stable order.
+ * Locks held by transactions of this process. Authoritative within the process: they do not
+ * depend on the Coordinator keeping its state (a Redis restart must not let two local
+ * committers in, spec LOCK-1).
+ */
+export class LocalLocks {
+  private readonly owners = new Map<string, string>();
+
+  tryAcquire(key: string, owner: string): boolean {
+    const current = this.owners.get(key);
+    if (current !== undefined && current !== owner) return false;
+    this.owners.set(key, owner);
+    return true;
+  }
+
+  release(key: string, owner: string): void {
+    if (this.owners.get(key) === owner) this.owners.delete(key);
+  }
+}
+
+/**
+ * Try-lock of a whole key set, all or nothing, so two committers never wait on each other (no
+ * deadlock, spec LOCK-1): first in this process, then through the Coordinator for other
+ * processes. Keys are sorted for a stable order.
  */
 export class LockSet {
   private readonly held: string[] = [];
 
   constructor(
     private readonly env: Env,
+    private readonly local: LocalLocks,
     private readonly owner: string,
   ) {}
 
@@ -17,27 +39,41 @@ export class LockSet {
   async tryLock(keys: readonly string[], ttlMs: number): Promise<string | null> {
     for (const key of [...new Set(keys)].sort()) {
       if (this.held.includes(key)) continue;
-      const other = await this.env.coordinator.lock(key, this.owner, ttlMs);
-      if (other !== null) {
-        await this.releaseAll();
-        return key;
-      }
+      if (!this.local.tryAcquire(key, this.owner)) return this.giveUp(key);
       this.held.push(key);
+      const other = await this.coordinator(() => this.env.coordinator.lock(key, this.owner, ttlMs));
+      if (other !== null) return this.giveUp(key);
     }
     return null;
   }
 
-  /** Re-checks that every held key is still ours (a TTL may have expired, spec LOCK-3). */
+  /** Re-checks every held key is still ours and re-arms its TTL (spec LOCK-3). */
   async verify(ttlMs: number): Promise<void> {
     for (const key of this.held) {
-      if (!(await this.env.coordinator.extend(key, this.owner, ttlMs))) {
+      if (!(await this.coordinator(() => this.env.coordinator.extend(key, this.owner, ttlMs)))) {
         throw new SopError('CONFLICT', `lock ${key} expired before the commit point; retry`);
       }
     }
   }
 
   async releaseAll(): Promise<void> {
-    const keys = this.held.splice(0);
-    for (const key of keys) await this.env.coordinator.unlock(key, this.owner).catch(() => false);
+    for (const key of this.held.splice(0)) {
+      this.local.release(key, this.owner);
+      await this.env.coordinator.unlock(key, this.owner).catch(() => false);
+    }
+  }
+
+  private async giveUp(key: string): Promise<string> {
+    await this.releaseAll();
+    return key;
+  }
+
+  private async coordinator<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      await this.releaseAll();
+      throw new SopError('UNAVAILABLE', `coordinator: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { SopError } from '../errors/sop-error.js';
+import { SopError, toSopError } from '../errors/sop-error.js';
 import type { Store } from '../store/store.js';
 import { Commit } from './commit.js';
 import type { TxContext } from './context.js';
@@ -85,13 +85,20 @@ export class Transaction {
   async commit(): Promise<void> {
     this.ensureActive();
     this.stateValue = 'committing';
+    let commit: Commit | undefined;
     try {
       if (this.mode === 'read') await this.validateReads();
-      if (this.mode === 'write') await this.commitWrites();
+      if (this.mode === 'write') {
+        commit = this.newCommit();
+        await (commit ? commit.run() : this.validateReads());
+        this.createdStores.length = 0; // committed: they stay
+      }
       this.stateValue = 'committed';
     } catch (error) {
-      if (this.stateValue === 'committing') await this.undo();
-      throw error;
+      // Past the commit point the outcome stands (redone by recovery); before it, undo (spec TX-10).
+      if (commit?.passedCommitPoint) this.stateValue = 'committed';
+      else if (this.stateValue === 'committing') await this.undo();
+      throw toSopError(error, `commit of ${this.id}`);
     } finally {
       this.ctx.transactionEnded(this.id);
     }
@@ -105,11 +112,11 @@ export class Transaction {
     this.ctx.transactionEnded(this.id);
   }
 
-  private async commitWrites(): Promise<void> {
+  /** The two-phase commit, or undefined when this write transaction changed nothing. */
+  private newCommit(): Commit | undefined {
     const sessions = [...this.sessions.values()];
-    if (!sessions.some((s) => s.hasWrites())) return this.validateReads();
-    await new Commit(this.ctx, { tid: this.id, sessions, log: this.log, maxTimeMs: this.maxTimeMs, signal: this.options.signal }).run();
-    this.createdStores.length = 0; // committed: they stay
+    if (!sessions.some((s) => s.hasWrites())) return undefined;
+    return new Commit(this.ctx, { tid: this.id, sessions, log: this.log, maxTimeMs: this.maxTimeMs, signal: this.options.signal });
   }
 
   /** A reader commits only if everything it read is still current (SOP E60, spec TX-4). */
