@@ -59,15 +59,22 @@ export class BlobStore {
     }
   }
 
-  /** Deletes blobs; missing ones are fine (cleanup and recovery may run twice). */
-  async removeAll(ids: readonly string[]): Promise<void> {
+  /**
+   * Deletes blobs; missing ones are fine (cleanup and recovery may run twice). With `durable`,
+   * the folders are synced too: a log that describes the deletion may only go once the
+   * deletion itself cannot be undone by a power loss (spec LOG-4).
+   */
+  async removeAll(ids: readonly string[], durable = false): Promise<void> {
+    const folders = new Set<string>();
     await parallel(ids, 8, async (id) => {
       try {
         await this.env.fs.unlink(this.pathOf(id));
+        folders.add(this.folderOf(id));
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT') throw toSopError(error, `delete blob ${id}`);
       }
     });
+    if (durable) await parallel([...folders].sort(), 8, (folder) => this.env.fs.syncDir(folder));
   }
 }
 

@@ -14,7 +14,7 @@ import { Maintenance } from '../txn/maintenance.js';
 import { type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import { joinPath, validateStoreName } from '../util/paths.js';
+import { ensureDurableDir, joinPath, validateStoreName } from '../util/paths.js';
 import { Btree } from './btree.js';
 import { type StoreCheck, checkStore } from './check.js';
 import { loadOrCreateDbInfo } from './db-info.js';
@@ -31,7 +31,7 @@ export interface TransactionRunOptions extends TransactionOptions {
  */
 export class Database {
   private readonly live = new Map<string, Transaction>();
-  private failure: SopError | null = null;
+  private failure_: SopError | null = null;
   private closed = false;
   private seq = 0;
   private readonly ctx: TxContext;
@@ -55,10 +55,15 @@ export class Database {
       locks: new LocalLocks(),
       nextSeq: () => ++this.seq,
       commitNeedsRecovery: (tid, error) => {
-        this.failure ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
+        this.failure_ ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
       },
       transactionEnded: (tid) => this.live.delete(tid),
     };
+  }
+
+  /** Set when a commit could not finish after its commit point: writes are refused until reopen (spec REC-5). */
+  get failure(): SopError | null {
+    return this.failure_;
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -78,10 +83,10 @@ export class Database {
   private static async openFolder(env: Env, folder: string, options: DatabaseOptions): Promise<Database> {
     const stat = await env.fs.stat(folder);
     if (stat && !stat.isDirectory) throw invalid(`${folder} is not a directory`);
-    await env.fs.mkdir(folder);
+    await ensureDurableDir(env.fs, folder);
     const info = await loadOrCreateDbInfo(env, folder, options.registryHashMod, DEFAULT_HASH_MOD);
     const translogs = joinPath(folder, 'translogs');
-    await env.fs.mkdir(translogs);
+    await ensureDurableDir(env.fs, translogs);
     const repo = new StoreRepository(env, folder, info.hashMod);
     await repo.init();
     const states = await scanLogs(env, translogs, new Set());
@@ -102,7 +107,7 @@ export class Database {
     if (mode !== 'write' && mode !== 'read' && mode !== 'nocheck') throw invalid(`mode must be 'write', 'read' or 'nocheck', got ${JSON.stringify(mode)}`);
     const max = options.maxTimeMs;
     if (max !== undefined && !(typeof max === 'number' && max > 0)) throw invalid('maxTimeMs must be a number > 0');
-    if (mode === 'write' && this.failure) throw this.failure;
+    if (mode === 'write' && this.failure_) throw this.failure_;
     await this.maintenance?.onIdle().catch(() => undefined);
     const tx = new Transaction(this.ctx, this.env.random.uuid(), mode, options);
     this.live.set(tx.id, tx);
@@ -156,7 +161,7 @@ export class Database {
       } catch (error) {
         if (tx.state === 'active') await tx.rollback().catch(() => undefined);
         if (!SopError.is(error, 'CONFLICT') || attempt >= retries) throw error;
-        await this.env.clock.sleep(1 + Math.floor(this.env.random.nextFloat() * Math.min(50, 2 ** attempt)));
+        await this.env.clock.sleep(1 + Math.floor(this.env.random.nextFloat() * Math.min(1_000, 2 ** (attempt + 1)))); // full jitter
       }
     }
   }

@@ -5,7 +5,7 @@ import type { Env } from '../ports/env.js';
 import { newHandle } from '../registry/handle.js';
 import { Registry } from '../registry/registry.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import { joinPath } from '../util/paths.js';
+import { ensureDurableDir, joinPath } from '../util/paths.js';
 import { type StoreInfo, decodeStoreInfo, encodeStoreInfo } from './store-info.js';
 import { Store } from './store.js';
 
@@ -30,7 +30,7 @@ export class StoreRepository {
   }
 
   async init(): Promise<void> {
-    await this.env.fs.mkdir(this.dir);
+    await ensureDurableDir(this.env.fs, this.dir);
     for (const entry of await this.env.fs.readdir(this.dir)) {
       if (entry.startsWith('.')) await this.env.fs.removeTree(joinPath(this.dir, entry));
     }

@@ -41,6 +41,8 @@ export class Commit {
   private readonly deadline: number;
   private plans: StorePlan[] = [];
   private committed = false;
+  /** Phase 1 could not be fully undone: the step log must stay for the sweep. */
+  leftovers = false;
 
   /** True once the priority log may be durable: from then on the outcome is never undone (spec LOG-2). */
   get passedCommitPoint(): boolean {
@@ -255,7 +257,7 @@ export class Commit {
     try {
       for (const plan of this.plans) {
         for (const id of plan.obsolete) this.ctx.nodes.forget(id);
-        await plan.session.store.blobs.removeAll(plan.obsolete);
+        await plan.session.store.blobs.removeAll(plan.obsolete, true);
       }
       await this.ctx.env.point?.('commit.afterCleanup');
       await this.input.log.remove();
@@ -264,12 +266,19 @@ export class Commit {
     }
   }
 
-  /** Before the commit point nothing is visible: delete the new blobs and release the locks. */
+  /**
+   * Before the commit point nothing is visible: delete the new blobs and release the locks.
+   * If a deletion fails, `leftovers` keeps the step log so a sweep finishes the undo (spec TX-10).
+   */
   private async undoPhase1(): Promise<void> {
     if (this.committed) return;
     await this.locks.releaseAll();
     for (const plan of this.plans) {
-      await plan.session.store.blobs.removeAll(plan.blobs.map((b) => b.id)).catch(() => undefined);
+      try {
+        await plan.session.store.blobs.removeAll(plan.blobs.map((b) => b.id), true);
+      } catch {
+        this.leftovers = true;
+      }
     }
   }
 

@@ -108,6 +108,6 @@ async function removeBlobs(repo: StoreRepository, refs: readonly BlobRef[]): Pro
   for (const ref of refs) byStore.set(ref.store, [...(byStore.get(ref.store) ?? []), ref.id]);
   for (const [name, ids] of byStore) {
     const store = await repo.get(name);
-    if (store) await store.blobs.removeAll(ids);
+    if (store) await store.blobs.removeAll(ids, true);
   }
 }

@@ -90,14 +90,16 @@ export class Transaction {
       if (this.mode === 'read') await this.validateReads();
       if (this.mode === 'write') {
         commit = this.newCommit();
-        await (commit ? commit.run() : this.validateReads());
+        if (commit) await commit.run();
+        else await this.validateReads();
         this.createdStores.length = 0; // committed: they stay
+        if (!commit) await this.log.remove();
       }
       this.stateValue = 'committed';
     } catch (error) {
       // Past the commit point the outcome stands (redone by recovery); before it, undo (spec TX-10).
       if (commit?.passedCommitPoint) this.stateValue = 'committed';
-      else if (this.stateValue === 'committing') await this.undo();
+      else if (this.stateValue === 'committing') await this.undo(commit?.leftovers ?? false);
       throw toSopError(error, `commit of ${this.id}`);
     } finally {
       this.ctx.transactionEnded(this.id);
@@ -126,12 +128,15 @@ export class Transaction {
     }
   }
 
-  /** Rollback: nothing of phase 1 is visible; remove stores this transaction created if unused (spec STORE-3). */
-  private async undo(): Promise<void> {
+  /**
+   * Rollback: nothing of phase 1 is visible; remove stores this transaction created if unused
+   * (spec STORE-3). The step log goes last, and only if everything it describes is undone.
+   */
+  private async undo(leftovers = false): Promise<void> {
     this.stateValue = 'rolledBack';
     for (const store of this.createdStores.splice(0)) {
-      if (isUnused(store)) await this.ctx.repo.remove(store.name).catch(() => false);
+      if (isUnused(store)) leftovers = !(await this.ctx.repo.remove(store.name).then(() => true, () => false)) || leftovers;
     }
-    await this.log.remove().catch(() => undefined);
+    if (!leftovers) await this.log.remove().catch(() => undefined);
   }
 }

@@ -24,3 +24,26 @@ export function validateStoreName(name: unknown): string {
   }
   return name;
 }
+
+/** Minimal FileSystem surface needed by ensureDurableDir (kept structural to avoid a cycle). */
+interface DirFs {
+  stat(path: string): Promise<{ isDirectory: boolean } | null>;
+  mkdir(path: string): Promise<void>;
+  syncDir(path: string): Promise<void>;
+}
+
+/**
+ * Creates a folder and any missing parents so that they survive a power loss: each new entry
+ * is made durable by syncing the folder that holds it (spec STORE-1).
+ */
+export async function ensureDurableDir(fs: DirFs, path: string): Promise<void> {
+  const parts = path.split('/').filter((p) => p.length > 0);
+  let current = '';
+  for (const part of parts) {
+    const parent = current || '/';
+    current = `${current}/${part}`;
+    if (await fs.stat(current)) continue;
+    await fs.mkdir(current);
+    await fs.syncDir(parent);
+  }
+}

@@ -1,0 +1,104 @@
+import type { Database } from '../../src/database/database.js';
+import { SopError } from '../../src/errors/sop-error.js';
+import type { History } from '../history.js';
+import { INITIAL_BALANCE, type WorkloadConfig } from '../workload.js';
+import { checkListAppend } from './list-append.js';
+
+/** What a checker sees: the history, the healed database and the run's figures. */
+export interface CheckInput {
+  readonly history: History;
+  readonly db: Database;
+  readonly workload: WorkloadConfig;
+  /** The final list contents read in the healing phase. */
+  readonly finalLists: ReadonlyMap<string, number[]>;
+}
+
+export interface Checker {
+  readonly name: string;
+  /** Spec invariants the checker verifies (spec/SPEC.md). */
+  readonly invariants: readonly string[];
+  check(input: CheckInput): Promise<string[]>;
+}
+
+/** Isolation: Elle's list-append anomalies over the whole history (ACID-4, TX-5, TX-7). */
+const isolation: Checker = {
+  name: 'list-append',
+  invariants: ['ACID-4', 'TX-5', 'TX-7'],
+  async check({ history }) {
+    const result = checkListAppend(history.lists, { maxFindingsPerAnomaly: 2 });
+    return result.findings.map((f) => `${f.anomaly}: ${f.explanation}`);
+  },
+};
+
+/** Every acknowledged append survives; no failed one appears; unknown ones are all or nothing (ACID-1, ACID-3). */
+const durability: Checker = {
+  name: 'durability',
+  invariants: ['ACID-1', 'ACID-3', 'REC-2', 'COW-3'],
+  async check({ history, finalLists }) {
+    const problems: string[] = [];
+    const present = (key: string, value: number): boolean => finalLists.get(key)?.includes(value) ?? false;
+    for (const op of history.lists) {
+      const appends = op.txn.filter((m) => m.f === 'append');
+      const seen = appends.map((m) => present(m.key, m.value as number));
+      if (op.type === 'ok' && seen.includes(false)) problems.push(`T${op.index} was acknowledged but lost an append`);
+      if (op.type === 'fail' && seen.includes(true)) problems.push(`T${op.index} failed but an append is visible`);
+      if (op.type === 'info' && seen.includes(true) && seen.includes(false)) problems.push(`T${op.index} is partially visible`);
+    }
+    return problems;
+  },
+};
+
+/** Money is neither created nor destroyed, and every validated audit saw the total (ACID-1, ACID-4, TX-8). */
+const bank: Checker = {
+  name: 'bank',
+  invariants: ['ACID-1', 'ACID-4', 'TX-8', 'TX-4'],
+  async check({ history, db, workload }) {
+    const total = workload.accounts * INITIAL_BALANCE;
+    const problems = history.bank
+      .filter((op) => op.kind === 'audit' && op.outcome === 'ok' && op.mode === 'read' && op.sum !== total)
+      .map((op) => `a committed audit saw ${op.sum}, not ${total}`);
+    const final = await db.transaction('read', async (tx) => {
+      const b = await db.openBtree<number, number>(tx, 'bank');
+      let sum = 0;
+      for await (const [, balance] of b.range()) sum += balance;
+      return { sum, count: b.count };
+    });
+    if (final.sum !== total) problems.push(`final total ${final.sum}, not ${total}`);
+    if (final.count !== workload.accounts) problems.push(`final account count ${final.count}, not ${workload.accounts}`);
+    return problems;
+  },
+};
+
+/** Every store is a valid tree with exact counts and no orphans once recovery ran (STRUCT-1..3, BTREE-2). */
+const structure: Checker = {
+  name: 'structure',
+  invariants: ['STRUCT-1', 'STRUCT-2', 'STRUCT-3', 'BTREE-2', 'TX-10'],
+  async check({ db }) {
+    const problems: string[] = [];
+    await db.sweep();
+    for (const name of await db.listStores()) {
+      try {
+        const check = await db.checkStore(name);
+        if (check.orphanBlobs > 0) problems.push(`${name}: ${check.orphanBlobs} orphan blobs after cleanup`);
+      } catch (error) {
+        problems.push(`${name}: ${SopError.is(error) ? error.message : String(error)}`);
+      }
+    }
+    return problems;
+  },
+};
+
+/** Reads never return wrong bytes and every failure is typed (FMT-1, API-1). */
+const integrity: Checker = {
+  name: 'integrity',
+  invariants: ['FMT-1', 'API-1'],
+  async check({ history }) {
+    return [...history.wrongReads.map((r) => `wrong bytes read: ${r}`), ...history.untyped.map((e) => `untyped error: ${e}`)];
+  },
+};
+
+/**
+ * The checker registry. Replication and erasure-coding checkers (REPL-*, EC-*) join here when
+ * those features land.
+ */
+export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, integrity];

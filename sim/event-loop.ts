@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { SeededSimRandom } from './random.js';
+
+interface Event {
+  readonly at: number;
+  readonly tie: number;
+  readonly label: string;
+  readonly fire: () => void;
+}
+
+/**
+ * The simulator's single source of progress: a priority queue of (virtual time, PRNG tie-break)
+ * events. Popping one event resolves one pending operation; the loop then lets every
+ * microtask it triggered run before popping the next, so the engine's async code runs in an
+ * order fixed by the seed. Virtual time jumps to the next event: a simulated hour costs nothing.
+ */
+export class EventLoop {
+  private heap: Event[] = [];
+  private nowValue = 0;
+  private readonly hash = createHash('sha256');
+  events = 0;
+
+  constructor(private readonly random: SeededSimRandom) {}
+
+  get now(): number {
+    return this.nowValue;
+  }
+
+  /** Resolves after `delayMs` of virtual time. */
+  sleep(delayMs: number, label: string): Promise<void> {
+    return new Promise((resolve) => this.schedule(delayMs, label, resolve));
+  }
+
+  schedule(delayMs: number, label: string, fire: () => void): void {
+    this.push({ at: this.nowValue + Math.max(0, delayMs), tie: this.random.float('tie'), label, fire });
+  }
+
+  /** Runs events until `done()` or the queue is empty; returns false if it stopped at `maxEvents`. */
+  async run(done: () => boolean, maxEvents: number): Promise<boolean> {
+    while (!done() && this.heap.length > 0) {
+      if (this.events >= maxEvents) return false;
+      const event = this.pop();
+      this.nowValue = event.at;
+      this.events++;
+      this.hash.update(`${event.at.toFixed(6)} ${event.label}\n`);
+      event.fire();
+      await drain();
+    }
+    return true;
+  }
+
+  /** Folds extra state (disk digests, results) into the trace hash. */
+  note(text: string): void {
+    this.hash.update(`note ${text}\n`);
+  }
+
+  traceHash(): string {
+    return this.hash.copy().digest('hex').slice(0, 16);
+  }
+
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  private push(event: Event): void {
+    const heap = this.heap;
+    heap.push(event);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): Event {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: Event, b: Event): boolean {
+  return a.at < b.at || (a.at === b.at && a.tie < b.tie);
+}
+
+/** One macrotask turn: every microtask queued so far (and those they queue) runs first. */
+function drain(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

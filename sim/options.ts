@@ -1,0 +1,68 @@
+import type { SeededSimRandom } from './random.js';
+import type { WorkloadConfig } from './workload.js';
+
+/** Fault kinds the nemesis can inject; `sop sim --faults` selects among them. */
+export const FAULT_KINDS = [
+  'crash-io',
+  'crash-point',
+  'disk-offline',
+  'disk-eio-write',
+  'disk-eio-sync',
+  'disk-enospc',
+  'disk-slow',
+  'media-latent-read',
+  'media-bit-rot',
+  'redis-restart',
+  'redis-reply-lost',
+  'redis-latency',
+  'redis-cutoff',
+  'clock-jump',
+  'clock-rewind',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface RunOptions {
+  readonly seed: number;
+  /** Client transactions in the fault phase. */
+  readonly steps: number;
+  readonly clients: number;
+  readonly faults: readonly FaultKind[];
+}
+
+/** Everything a seed expands into (swarm testing: each seed stresses another subset). */
+export interface Scenario {
+  readonly workload: WorkloadConfig;
+  readonly enabled: ReadonlySet<FaultKind>;
+  readonly useRedis: boolean;
+  readonly registryHashMod: number;
+  readonly nodeCacheSize: number;
+  readonly crashAtPoint: number;
+  readonly crashAtIo: number;
+}
+
+export function scenario(random: SeededSimRandom, options: RunOptions): Scenario {
+  const enabled = new Set(options.faults.filter(() => random.chance(0.5, 'swarm.fault')));
+  return {
+    workload: {
+      listKeys: 2 + random.int(8, 'swarm.keys'),
+      accounts: 3 + random.int(12, 'swarm.accounts'),
+      slotLength: random.pick([2, 3, 4, 8, 64], 'swarm.slot'),
+      blobValues: random.chance(0.5, 'swarm.blobs'),
+    },
+    enabled,
+    useRedis: [...enabled].some((k) => k.startsWith('redis')) || random.chance(0.3, 'swarm.redis'),
+    registryHashMod: random.pick([1, 2, 5, 16], 'swarm.hashMod'),
+    nodeCacheSize: random.pick([4, 64, 10_000], 'swarm.cache'),
+    crashAtPoint: enabled.has('crash-point') ? 0.002 + random.float('swarm.pp') * 0.02 : 0,
+    crashAtIo: enabled.has('crash-io') ? 0.0005 + random.float('swarm.pi') * 0.003 : 0,
+  };
+}
+
+export function describeScenario(s: Scenario): string {
+  const w = s.workload;
+  return [
+    `keys=${w.listKeys} accounts=${w.accounts} slot=${w.slotLength} blobValues=${w.blobValues}`,
+    `redis=${s.useRedis} hashMod=${s.registryHashMod} cache=${s.nodeCacheSize}`,
+    `faults=${[...s.enabled].join(',') || 'none'}`,
+  ].join(' ');
+}

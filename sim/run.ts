@@ -1,0 +1,241 @@
+import type { Database } from '../src/database/database.js';
+import { SopError } from '../src/errors/sop-error.js';
+import { CHECKERS } from './checkers/index.js';
+import type { Op } from './checkers/list-append.js';
+import { EventLoop } from './event-loop.js';
+import { History, type Outcome } from './history.js';
+import { Nemesis } from './nemesis.js';
+import { type RunOptions, type Scenario, describeScenario, scenario } from './options.js';
+import { SeededSimRandom } from './random.js';
+import { SimDisk } from './sim-disk.js';
+import { SimNode } from './sim-node.js';
+import { SimRedis } from './sim-redis.js';
+import * as w from './workload.js';
+
+export interface RunResult {
+  readonly seed: number;
+  readonly scenario: string;
+  readonly traceHash: string;
+  readonly violations: string[];
+  readonly transactions: { ok: number; fail: number; info: number };
+  readonly faults: Record<string, number>;
+  readonly crashPoints: Record<string, number>;
+  readonly pointHits: Record<string, number>;
+  readonly checked: string[];
+  readonly events: number;
+  readonly virtualMs: number;
+}
+
+const MAX_EVENTS = 3_000_000;
+const LIVENESS_TXNS = 10;
+const LIVENESS_BUDGET_MS = 120_000;
+
+/**
+ * One simulated run (a seed): setup, a fault phase with concurrent clients and the nemesis, a
+ * healing phase that must make progress within a bounded virtual time (liveness), then every
+ * checker. Same seed and same code give the same trace hash.
+ */
+export async function runSeed(options: RunOptions): Promise<RunResult> {
+  const root = new SeededSimRandom(options.seed);
+  const loop = new EventLoop(root.fork('loop'));
+  const s = scenario(root.fork('swarm'), options);
+  const redis = s.useRedis ? new SimRedis(loop, root.fork('redis')) : null;
+  const node = new SimNode('n0', loop, root.fork('node'), new SimDisk('d0', root.fork('disk')), redis, {
+    registryHashMod: s.registryHashMod,
+    nodeCacheSize: s.nodeCacheSize,
+  });
+  const run = new Run(loop, root.fork('run'), s, node, redis, options);
+  let finished = false;
+  const main = run.main().finally(() => (finished = true));
+  const completed = await loop.run(() => finished, MAX_EVENTS);
+  if (!finished) run.violations.push(completed ? 'liveness: the simulation stopped making progress (deadlock)' : `liveness: no end after ${MAX_EVENTS} events`);
+  else await main;
+  return run.result(options.seed, loop);
+}
+
+class Run {
+  readonly history = new History();
+  readonly violations: string[] = [];
+  readonly checked: string[] = [];
+  private readonly nemesis: Nemesis;
+  private stepsLeft: number;
+  private nextAppend = 1;
+  private nextBlob = 0;
+  private restarting: Promise<Database> | null = null;
+
+  constructor(
+    private readonly loop: EventLoop,
+    private readonly random: SeededSimRandom,
+    private readonly s: Scenario,
+    private readonly node: SimNode,
+    redis: SimRedis | null,
+    options: RunOptions,
+  ) {
+    this.nemesis = new Nemesis(loop, random.fork('nemesis'), s, node, redis);
+    this.stepsLeft = options.steps;
+    this.clients = options.clients;
+  }
+
+  private readonly clients: number;
+
+  async main(): Promise<void> {
+    await w.setup(await this.up(), this.s.workload);
+    this.node.faultsActive = true;
+    this.node.plan = { atPoint: this.s.crashAtPoint, atIo: this.s.crashAtIo, slowIo: 0 };
+    const nemesis = this.nemesis.run();
+    await Promise.all(Array.from({ length: this.clients }, (_, p) => this.client(p)));
+    this.nemesis.heal();
+    await nemesis;
+    const db = await this.heal();
+    await this.liveness(db);
+    await this.check(db);
+  }
+
+  /** The node's database, (re)starting it after a crash; crashes during open are retried. */
+  private async up(): Promise<Database> {
+    for (;;) {
+      if (this.node.db) return this.node.db;
+      this.restarting ??= this.startOnce().finally(() => (this.restarting = null));
+      const db = await this.restarting.catch(() => null);
+      if (db) return db;
+    }
+  }
+
+  private async startOnce(): Promise<Database> {
+    await this.loop.sleep(1 + this.random.float('restart.delay') * 20, 'restart');
+    const gate = this.node.gate;
+    const opened = await Promise.race([this.node.start().then((db) => db, (e: unknown) => e), gate.killed.then(() => null)]);
+    if (opened === null) throw new Error('crashed while opening');
+    if (!(opened instanceof Object) || !('beginTransaction' in opened)) {
+      if (!(opened instanceof SopError)) this.history.untyped.push(`open: ${String(opened)}`);
+      throw opened;
+    }
+    return opened as Database;
+  }
+
+  private async client(process: number): Promise<void> {
+    while (this.stepsLeft > 0) {
+      this.stepsLeft--;
+      const db = await this.up();
+      const gate = this.node.gate;
+      await Promise.race([this.step(db, process), gate.killed]);
+      if (this.node.db === db && db.failure) this.node.restartProcess(); // an operator restarts a fail-stopped process (REC-5)
+      await this.loop.sleep(this.random.float('think') * 3, 'think');
+    }
+  }
+
+  /** One workload transaction, recorded with its outcome ('info' if the node died during it). */
+  private async step(db: Database, process: number): Promise<void> {
+    const r = this.random.float('mix');
+    const gate = this.node.gate;
+    const guard = async (mode: 'write' | 'read' | 'nocheck', body: Parameters<typeof w.inTransaction>[2]): Promise<Outcome> => {
+      const outcome = await Promise.race([w.inTransaction(db, mode, body, this.history), gate.killed.then(() => 'info' as const)]);
+      this.history.count(outcome);
+      return outcome;
+    };
+    if (r < 0.6) {
+      const txn = w.listAppendTxn(this.random, this.s.workload, () => this.nextAppend++);
+      const op: Op = { process, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };
+      this.history.lists.push(op);
+      op.type = await guard('write', (tx) => w.runListAppend(db, tx, txn));
+      op.completeTime = this.loop.now;
+      if (op.type !== 'ok') for (const m of txn) if (m.f === 'r') m.value = null;
+    } else if (r < 0.78) {
+      const outcome = await guard('write', (tx) => w.transfer(db, tx, this.random, this.s.workload));
+      this.history.bank.push({ kind: 'transfer', outcome });
+    } else if (r < 0.88) {
+      const mode = this.random.chance(0.8, 'audit.mode') ? 'read' : 'nocheck';
+      let sum = -1;
+      const outcome = await guard(mode, async (tx) => void (sum = await w.audit(db, tx)));
+      this.history.bank.push({ kind: 'audit', outcome, sum, mode });
+    } else if (r < 0.95) {
+      const n = this.nextBlob++;
+      await guard('write', (tx) => w.writeBlob(db, tx, n));
+    } else {
+      const n = this.random.int(Math.max(1, this.nextBlob), 'blob.read');
+      await guard('read', (tx) => w.readBlob(db, tx, n, this.history));
+    }
+  }
+
+  /** Healing: faults are off; a process that fail-stopped or crashed is started again. */
+  private async heal(): Promise<Database> {
+    let db = await this.up();
+    try {
+      await db.beginTransaction('write').then((tx) => tx.rollback());
+    } catch (error) {
+      if (!SopError.is(error, 'UNAVAILABLE')) throw error;
+      this.node.restartProcess();
+      db = await this.up();
+    }
+    return db;
+  }
+
+  /** After faults stop, transactions must commit again within a bounded virtual time (IDLE-1, REC-5). */
+  private async liveness(db: Database): Promise<void> {
+    this.checked.push('liveness');
+    const start = this.loop.now;
+    for (let i = 0; i < LIVENESS_TXNS; i++) {
+      const txn = w.listAppendTxn(this.random, this.s.workload, () => this.nextAppend++);
+      const op: Op = { process: 999, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };
+      this.history.lists.push(op);
+      try {
+        await db.transaction('write', (tx) => w.runListAppend(db, tx, txn), { retries: 100, maxTimeMs: 10_000 });
+        op.type = 'ok';
+      } catch (error) {
+        op.type = 'fail';
+        for (const m of txn) if (m.f === 'r') m.value = null;
+        this.violations.push(`liveness: healed transaction failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      op.completeTime = this.loop.now;
+    }
+    if (this.loop.now - start > LIVENESS_BUDGET_MS) this.violations.push(`liveness: ${LIVENESS_TXNS} transactions took ${this.loop.now - start} ms of virtual time`);
+  }
+
+  private async check(db: Database): Promise<void> {
+    const finalLists = await this.readFinalLists(db);
+    for (const checker of CHECKERS) {
+      this.checked.push(checker.name);
+      const problems = await checker.check({ history: this.history, db, workload: this.s.workload, finalLists });
+      this.violations.push(...problems.map((p) => `${checker.name} [${checker.invariants.join(', ')}]: ${p}`));
+    }
+  }
+
+  /** The final state, read after healing, also enters the history as the last committed read. */
+  private async readFinalLists(db: Database): Promise<Map<string, number[]>> {
+    const lists = new Map<string, number[]>();
+    await db.transaction('read', async (tx) => {
+      const t = await db.openBtree<string, number[]>(tx, 'lists');
+      for await (const [key, value] of t.range()) lists.set(key, value);
+    });
+    const txn = Array.from({ length: this.s.workload.listKeys }, (_, k) => ({ f: 'r' as const, key: `k${k}`, value: lists.get(`k${k}`) ?? null }));
+    this.history.lists.push({ process: 1000, index: this.history.nextIndex(), type: 'ok', txn, invokeTime: this.loop.now, completeTime: this.loop.now });
+    return lists;
+  }
+
+  private faultCounts(): Record<string, number> {
+    const counts = Object.fromEntries(this.nemesis.injected);
+    for (const [reason, n] of this.node.crashPoints) {
+      const kind = reason.startsWith('io:') ? 'crash-io' : reason.startsWith('point:') ? 'crash-point' : reason;
+      counts[kind] = (counts[kind] ?? 0) + n;
+    }
+    return counts;
+  }
+
+  result(seed: number, loop: EventLoop): RunResult {
+    loop.note(this.node.disk.digest());
+    loop.note(JSON.stringify(this.history.counts));
+    return {
+      seed,
+      scenario: describeScenario(this.s),
+      traceHash: loop.traceHash(),
+      violations: this.violations,
+      transactions: { ...this.history.counts },
+      faults: this.faultCounts(),
+      crashPoints: Object.fromEntries(this.node.crashPoints),
+      pointHits: Object.fromEntries(this.node.pointHits),
+      checked: this.checked,
+      events: loop.events,
+      virtualMs: loop.now,
+    };
+  }
+}
