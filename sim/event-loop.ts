@@ -19,6 +19,8 @@ export class EventLoop {
   private nowValue = 0;
   private readonly hash = createHash('sha256');
   events = 0;
+  /** The last events, for the readable trace of a failing run. */
+  private readonly ring: string[] = new Array<string>(200).fill('');
 
   constructor(private readonly random: SeededSimRandom) {}
 
@@ -42,7 +44,9 @@ export class EventLoop {
       const event = this.pop();
       this.nowValue = event.at;
       this.events++;
-      this.hash.update(`${event.at.toFixed(6)} ${event.label}\n`);
+      const line = `${event.at.toFixed(6)} ${event.label}`;
+      this.hash.update(`${line}\n`);
+      this.ring[this.events % this.ring.length] = line;
       event.fire();
       await drain();
     }
@@ -52,6 +56,13 @@ export class EventLoop {
   /** Folds extra state (disk digests, results) into the trace hash. */
   note(text: string): void {
     this.hash.update(`note ${text}\n`);
+  }
+
+  /** The most recent events, oldest first. */
+  recent(): string[] {
+    const n = this.ring.length;
+    const start = this.events % n;
+    return [...this.ring.slice(start), ...this.ring.slice(0, start)].filter((l) => l !== '');
   }
 
   traceHash(): string {

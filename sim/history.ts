@@ -17,6 +17,8 @@ export class History {
   /** Errors that are not SopErrors: always a bug (spec API-1). */
   readonly untyped: string[] = [];
   readonly wrongReads: string[] = [];
+  /** Scratch stores by name: how their creation ended, and whether a removal was acknowledged. */
+  readonly stores = new Map<string, { created: Outcome; removed: Outcome | null; items: number }>();
   counts = { ok: 0, fail: 0, info: 0 };
   private index = 0;
 

@@ -1,3 +1,4 @@
+import { CRASH_POINTS, type CrashPoint } from '../src/ports/points.js';
 import type { SeededSimRandom } from './random.js';
 import type { WorkloadConfig } from './workload.js';
 
@@ -38,6 +39,7 @@ export interface Scenario {
   readonly nodeCacheSize: number;
   readonly crashAtPoint: number;
   readonly crashAtIo: number;
+  readonly focusPoint: CrashPoint | undefined;
 }
 
 export function scenario(random: SeededSimRandom, options: RunOptions): Scenario {
@@ -55,6 +57,7 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
     nodeCacheSize: random.pick([4, 64, 10_000], 'swarm.cache'),
     crashAtPoint: enabled.has('crash-point') ? 0.002 + random.float('swarm.pp') * 0.02 : 0,
     crashAtIo: enabled.has('crash-io') ? 0.0005 + random.float('swarm.pi') * 0.003 : 0,
+    focusPoint: enabled.has('crash-point') ? random.pick(CRASH_POINTS, 'swarm.focus') : undefined,
   };
 }
 
@@ -63,6 +66,6 @@ export function describeScenario(s: Scenario): string {
   return [
     `keys=${w.listKeys} accounts=${w.accounts} slot=${w.slotLength} blobValues=${w.blobValues}`,
     `redis=${s.useRedis} hashMod=${s.registryHashMod} cache=${s.nodeCacheSize}`,
-    `faults=${[...s.enabled].join(',') || 'none'}`,
+    `faults=${[...s.enabled].join(',') || 'none'}${s.focusPoint ? ` focus=${s.focusPoint}` : ''}`,
   ].join(' ');
 }

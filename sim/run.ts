@@ -24,6 +24,8 @@ export interface RunResult {
   readonly checked: string[];
   readonly events: number;
   readonly virtualMs: number;
+  /** The last events of the run (only kept when it has violations). */
+  readonly trace: string[];
 }
 
 const MAX_EVENTS = 3_000_000;
@@ -46,12 +48,17 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   });
   const run = new Run(loop, root.fork('run'), s, node, redis, options);
   let finished = false;
-  const main = run.main().finally(() => (finished = true));
+  const main = run.main().catch((error: unknown) => {
+    if (!(error instanceof RunAborted)) run.violations.push(`simulation error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }).finally(() => (finished = true));
   const completed = await loop.run(() => finished, MAX_EVENTS);
   if (!finished) run.violations.push(completed ? 'liveness: the simulation stopped making progress (deadlock)' : `liveness: no end after ${MAX_EVENTS} events`);
   else await main;
   return run.result(options.seed, loop);
 }
+
+/** Stops a run whose node cannot continue; the violation is already recorded. */
+class RunAborted extends Error {}
 
 class Run {
   readonly history = new History();
@@ -81,7 +88,7 @@ class Run {
   async main(): Promise<void> {
     await w.setup(await this.up(), this.s.workload);
     this.node.faultsActive = true;
-    this.node.plan = { atPoint: this.s.crashAtPoint, atIo: this.s.crashAtIo, slowIo: 0 };
+    this.node.plan = { atPoint: this.s.crashAtPoint, atIo: this.s.crashAtIo, slowIo: 0, focus: this.s.focusPoint, focusProbability: 0.25 };
     const nemesis = this.nemesis.run();
     await Promise.all(Array.from({ length: this.clients }, (_, p) => this.client(p)));
     this.nemesis.heal();
@@ -91,13 +98,24 @@ class Run {
     await this.check(db);
   }
 
-  /** The node's database, (re)starting it after a crash; crashes during open are retried. */
+  /**
+   * The node's database, (re)starting it after a crash; crashes during open are retried. A
+   * node that cannot open 50 times in a row lost its data or its wits: the run stops there.
+   */
   private async up(): Promise<Database> {
-    for (;;) {
+    for (let failures = 0; ; ) {
       if (this.node.db) return this.node.db;
       this.restarting ??= this.startOnce().finally(() => (this.restarting = null));
-      const db = await this.restarting.catch(() => null);
-      if (db) return db;
+      const outcome = await this.restarting.then(
+        (db) => db,
+        (error: unknown) => error,
+      );
+      if (outcome && typeof outcome === 'object' && 'beginTransaction' in outcome) return outcome as Database;
+      if (++failures >= 50) {
+        const why = outcome instanceof Error ? outcome.message : String(outcome);
+        this.violations.push(`recovery: the node could not open its folder (${why})`);
+        throw new RunAborted(why);
+      }
     }
   }
 
@@ -148,13 +166,33 @@ class Run {
       let sum = -1;
       const outcome = await guard(mode, async (tx) => void (sum = await w.audit(db, tx)));
       this.history.bank.push({ kind: 'audit', outcome, sum, mode });
-    } else if (r < 0.95) {
+    } else if (r < 0.93) {
       const n = this.nextBlob++;
       await guard('write', (tx) => w.writeBlob(db, tx, n));
-    } else {
+    } else if (r < 0.97) {
       const n = this.random.int(Math.max(1, this.nextBlob), 'blob.read');
       await guard('read', (tx) => w.readBlob(db, tx, n, this.history));
+    } else {
+      await this.storeStep(db, guard);
     }
+  }
+
+  /** Creates a scratch store, or removes one created earlier (STORE-1..STORE-3). */
+  private async storeStep(db: Database, guard: (mode: 'write', body: Parameters<typeof w.inTransaction>[2]) => Promise<Outcome>): Promise<void> {
+    const names = [...this.history.stores.keys()];
+    if (names.length > 0 && this.random.chance(0.3, 'store.remove')) {
+      const name = this.random.pick(names, 'store.pick');
+      const entry = this.history.stores.get(name)!;
+      const gate = this.node.gate;
+      const removed = await Promise.race([db.removeBtree(name).then(() => 'ok' as const, () => 'fail' as const), gate.killed.then(() => 'info' as const)]);
+      entry.removed = entry.removed === 'ok' ? 'ok' : removed === 'fail' ? entry.removed : removed;
+      return;
+    }
+    const name = `tmp${this.history.stores.size}`;
+    const items = 1 + this.random.int(5, 'store.items');
+    const entry = { created: 'info' as Outcome, removed: null as Outcome | null, items };
+    this.history.stores.set(name, entry);
+    entry.created = await guard('write', (tx) => w.createScratchStore(db, tx, name, items));
   }
 
   /** Healing: faults are off; a process that fail-stopped or crashed is started again. */
@@ -236,6 +274,7 @@ class Run {
       checked: this.checked,
       events: loop.events,
       virtualMs: loop.now,
+      trace: this.violations.length > 0 ? loop.recent() : [],
     };
   }
 }

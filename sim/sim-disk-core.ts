@@ -6,7 +6,7 @@
 import type { FileStat, OpenMode } from '../src/ports/file-system.js';
 import type { SimRandom } from './types.js';
 import { SECTOR } from './sim-disk-bytes.js';
-import { DiskTree, fsError, type FileNode, type Node } from './sim-disk-tree.js';
+import { DiskTree, fsError, type DirNode, type FileNode, type Node } from './sim-disk-tree.js';
 
 export interface DiskFaults {
   /** Every call fails with EIO. Wins over every other fault. */
@@ -231,7 +231,7 @@ export class DiskCore {
     return node;
   }
 
-  private existingDir(path: string, syscall: string): Extract<Node, { kind: 'dir' }> {
+  private existingDir(path: string, syscall: string): DirNode {
     const node = this.existing(path, syscall);
     if (node.kind === 'file') throw fsError('ENOTDIR', syscall, path, 'not a directory');
     return node;

@@ -2,6 +2,7 @@ import { MemoryCoordinator } from '../src/adapters/memory-coordinator.js';
 import { SeededRandom } from '../src/adapters/seeded-random.js';
 import { Database } from '../src/database/database.js';
 import type { Env } from '../src/ports/env.js';
+import type { CrashPoint } from '../src/ports/points.js';
 import type { EventLoop } from './event-loop.js';
 import { ProcessGate } from './gate.js';
 import type { SeededSimRandom } from './random.js';
@@ -19,6 +20,9 @@ export interface CrashPlan {
   atIo: number;
   /** Probability that a disk operation is slow (a latency spike). */
   slowIo: number;
+  /** One point crashed at often, so every point is hit across a batch of seeds. */
+  focus?: CrashPoint;
+  focusProbability?: number;
 }
 
 /**
@@ -31,6 +35,8 @@ export class SimNode {
   db: Database | null = null;
   clock: SimClock;
   crashes = 0;
+  /** Every start is a new incarnation with its own engine random stream (real entropy never repeats). */
+  private incarnations = 0;
   faultsActive = false;
   plan: CrashPlan = { atPoint: 0, atIo: 0, slowIo: 0 };
   readonly pointHits = new Map<string, number>();
@@ -89,7 +95,7 @@ export class SimNode {
   private env(gate: ProcessGate): Env {
     const clock = new SimClock(this.loop, gate, this.clock.offsetMs);
     this.clock = clock;
-    const random = new SeededRandom(this.engineSeed + this.crashes);
+    const random = new SeededRandom([this.engineSeed, ++this.incarnations, 0x5eed, 0x50b]);
     const sched: IoScheduler = { complete: (label) => this.completeIo(gate, label) };
     return {
       fs: this.disk.view(gate, sched),
@@ -106,10 +112,11 @@ export class SimNode {
     if (gate.alive() && this.faultsActive && this.random.chance(this.plan.atIo, 'crash.io')) this.crash(`io:${label.split(' ')[0]}`);
   }
 
-  private point(gate: ProcessGate, name: string): Promise<void> | undefined {
+  private point(gate: ProcessGate, name: CrashPoint): Promise<void> | undefined {
     this.pointHits.set(name, (this.pointHits.get(name) ?? 0) + 1);
     if (!gate.alive()) return gate.hang();
-    if (this.faultsActive && this.random.chance(this.plan.atPoint, `crash.point.${name}`)) {
+    const p = name === this.plan.focus ? (this.plan.focusProbability ?? 0) : this.plan.atPoint;
+    if (this.faultsActive && this.random.chance(p, `crash.point.${name}`)) {
       this.crash(`point:${name}`);
       return gate.hang();
     }

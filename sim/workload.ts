@@ -116,3 +116,9 @@ export async function readBlob(db: Database, tx: Transaction, n: number, history
   const expected = blobValue(n);
   if (value?.n !== expected.n || value.data !== expected.data) history.wrongReads.push(`blob ${n}`);
 }
+
+/** Creates a scratch store with a few items: store creation is transactional too (STORE-1, STORE-3). */
+export async function createScratchStore(db: Database, tx: Transaction, name: string, items: number): Promise<void> {
+  const store = await db.newBtree<number, string>(tx, name, { slotLength: 4 });
+  for (let i = 0; i < items; i++) await store.add(i, `v${i}`);
+}

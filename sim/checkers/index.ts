@@ -97,8 +97,28 @@ const integrity: Checker = {
   },
 };
 
+/** Created stores exist whole; failed creations and acknowledged removals leave nothing (STORE-1..3, TX-10). */
+const stores: Checker = {
+  name: 'stores',
+  invariants: ['STORE-1', 'STORE-2', 'STORE-3', 'TX-10'],
+  async check({ history, db }) {
+    const problems: string[] = [];
+    const existing = new Set(await db.listStores());
+    for (const [name, s] of history.stores) {
+      const exists = existing.has(name);
+      if (s.created === 'ok' && s.removed === null && !exists) problems.push(`${name}: acknowledged creation lost`);
+      if ((s.created === 'fail' || s.removed === 'ok') && exists) problems.push(`${name}: exists after a failed creation or an acknowledged removal`);
+      if (!exists) continue;
+      const count = await db.transaction('read', async (tx) => (await db.openBtree(tx, name)).count);
+      if (count !== 0 && count !== s.items) problems.push(`${name}: ${count} items, expected 0 or ${s.items} (partial commit)`);
+      if (s.created === 'ok' && s.removed === null && count !== s.items) problems.push(`${name}: ${count} items after an acknowledged commit of ${s.items}`);
+    }
+    return problems;
+  },
+};
+
 /**
  * The checker registry. Replication and erasure-coding checkers (REPL-*, EC-*) join here when
  * those features land.
  */
-export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, integrity];
+export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, stores, integrity];

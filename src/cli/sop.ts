@@ -2,9 +2,13 @@
 /**
  * The `sop` command. Subcommands live in their own files; this one only parses arguments.
  */
+import { simCommand } from '../../sim/cli.js';
 import { demo } from './demo.js';
 
 const USAGE = `usage: sop <command> [options]
+  sim  [--seeds N | --seed S | --seconds N] [--steps N] [--nodes 1] [--clients N]
+       [--faults all|none|kind,kind] [--json] [--require-all]
+                                                    deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)`;
 
 function option(args: string[], name: string): string | undefined {
@@ -12,9 +16,28 @@ function option(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+function num(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
+    case 'sim':
+      return simCommand({
+        seeds: num(option(args, 'seeds')),
+        seed: num(option(args, 'seed')),
+        seconds: num(option(args, 'seconds')),
+        steps: num(option(args, 'steps')) ?? 100,
+        nodes: num(option(args, 'nodes')) ?? 1,
+        clients: num(option(args, 'clients')) ?? 4,
+        faults: option(args, 'faults'),
+        json: args.includes('--json'),
+        requireAll: args.includes('--require-all'),
+      });
     case 'demo':
       return demo({ folder: option(args, 'folder'), seconds: Number(option(args, 'seconds') ?? 5), workers: Number(option(args, 'workers') ?? 8) });
     default:

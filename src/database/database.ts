@@ -103,6 +103,10 @@ export class Database {
   }
 
   async beginTransaction(mode: TransactionMode, options: TransactionOptions = {}): Promise<Transaction> {
+    return this.api('beginTransaction', () => this.beginTransactionImpl(mode, options));
+  }
+
+  private async beginTransactionImpl(mode: TransactionMode, options: TransactionOptions = {}): Promise<Transaction> {
     this.ensureOpen();
     if (mode !== 'write' && mode !== 'read' && mode !== 'nocheck') throw invalid(`mode must be 'write', 'read' or 'nocheck', got ${JSON.stringify(mode)}`);
     const max = options.maxTimeMs;
@@ -116,6 +120,10 @@ export class Database {
 
   /** Creates the store, or opens it when it exists with the same options (SOP E16). */
   async newBtree<K = unknown, V = unknown>(tx: Transaction, name: string, options: BtreeOptions<K> = {}): Promise<Btree<K, V>> {
+    return this.api('newBtree', () => this.newBtreeImpl(tx, name, options));
+  }
+
+  private async newBtreeImpl<K = unknown, V = unknown>(tx: Transaction, name: string, options: BtreeOptions<K> = {}): Promise<Btree<K, V>> {
     this.ensureOpen();
     tx.ensureActive();
     validateStoreName(name);
@@ -140,6 +148,10 @@ export class Database {
 
   /** Opens an existing store; STORE_NOT_FOUND when there is none. */
   async openBtree<K = unknown, V = unknown>(tx: Transaction, name: string, options: { comparer?: (a: K, b: K) => number } = {}): Promise<Btree<K, V>> {
+    return this.api('openBtree', () => this.openBtreeImpl(tx, name, options));
+  }
+
+  private async openBtreeImpl<K = unknown, V = unknown>(tx: Transaction, name: string, options: { comparer?: (a: K, b: K) => number } = {}): Promise<Btree<K, V>> {
     this.ensureOpen();
     tx.ensureActive();
     validateStoreName(name);
@@ -167,12 +179,20 @@ export class Database {
   }
 
   async listStores(): Promise<string[]> {
+    return this.api('listStores', () => this.listStoresImpl());
+  }
+
+  private async listStoresImpl(): Promise<string[]> {
     this.ensureOpen();
     return this.repo.names();
   }
 
   /** Deletes a store now, outside any transaction; CONFLICT while a live transaction uses it. */
   async removeBtree(name: string): Promise<boolean> {
+    return this.api('removeBtree', () => this.removeBtreeImpl(name));
+  }
+
+  private async removeBtreeImpl(name: string): Promise<boolean> {
     this.ensureOpen();
     validateStoreName(name);
     for (const tx of this.live.values()) {
@@ -183,6 +203,10 @@ export class Database {
 
   /** Walks a store and checks its structure, counts and blobs (the STRUCT invariants). */
   async checkStore(name: string): Promise<StoreCheck> {
+    return this.api('checkStore', () => this.checkStoreImpl(name));
+  }
+
+  private async checkStoreImpl(name: string): Promise<StoreCheck> {
     this.ensureOpen();
     validateStoreName(name);
     const store = await this.repo.get(name);
@@ -239,6 +263,16 @@ export class Database {
       customComparer: o.comparer !== undefined, description: o.description ?? '', rootId: this.env.random.uuid(),
       count: 0, commitSeq: 0, createdAt: now, updatedAt: now,
     };
+  }
+
+  /** Every public call: the database must be open, and whatever fails is a typed SopError (spec API-1). */
+  private async api<T>(what: string, call: () => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    try {
+      return await call();
+    } catch (error) {
+      throw toSopError(error, what);
+    }
   }
 
   private ensureOpen(): void {

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import type { Coordinator } from './coordinator.js';
 import type { FileSystem } from './file-system.js';
+import type { CrashPoint } from './points.js';
 import type { Random } from './random.js';
 
 /** Everything the engine may touch outside its own memory. */
@@ -13,5 +14,5 @@ export interface Env {
    * Named crash/fault points (sim/ and fault-injection/ hook them). Production: no-op.
    * Engine code calls `env.point('commit.afterPlg')` at every step the spec names.
    */
-  point?(name: string): void | Promise<void>;
+  point?(name: CrashPoint): void | Promise<void>;
 }

@@ -1,0 +1,56 @@
+import { CRASH_POINTS } from '../src/ports/points.js';
+import { FAULT_KINDS, type FaultKind } from './options.js';
+import { type RunResult, runSeed } from './run.js';
+
+export interface BatchOptions {
+  readonly seeds: readonly number[];
+  readonly steps: number;
+  readonly clients: number;
+  readonly faults: readonly FaultKind[];
+  /** Stop starting new seeds after this many wall-clock ms (the whole list runs when absent). */
+  readonly budgetMs?: number;
+  readonly now: () => number;
+  readonly onResult?: (result: RunResult, done: number) => void;
+}
+
+export interface BatchSummary {
+  readonly runs: number;
+  readonly transactions: { ok: number; fail: number; info: number };
+  readonly faults: Record<string, number>;
+  readonly crashPoints: Record<string, number>;
+  readonly checks: number;
+  readonly failed: RunResult[];
+  readonly elapsedMs: number;
+  /** Fault kinds and crash points never injected in this batch. */
+  readonly missingFaults: string[];
+  readonly missingPoints: string[];
+}
+
+/** Runs seeds one after another and aggregates what they injected, hit and found. */
+export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
+  const started = options.now();
+  const summary = { runs: 0, transactions: { ok: 0, fail: 0, info: 0 }, faults: {} as Record<string, number>, crashPoints: {} as Record<string, number>, checks: 0, failed: [] as RunResult[] };
+  for (const seed of options.seeds) {
+    if (options.budgetMs !== undefined && options.now() - started > options.budgetMs) break;
+    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, faults: options.faults });
+    summary.runs++;
+    for (const k of ['ok', 'fail', 'info'] as const) summary.transactions[k] += result.transactions[k];
+    add(summary.faults, result.faults);
+    for (const [reason, n] of Object.entries(result.crashPoints)) {
+      if (reason.startsWith('point:')) add(summary.crashPoints, { [reason.slice(6)]: n });
+    }
+    summary.checks += result.checked.length;
+    if (result.violations.length > 0) summary.failed.push(result);
+    options.onResult?.(result, summary.runs);
+  }
+  return {
+    ...summary,
+    elapsedMs: options.now() - started,
+    missingFaults: FAULT_KINDS.filter((k) => options.faults.includes(k) && !summary.faults[k]),
+    missingPoints: options.faults.includes('crash-point') ? CRASH_POINTS.filter((p) => !summary.crashPoints[p]) : [],
+  };
+}
+
+function add(target: Record<string, number>, source: Record<string, number>): void {
+  for (const [k, v] of Object.entries(source)) target[k] = (target[k] ?? 0) + v;
+}
