@@ -65,11 +65,11 @@ export class BlobStore {
    * deletion itself cannot be undone by a power loss (spec LOG-4).
    */
   async removeAll(ids: readonly string[], durable = false): Promise<void> {
-    const folders = new Set<string>();
+    // Every folder is synced, even for ids already gone: an earlier unlink may not be durable yet.
+    const folders = new Set(ids.map((id) => this.folderOf(id)));
     await parallel(ids, 8, async (id) => {
       try {
         await this.env.fs.unlink(this.pathOf(id));
-        folders.add(this.folderOf(id));
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT') throw toSopError(error, `delete blob ${id}`);
       }

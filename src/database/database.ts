@@ -58,6 +58,7 @@ export class Database {
         this.failure_ ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
       },
       transactionEnded: (tid) => this.live.delete(tid),
+      failure: () => this.failure_,
     };
   }
 

@@ -179,6 +179,8 @@ export class Commit {
    */
   private async reachCommitPoint(log: PriorityLog): Promise<void> {
     try {
+      const failure = this.ctx.failure();
+      if (failure) throw failure; // counts and images may be stale after a failed apply (spec REC-5)
       await this.locks.verify(this.input.maxTimeMs);
       await writePriorityLog(this.ctx.env, this.ctx.translogs, log);
       this.committed = true;

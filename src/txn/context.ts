@@ -19,5 +19,7 @@ export interface TxContext {
   nextSeq(): number;
   /** A commit passed its commit point but could not apply it: recovery must redo it (spec REC-5). */
   commitNeedsRecovery(tid: string, error: unknown): void;
+  /** Set once a commit failed past its commit point: no further commit may reach its own (spec REC-5). */
+  failure(): Error | null;
   transactionEnded(tid: string): void;
 }
