@@ -3,6 +3,7 @@ import type { BNode } from '../btree/node.js';
 import type { Coordinator } from '../ports/coordinator.js';
 import { type Handle, activePhysical } from '../registry/handle.js';
 import type { Store } from '../store/store.js';
+import { retryCorrupt } from '../util/retry-corrupt.js';
 import { Lru } from './lru.js';
 
 /**
@@ -27,9 +28,12 @@ export class NodeCache {
     const physical = activePhysical(handle);
     const cached = this.l1.get(physical);
     if (cached) return cached;
-    const bytes = (await this.l2Get(physical)) ?? (await store.blobs.get(physical));
-    if (!bytes) return null;
-    const node = freezeNode(decodeNode(bytes, handle.logicalId));
+    const fromL2 = await this.l2Get(physical);
+    const node = await retryCorrupt(async () => {
+      const bytes = fromL2 ?? (await store.blobs.get(physical));
+      return bytes ? freezeNode(decodeNode(bytes, handle.logicalId)) : null;
+    });
+    if (!node) return null;
     this.l1.set(physical, node);
     return node;
   }

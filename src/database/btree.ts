@@ -2,8 +2,9 @@ import type { Item } from '../btree/node.js';
 import { BlockKind, decodeFrame } from '../codec/frame.js';
 import { validateKey } from '../codec/key-order.js';
 import { decodeValue, encodeValue } from '../codec/value-codec.js';
-import { SopError, corrupt, invalid, toSopError } from '../errors/sop-error.js';
+import { AssertionFailure, SopError, corrupt, invalid, toSopError } from '../errors/sop-error.js';
 import type { Store } from '../store/store.js';
+import { retryCorrupt } from '../util/retry-corrupt.js';
 import type { Transaction } from '../txn/transaction.js';
 import type { TreeSession } from '../txn/tree-session.js';
 
@@ -191,9 +192,12 @@ export class Btree<K = unknown, V = unknown> {
     if (!item.valueBlobId) return item.value;
     const pending = this.s.pendingValues.get(item.valueBlobId);
     if (pending) return decodeValue(pending);
-    const bytes = await this.store.blobs.get(item.valueBlobId);
-    if (!bytes) throw new SopError('CONFLICT', `value of an item in ${this.name} was replaced by a concurrent commit; retry`);
-    return decodeValue(decodeFrame(bytes, BlockKind.Value, `value blob ${item.valueBlobId}`), 'stored value');
+    const id = item.valueBlobId;
+    return retryCorrupt(async () => {
+      const bytes = await this.store.blobs.get(id);
+      if (!bytes) throw new SopError('CONFLICT', `value of an item in ${this.name} was replaced by a concurrent commit; retry`);
+      return decodeValue(decodeFrame(bytes, BlockKind.Value, `value blob ${id}`), 'stored value');
+    });
   }
 
   /** Validates a key and returns a private copy, so later changes by the caller cannot reorder the tree. */
@@ -233,10 +237,19 @@ export class Btree<K = unknown, V = unknown> {
     return this.guard(op);
   }
 
+  /**
+   * Nodes are read lazily, so a concurrent commit can make the path this transaction walks look
+   * inconsistent. When its read set is stale, such a surprise is that concurrency, not
+   * corruption: it becomes a retryable CONFLICT (the commit-time validation would fail anyway).
+   */
   private async guard<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op();
     } catch (error) {
+      const structural = error instanceof AssertionFailure || SopError.is(error, 'CORRUPT');
+      if (structural && this.s.isStale()) {
+        throw new SopError('CONFLICT', `store ${this.name} changed under this transaction; retry`, { cause: error });
+      }
       throw toSopError(error, `store ${this.name}`);
     }
   }

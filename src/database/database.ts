@@ -90,14 +90,14 @@ export class Database {
     await ensureDurableDir(env.fs, translogs);
     const repo = new StoreRepository(env, folder, info.hashMod);
     await repo.init();
-    const states = await scanLogs(env, translogs, new Set());
+    const states = await scanLogs(env, translogs, () => false);
     const redoTids = new Set(needsRedo(states).map((s) => s.tid));
     for (const name of await repo.names()) await repo.get(name, redoTids);
     const report = await recover(env, translogs, repo, states);
     const namespace = `sop:${folder}`;
     const nodes = new NodeCache(options.nodeCacheSize ?? 20_000, env.coordinator, namespace, 5 * 60_000);
     let db: Database | undefined;
-    const maintenance = new Maintenance(env, translogs, repo, namespace, () => new Set(db?.live.keys() ?? []), options.maintenance);
+    const maintenance = new Maintenance(env, translogs, repo, namespace, (tid) => db?.live.has(tid) ?? true, options.maintenance);
     db = new Database(folder, env, repo, maintenance, report, nodes);
     db.seq = Math.max(0, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
     return db;
@@ -139,7 +139,6 @@ export class Database {
       await tx.logStoreCreation(name);
       try {
         const store = await this.repo.create(tx.id, wanted);
-        tx.storeCreated(store);
         return this.attach<K, V>(tx, store, options.comparer);
       } catch (error) {
         if (!SopError.is(error, 'STORE_EXISTS') || attempt > 0) throw error;

@@ -2,6 +2,7 @@ import { assert, corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { retryCorrupt } from '../util/retry-corrupt.js';
 import { joinPath } from '../util/paths.js';
 import { COW_REGION_SIZE, decodeCow, encodeCow } from './cow.js';
 import type { Handle } from './handle.js';
@@ -100,12 +101,27 @@ export class Registry {
     );
   }
 
+  /** Publishes what the disk image holds for these ids (redo may find changes already written, REC-2). */
+  republish(ids: readonly string[]): void {
+    for (const id of ids) {
+      const at = this.locations.get(id);
+      const handle = at ? this.images.get(`${at.segment}:${at.sector}`)?.[at.slot] : null;
+      if (handle) this.published.set(id, handle);
+      else this.published.delete(id);
+    }
+  }
+
   /** Makes written changes visible to readers. Synchronous on purpose (spec ACID-2). */
   publish(changes: readonly HandleChange[]): void {
     for (const change of changes) {
       if (change.after) this.published.set(change.id, change.after);
       else this.published.delete(change.id);
     }
+  }
+
+  /** Makes every segment durable (recovery relies on what it read, spec REC-2). */
+  async sync(): Promise<void> {
+    for (let segment = 1; segment <= this.segmentCount; segment++) await (await this.file(this.segmentPath(segment))).datasync();
   }
 
   async close(): Promise<void> {
@@ -205,18 +221,22 @@ export class Registry {
       if (!stat) break;
       const expected = this.hashMod * SECTOR_SIZE;
       if (stat.size !== expected) throw corrupt(`${this.segmentPath(segment)}: size ${stat.size}, expected ${expected}`);
-      const bytes = await (await this.file(this.segmentPath(segment))).read(0, expected);
-      this.loadSegment(segment, bytes);
+      const file = await this.file(this.segmentPath(segment));
+      await retryCorrupt(async () => this.loadSegment(segment, await file.read(0, expected)));
       this.segmentCount = segment;
     }
     if (this.segmentCount === 0) throw corrupt(`${this.dir}: registry segment 1 is missing`);
   }
 
+  /** Decodes a whole segment before adopting any of it, so a failed attempt leaves nothing behind. */
   private loadSegment(segment: number, bytes: Uint8Array): void {
+    const decoded: Array<[number, SectorSlots]> = [];
     for (let sector = 0; sector < this.hashMod; sector++) {
       const raw = bytes.subarray(sector * SECTOR_SIZE, (sector + 1) * SECTOR_SIZE);
       if (raw[0] === 0 && raw[SECTOR_SIZE - 1] === 0 && raw.every((b) => b === 0)) continue;
-      const slots = decodeSector(raw, `${this.segmentPath(segment)} sector ${sector}`);
+      decoded.push([sector, decodeSector(raw, `${this.segmentPath(segment)} sector ${sector}`)]);
+    }
+    for (const [sector, slots] of decoded) {
       this.images.set(`${segment}:${sector}`, slots);
       slots.forEach((handle, slot) => {
         if (!handle) return;

@@ -6,6 +6,7 @@ import { newHandle } from '../registry/handle.js';
 import { Registry } from '../registry/registry.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { ensureDurableDir, joinPath } from '../util/paths.js';
+import { retryCorrupt } from '../util/retry-corrupt.js';
 import { type StoreInfo, decodeStoreInfo, encodeStoreInfo } from './store-info.js';
 import { Store } from './store.js';
 
@@ -50,7 +51,7 @@ export class StoreRepository {
       if (again) return again;
       const dir = joinPath(this.dir, name);
       if (!(await this.env.fs.stat(joinPath(dir, INFO_FILE)))) return null;
-      const info = decodeStoreInfo(await this.env.fs.readFile(joinPath(dir, INFO_FILE)), `store ${name}`);
+      const info = await retryCorrupt(async () => decodeStoreInfo(await this.env.fs.readFile(joinPath(dir, INFO_FILE)), `store ${name}`));
       const registry = await Registry.open(this.env, dir, name, this.hashMod, liveTids);
       const store = new Store(info, dir, registry, new BlobStore(this.env, joinPath(dir, 'blobs')));
       this.open.set(name, store);

@@ -82,23 +82,27 @@ export class StepLog {
   }
 }
 
-/** Parses a step log; a torn or corrupt tail ends it (that record was never acknowledged). */
-export function parseStepLog(bytes: Uint8Array, where: string): StepRecord[] {
+/**
+ * Parses a step log. Each record was made durable before the next was written, so only the
+ * last one can be torn: a damaged record followed by more bytes is corruption (`intact` false),
+ * never a torn tail to be silently dropped.
+ */
+export function parseStepLog(bytes: Uint8Array, where: string): { records: StepRecord[]; intact: boolean } {
   const records: StepRecord[] = [];
   let offset = 0;
   while (offset + FRAME_HEADER_SIZE <= bytes.length) {
     const length = new DataView(bytes.buffer, bytes.byteOffset + offset, 12).getUint32(8, true);
     const end = offset + FRAME_HEADER_SIZE + length;
-    if (end > bytes.length) break;
+    if (end > bytes.length) return { records, intact: true }; // torn last record
     try {
       records.push(parseJson(decodeFrame(bytes.subarray(offset, end), BlockKind.TxLog, where), where) as StepRecord);
     } catch (error) {
-      if (SopError.is(error, 'CORRUPT')) break;
-      throw error;
+      if (!SopError.is(error, 'CORRUPT')) throw error;
+      return { records, intact: end === bytes.length };
     }
     offset = end;
   }
-  return records;
+  return { records, intact: true };
 }
 
 export async function writePriorityLog(env: Env, dir: string, log: PriorityLog): Promise<void> {

@@ -9,6 +9,9 @@ export interface MaintenanceOptions {
   busySweepIntervalMs?: number;
 }
 
+/** How long a sweep may hold the cluster-wide sweep lock before others may take over. */
+const SWEEP_LOCK_TTL_MS = 60_000;
+
 /**
  * onIdle (SOP README "Transaction idle maintenance"): piggybacks on transaction begin, and
  * really runs (SOP's never does, sop-engine.md E88). Each sweep finishes dead transactions
@@ -27,8 +30,10 @@ export class Maintenance {
     private readonly translogs: string,
     private readonly repo: StoreRepository,
     private readonly namespace: string,
-    private readonly live: () => ReadonlySet<string>,
+    private readonly isLive: (tid: string) => boolean,
     private readonly options: MaintenanceOptions = {},
+    /** Several processes share the folder: one sweep at a time through the Coordinator. */
+    private readonly clustered = false,
   ) {}
 
   /** Called from every beginTransaction: runs a sweep when its cadence is due. */
@@ -48,9 +53,9 @@ export class Maintenance {
     this.lastRun = this.env.clock.monotonic();
     const key = `${this.namespace}:sweep`;
     const owner = this.env.random.uuid();
-    if ((await this.env.coordinator.lock(key, owner, 300_000)) !== null) return null;
+    if (this.clustered && (await this.env.coordinator.lock(key, owner, SWEEP_LOCK_TTL_MS)) !== null) return null;
     try {
-      const states = await scanLogs(this.env, this.translogs, this.live());
+      const states = await scanLogs(this.env, this.translogs, this.isLive);
       const report = await recover(this.env, this.translogs, this.repo, states);
       this.foundWork = states.length > 0;
       this.sweeps++;
@@ -59,7 +64,7 @@ export class Maintenance {
       this.totals.cleaned += report.cleaned;
       return report;
     } finally {
-      await this.env.coordinator.unlock(key, owner);
+      if (this.clustered) await this.env.coordinator.unlock(key, owner).catch(() => false);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { corrupt } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
@@ -19,25 +20,54 @@ export interface RecoveryReport {
   cleaned: number;
 }
 
-/** Reads every log of transactions not in `live`. */
-export async function scanLogs(env: Env, dir: string, live: ReadonlySet<string>): Promise<LogState[]> {
-  const byTid = new Map<string, { log?: Uint8Array; plg?: Uint8Array }>();
+/**
+ * Reads every log of transactions not in `live`. What recovery acts on must itself be durable
+ * first: a log seen in the page cache after a failed sync could still vanish in a power loss,
+ * so each one is synced, and the folder too, before it is trusted (spec REC-1).
+ */
+export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => boolean): Promise<LogState[]> {
+  const names = new Map<string, string[]>();
   for (const name of await env.fs.readdir(dir)) {
     const match = /^([0-9a-f-]{36})\.(log|plg)$/.exec(name);
-    if (!match || live.has(match[1]!)) continue;
-    const entry = byTid.get(match[1]!) ?? {};
-    entry[match[2] as 'log' | 'plg'] = await env.fs.readFile(joinPath(dir, name));
-    byTid.set(match[1]!, entry);
+    if (match) names.set(match[1]!, [...(names.get(match[1]!) ?? []), name]);
   }
-  return [...byTid].map(([tid, files]) => {
-    const records = files.log ? parseStepLog(files.log, `${tid}.log`) : [];
-    return {
-      tid,
-      records,
-      done: records.some((r) => r.type === 'done'),
-      plg: files.plg === undefined ? undefined : parsePriorityLog(files.plg, `${tid}.plg`),
-    };
-  });
+  // A transaction that is not live when we look is over for good: its files are final, so they
+  // are read only after that check (reading first could act on a commit still in flight).
+  const byTid = new Map<string, { log?: Uint8Array; plg?: Uint8Array }>();
+  for (const [tid, files] of names) {
+    if (isLive(tid)) continue;
+    const entry: { log?: Uint8Array; plg?: Uint8Array } = {};
+    for (const name of files) {
+      const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
+      if (bytes) entry[name.endsWith('.plg') ? 'plg' : 'log'] = bytes;
+    }
+    byTid.set(tid, entry);
+  }
+  if (byTid.size > 0) await env.fs.syncDir(dir);
+  const states: LogState[] = [];
+  for (const [tid, files] of byTid) states.push(await readState(env, dir, tid, files));
+  return states;
+}
+
+const READ_ATTEMPTS = 3;
+
+/**
+ * Decodes one transaction's logs. A checksum failure is read again (a transient media error
+ * must not turn a committed transaction into an undone one); a step log still damaged in the
+ * middle is corruption (spec REC-4).
+ */
+async function readState(env: Env, dir: string, tid: string, files: { log?: Uint8Array; plg?: Uint8Array }): Promise<LogState> {
+  let { log, plg } = files;
+  let parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true };
+  let parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
+  for (let attempt = 1; attempt < READ_ATTEMPTS && (!parsedLog.intact || parsedPlg === null); attempt++) {
+    log = (await readDurablyIfPresent(env, logPath(dir, tid))) ?? undefined;
+    plg = (await readDurablyIfPresent(env, plgPath(dir, tid))) ?? undefined;
+    parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true };
+    parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
+  }
+  if (!parsedLog.intact) throw corrupt(`step log of transaction ${tid} is damaged before its end`);
+  return { tid, records: parsedLog.records, done: parsedLog.records.some((r) => r.type === 'done'), plg: parsedPlg };
 }
 
 /** Transactions past their commit point whose registry flip may be incomplete (spec REC-2). */
@@ -63,6 +93,7 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
       await removeBlobs(repo, done?.type === 'done' ? done.obsolete : []);
       report.cleaned++;
     } else if (!state.plg) {
+      if (state.plg === null) await assertNeverFlipped(repo, state);
       await undo(repo, state.records);
       report.undone++;
     }
@@ -73,16 +104,60 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
   return report;
 }
 
+async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array | null> {
+  let file;
+  try {
+    file = await env.fs.open(path, 'readWrite');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const bytes = await file.read(0, await file.size());
+    await file.datasync();
+    return bytes;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Redo one committed transaction. Changes already on disk are skipped but still synced, and
+ * the store info is rewritten even when it already shows this commit: what a crashed process
+ * left may be in the page cache only (spec REC-2, REC-3).
+ */
 async function redo(env: Env, repo: StoreRepository, log: PriorityLog): Promise<void> {
   for (const commit of log.stores) {
     const store = await repo.get(commit.name);
     if (!store) continue; // removed since: nothing left to redo
-    const applied = await store.registry.write(log.tid, commit.changes, 'redo');
-    store.registry.publish(applied);
-    if (commit.count >= 0 && log.seq > store.info.commitSeq) {
+    await store.registry.write(log.tid, commit.changes, 'redo');
+    await store.registry.sync();
+    store.registry.republish(commit.changes.map((c) => c.id));
+    if (commit.count >= 0 && log.seq >= store.info.commitSeq) {
       const info = { ...store.info, count: commit.count, commitSeq: log.seq, updatedAt: env.clock.now() };
       await repo.writeInfo(store, info);
       store.info = info;
+    }
+  }
+}
+
+/**
+ * A priority log that stays unreadable is either torn (its commit point was never reached) or
+ * damaged after the fact. Only the first may be undone: if any handle refers to a blob the
+ * transaction prepared, its flip had begun, and guessing would lose or corrupt data (REC-4).
+ */
+async function assertNeverFlipped(repo: StoreRepository, state: LogState): Promise<void> {
+  for (const record of state.records) {
+    if (record.type !== 'prepare') continue;
+    const prepared = new Set(record.blobs.map((b) => b.id));
+    for (const name of new Set(record.blobs.map((b) => b.store))) {
+      const store = await repo.get(name);
+      if (!store) continue;
+      for (const handle of store.registry.handles()) {
+        if (prepared.has(handle.physicalA) || prepared.has(handle.physicalB)) {
+          throw corrupt(`priority log of transaction ${state.tid} is unreadable but its changes reached the registry of ${name}`);
+        }
+      }
     }
   }
 }

@@ -28,7 +28,8 @@ export const MAX_MAX_TIME_MS = 60 * 60_000;
 export class Transaction {
   private stateValue: TransactionState = 'active';
   private readonly sessions = new Map<string, TreeSession>();
-  private readonly createdStores: Store[] = [];
+  /** Stores this transaction logged as created (they may exist even if creation then failed). */
+  private readonly createdStores: string[] = [];
   readonly log: StepLog;
   readonly maxTimeMs: number;
 
@@ -76,10 +77,7 @@ export class Transaction {
   /** Records, durably and before the store appears, that this transaction creates it (spec STORE-3). */
   async logStoreCreation(name: string): Promise<void> {
     await this.log.append({ type: 'createStore', name });
-  }
-
-  storeCreated(store: Store): void {
-    this.createdStores.push(store);
+    this.createdStores.push(name);
   }
 
   async commit(): Promise<void> {
@@ -134,8 +132,13 @@ export class Transaction {
    */
   private async undo(leftovers = false): Promise<void> {
     this.stateValue = 'rolledBack';
-    for (const store of this.createdStores.splice(0)) {
-      if (isUnused(store)) leftovers = !(await this.ctx.repo.remove(store.name).then(() => true, () => false)) || leftovers;
+    for (const name of this.createdStores.splice(0)) {
+      try {
+        const store = await this.ctx.repo.get(name);
+        if (store && isUnused(store)) await this.ctx.repo.remove(name);
+      } catch {
+        leftovers = true;
+      }
     }
     if (!leftovers) await this.log.remove().catch(() => undefined);
   }
