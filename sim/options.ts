@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly steps: number;
   readonly clients: number;
   readonly faults: readonly FaultKind[];
+  /** Wraps each incarnation's FileSystem (fault-injection breaks and decorators). */
+  readonly wrapFs?: (fs: import('../src/ports/file-system.js').FileSystem) => import('../src/ports/file-system.js').FileSystem;
 }
 
 /** Everything a seed expands into (swarm testing: each seed stresses another subset). */

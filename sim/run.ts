@@ -45,6 +45,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const node = new SimNode('n0', loop, root.fork('node'), new SimDisk('d0', root.fork('disk')), redis, {
     registryHashMod: s.registryHashMod,
     nodeCacheSize: s.nodeCacheSize,
+    wrapFs: options.wrapFs,
   });
   const run = new Run(loop, root.fork('run'), s, node, redis, options);
   let finished = false;

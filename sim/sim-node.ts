@@ -2,6 +2,7 @@ import { MemoryCoordinator } from '../src/adapters/memory-coordinator.js';
 import { SeededRandom } from '../src/adapters/seeded-random.js';
 import { Database } from '../src/database/database.js';
 import type { Env } from '../src/ports/env.js';
+import type { FileSystem } from '../src/ports/file-system.js';
 import type { CrashPoint } from '../src/ports/points.js';
 import type { EventLoop } from './event-loop.js';
 import { ProcessGate } from './gate.js';
@@ -49,7 +50,7 @@ export class SimNode {
     private readonly random: SeededSimRandom,
     readonly disk: SimDisk,
     private readonly redis: SimRedis | null,
-    private readonly openOptions: { registryHashMod: number; nodeCacheSize: number },
+    private readonly openOptions: { registryHashMod: number; nodeCacheSize: number; wrapFs?: (fs: FileSystem) => FileSystem },
   ) {
     this.clock = new SimClock(loop, this.gate, 1_700_000_000_000);
     this.engineSeed = random.int(0x7fffffff, 'engineSeed');
@@ -98,7 +99,7 @@ export class SimNode {
     const random = new SeededRandom([this.engineSeed, ++this.incarnations, 0x5eed, 0x50b]);
     const sched: IoScheduler = { complete: (label) => this.completeIo(gate, label) };
     return {
-      fs: this.disk.view(gate, sched),
+      fs: (this.openOptions.wrapFs ?? ((fs: FileSystem) => fs))(this.disk.view(gate, sched)),
       clock,
       random,
       coordinator: this.redis ? this.redis.view(this.name, gate) : new MemoryCoordinator(clock, random),

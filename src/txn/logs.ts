@@ -1,4 +1,4 @@
-import { BlockKind, FRAME_HEADER_SIZE, decodeFrame, encodeFrame } from '../codec/frame.js';
+import { BlockKind, FRAME_HEADER_SIZE, FRAME_MAGIC, decodeFrame, encodeFrame } from '../codec/frame.js';
 import { SopError, corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
@@ -73,12 +73,17 @@ export class StepLog {
     if (created) await this.env.fs.syncDir(this.dir);
   }
 
-  /** Closes and deletes the log (not synced: a log that reappears is harmless, spec LOG-4). */
-  async remove(): Promise<void> {
+  /**
+   * Closes and deletes the log. A log that reappears after a power loss is recovered again,
+   * which is harmless (spec LOG-4) except for one whose undo removes stores by name: that
+   * removal is made durable (`durable`), so a later store of the same name is never touched.
+   */
+  async remove(durable = false): Promise<void> {
     if (!this.file) return;
     await this.file.close();
     this.file = null;
     await unlinkIfPresent(this.env, logPath(this.dir, this.tid));
+    if (durable) await this.env.fs.syncDir(this.dir);
   }
 }
 
@@ -93,16 +98,34 @@ export function parseStepLog(bytes: Uint8Array, where: string): { records: StepR
   while (offset + FRAME_HEADER_SIZE <= bytes.length) {
     const length = new DataView(bytes.buffer, bytes.byteOffset + offset, 12).getUint32(8, true);
     const end = offset + FRAME_HEADER_SIZE + length;
-    if (end > bytes.length) return { records, intact: true }; // torn last record
     try {
+      if (end > bytes.length) throw corrupt(`${where}: record runs past the end`);
       records.push(parseJson(decodeFrame(bytes.subarray(offset, end), BlockKind.TxLog, where), where) as StepRecord);
     } catch (error) {
       if (!SopError.is(error, 'CORRUPT')) throw error;
-      return { records, intact: end === bytes.length };
+      // Torn last record: nothing valid follows. A valid record after it means real damage.
+      return { records, intact: !validFrameAfter(bytes, offset + 1, where) };
     }
     offset = end;
   }
   return { records, intact: true };
+}
+
+/** Whether any complete, checksum-valid frame starts at or after `from`. */
+function validFrameAfter(bytes: Uint8Array, from: number, where: string): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = from; at + FRAME_HEADER_SIZE <= bytes.length; at++) {
+    if (view.getUint32(at, true) !== FRAME_MAGIC) continue;
+    const end = at + FRAME_HEADER_SIZE + view.getUint32(at + 8, true);
+    if (end > bytes.length) continue;
+    try {
+      decodeFrame(bytes.subarray(at, end), BlockKind.TxLog, where);
+      return true;
+    } catch {
+      // not a frame: keep looking
+    }
+  }
+  return false;
 }
 
 export async function writePriorityLog(env: Env, dir: string, log: PriorityLog): Promise<void> {

@@ -90,7 +90,10 @@ export class Transaction {
         commit = this.newCommit();
         if (commit) await commit.run();
         else await this.validateReads();
-        this.createdStores.length = 0; // committed: they stay
+        // Committed: the stores stay. A log that only recorded store creations is marked done
+        // before it goes, so a copy reappearing after a power loss cannot undo them (LOG-3).
+        if (!commit && this.createdStores.length > 0) await this.log.append({ type: 'done', obsolete: [] });
+        this.createdStores.length = 0;
         if (!commit) await this.log.remove();
       }
       this.stateValue = 'committed';
@@ -132,6 +135,7 @@ export class Transaction {
    */
   private async undo(leftovers = false): Promise<void> {
     this.stateValue = 'rolledBack';
+    const created = this.createdStores.length > 0;
     for (const name of this.createdStores.splice(0)) {
       try {
         const store = await this.ctx.repo.get(name);
@@ -140,6 +144,6 @@ export class Transaction {
         leftovers = true;
       }
     }
-    if (!leftovers) await this.log.remove().catch(() => undefined);
+    if (!leftovers) await this.log.remove(created).catch(() => undefined);
   }
 }
