@@ -185,8 +185,8 @@ class Run {
       const name = this.random.pick(names, 'store.pick');
       const entry = this.history.stores.get(name)!;
       const gate = this.node.gate;
-      const removed = await Promise.race([db.removeBtree(name).then(() => 'ok' as const, () => 'fail' as const), gate.killed.then(() => 'info' as const)]);
-      entry.removed = entry.removed === 'ok' ? 'ok' : removed === 'fail' ? entry.removed : removed;
+      const removed = await Promise.race([db.removeBtree(name).then((gone) => (gone ? ('ok' as const) : ('fail' as const)), () => 'info' as const), gate.killed.then(() => 'info' as const)]);
+      entry.removed = entry.removed === 'ok' || removed === 'ok' ? 'ok' : removed === 'info' ? 'info' : entry.removed;
       return;
     }
     const name = `tmp${this.history.stores.size}`;

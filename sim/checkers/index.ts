@@ -106,12 +106,12 @@ const stores: Checker = {
     const existing = new Set(await db.listStores());
     for (const [name, s] of history.stores) {
       const exists = existing.has(name);
-      if (s.created === 'ok' && s.removed === null && !exists) problems.push(`${name}: acknowledged creation lost`);
+      if (s.created === 'ok' && (s.removed === null || s.removed === 'fail') && !exists) problems.push(`${name}: acknowledged creation lost`);
       if ((s.created === 'fail' || s.removed === 'ok') && exists) problems.push(`${name}: exists after a failed creation or an acknowledged removal`);
       if (!exists) continue;
       const count = await db.transaction('read', async (tx) => (await db.openBtree(tx, name)).count);
       if (count !== 0 && count !== s.items) problems.push(`${name}: ${count} items, expected 0 or ${s.items} (partial commit)`);
-      if (s.created === 'ok' && s.removed === null && count !== s.items) problems.push(`${name}: ${count} items after an acknowledged commit of ${s.items}`);
+      if (s.created === 'ok' && (s.removed === null || s.removed === 'fail') && count !== s.items) problems.push(`${name}: ${count} items after an acknowledged commit of ${s.items}`);
     }
     return problems;
   },

@@ -90,9 +90,10 @@ export class StepLog {
 /**
  * Parses a step log. Each record was made durable before the next was written, so only the
  * last one can be torn: a damaged record followed by more bytes is corruption (`intact` false),
- * never a torn tail to be silently dropped.
+ * never a torn tail to be silently dropped. `clean` is false when anything was dropped: the
+ * caller reads again, since a media error on the read path looks just like a torn record.
  */
-export function parseStepLog(bytes: Uint8Array, where: string): { records: StepRecord[]; intact: boolean } {
+export function parseStepLog(bytes: Uint8Array, where: string): { records: StepRecord[]; intact: boolean; clean: boolean } {
   const records: StepRecord[] = [];
   let offset = 0;
   while (offset + FRAME_HEADER_SIZE <= bytes.length) {
@@ -104,11 +105,11 @@ export function parseStepLog(bytes: Uint8Array, where: string): { records: StepR
     } catch (error) {
       if (!SopError.is(error, 'CORRUPT')) throw error;
       // Torn last record: nothing valid follows. A valid record after it means real damage.
-      return { records, intact: !validFrameAfter(bytes, offset + 1, where) };
+      return { records, intact: !validFrameAfter(bytes, offset + 1, where), clean: false };
     }
     offset = end;
   }
-  return { records, intact: true };
+  return { records, intact: true, clean: offset === bytes.length };
 }
 
 /** Whether any complete, checksum-valid frame starts at or after `from`. */

@@ -58,12 +58,12 @@ const READ_ATTEMPTS = 3;
  */
 async function readState(env: Env, dir: string, tid: string, files: { log?: Uint8Array; plg?: Uint8Array }): Promise<LogState> {
   let { log, plg } = files;
-  let parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true };
+  let parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true, clean: true };
   let parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
-  for (let attempt = 1; attempt < READ_ATTEMPTS && (!parsedLog.intact || parsedPlg === null); attempt++) {
+  for (let attempt = 1; attempt < READ_ATTEMPTS && (!parsedLog.clean || parsedPlg === null); attempt++) {
     log = (await readDurablyIfPresent(env, logPath(dir, tid))) ?? undefined;
     plg = (await readDurablyIfPresent(env, plgPath(dir, tid))) ?? undefined;
-    parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true };
+    parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true, clean: true };
     parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
   }
   if (!parsedLog.intact) throw corrupt(`step log of transaction ${tid} is damaged before its end`);
@@ -97,8 +97,10 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
       await undo(repo, state.records);
       report.undone++;
     }
-    await unlinkIfPresent(env, plgPath(dir, state.tid));
+    // The step log goes first: a priority log left alone is redone again (harmless), while a
+    // step log left without its priority log would read as "never committed" and be undone.
     await unlinkIfPresent(env, logPath(dir, state.tid));
+    await unlinkIfPresent(env, plgPath(dir, state.tid));
   }
   if (states.length > 0) await env.fs.syncDir(dir);
   return report;
