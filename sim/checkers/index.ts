@@ -25,7 +25,7 @@ const isolation: Checker = {
   name: 'list-append',
   invariants: ['ACID-4', 'TX-5', 'TX-7'],
   async check({ history }) {
-    const result = checkListAppend(history.lists, { maxFindingsPerAnomaly: 2 });
+    const result = checkListAppend(history.lists, { maxFindingsPerAnomaly: 2, realtime: true });
     return result.findings.map((f) => `${f.anomaly}: ${f.explanation}`);
   },
 };
