@@ -14,8 +14,11 @@ export interface Item {
   readonly key: unknown;
   /** Bumped once by every committed transaction that updates the item (starts at 1). */
   readonly version: number;
-  /** Value stored in the node (store option valueInNode). */
-  readonly value?: unknown;
+  /**
+   * Value stored in the node (store option valueInNode), as value-codec bytes. It is decoded on
+   * every read, so each reader gets a private copy and nobody can change a shared node (E40).
+   */
+  readonly valueBytes?: Uint8Array;
   /** Value stored in its own blob; a fresh blob id on every update (hazard E40 avoided). */
   readonly valueBlobId?: string;
 }

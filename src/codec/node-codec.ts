@@ -4,7 +4,7 @@
  *
  * Payload: u8 kind (1 leaf, 2 internal), node id (16-byte uuid), then
  *   leaf:     varuint item count; per item: id uuid, version varuint, key (value codec),
- *             u8 flag (0: inline value follows via value codec, 1: value blob id uuid follows)
+ *             u8 flag (0: length-prefixed value-codec bytes follow, 1: value blob id uuid follows)
  *   internal: varuint separator count; per separator: key (value codec), id uuid;
  *             varuint child count (must be separators + 1), then the child ids
  */
@@ -12,7 +12,10 @@ import { corrupt, invalid } from '../errors/sop-error.js';
 import type { BNode, InternalNode, Item, LeafNode, Separator } from '../btree/node.js';
 import { ByteReader, type ByteWriter } from './bytes.js';
 import { BlockKind, beginFrame, decodeFrame, endFrame } from './frame.js';
-import { readValue, writeValue } from './value-codec.js';
+import { encodeValue, readValue, writeValue } from './value-codec.js';
+
+/** The encoding of `undefined`: what an item without value bytes stores. */
+const EMPTY_VALUE = encodeValue(undefined);
 
 const LEAF = 1;
 const INTERNAL = 2;
@@ -50,12 +53,12 @@ function writeLeaf(w: ByteWriter, node: LeafNode): void {
     w.varuint(item.version);
     writeValue(w, item.key, `node ${node.id} items[${i}].key`);
     if (item.valueBlobId !== undefined) {
-      if (item.value !== undefined) throw invalid(`node ${node.id} items[${i}] has both an inline value and a value blob`);
+      if (item.valueBytes !== undefined) throw invalid(`node ${node.id} items[${i}] has both an inline value and a value blob`);
       w.u8(BLOB_VALUE);
       w.uuid(item.valueBlobId);
     } else {
       w.u8(INLINE_VALUE);
-      writeValue(w, item.value, `node ${node.id} items[${i}].value`);
+      w.bytes(item.valueBytes ?? EMPTY_VALUE);
     }
   });
 }
@@ -102,7 +105,7 @@ function readItems(r: ByteReader): Item[] {
     const version = r.varuint();
     const key = readValue(r);
     const flag = r.u8();
-    if (flag === INLINE_VALUE) items.push({ id, key, version, value: readValue(r) });
+    if (flag === INLINE_VALUE) items.push({ id, key, version, valueBytes: r.bytes() });
     else if (flag === BLOB_VALUE) items.push({ id, key, version, valueBlobId: r.uuid() });
     else throw corrupt(`${r.what}: bad value flag ${flag} in item ${i}`);
   }

@@ -73,7 +73,8 @@ export class Btree<K = unknown, V = unknown> {
 
   getCurrentKey(): K | undefined {
     this.tx.ensureActive();
-    return this.s.tree.current()?.key as K | undefined;
+    const item = this.s.tree.current();
+    return item ? privateKey<K>(item.key) : undefined;
   }
 
   async getCurrentValue(): Promise<V | undefined> {
@@ -119,18 +120,22 @@ export class Btree<K = unknown, V = unknown> {
       const item = this.s.tree.current()!;
       if (!this.withinEnd(item.key as K, options, reverse)) return;
       this.s.tracker.observe(item);
-      yield [item.key as K, (await this.read(() => this.valueOf(item))) as V];
+      yield [privateKey<K>(item.key), (await this.read(() => this.valueOf(item))) as V];
       positioned = await this.navigate(() => (reverse ? this.s.tree.previous() : this.s.tree.next()));
     }
   }
 
+  /** Seeks the first entry of the range; with both an inclusive and an exclusive bound, the stricter wins. */
   private startRange(o: RangeOptions<K>, reverse: boolean): Promise<boolean> {
     const tree = this.s.tree;
+    const c = this.s.compare;
     if (!reverse) {
-      if (o.gt !== undefined) return tree.seek(o.gt, 'gt');
+      const useGt = o.gt !== undefined && (o.gte === undefined || c(o.gt, o.gte) >= 0);
+      if (useGt) return tree.seek(o.gt, 'gt');
       return o.gte !== undefined ? tree.seek(o.gte, 'ge') : tree.first();
     }
-    if (o.lt !== undefined) return tree.seek(o.lt, 'lt');
+    const useLt = o.lt !== undefined && (o.lte === undefined || c(o.lt, o.lte) <= 0);
+    if (useLt) return tree.seek(o.lt, 'lt');
     return o.lte !== undefined ? tree.seek(o.lte, 'le') : tree.last();
   }
 
@@ -159,8 +164,7 @@ export class Btree<K = unknown, V = unknown> {
 
   private async replaceValue(value: V): Promise<boolean> {
     const before = this.s.tree.current()!;
-    const { value: inline, valueBlobId } = this.storeValue(value);
-    const after: Item = { id: before.id, key: before.key, version: this.s.tracker.nextVersion(before), ...(valueBlobId ? { valueBlobId } : { value: inline }) };
+    const after: Item = { id: before.id, key: before.key, version: this.s.tracker.nextVersion(before), ...this.storeValue(value) };
     this.dropPendingValue(before);
     await this.s.tree.replaceCurrent(after);
     this.s.tracker.updated(before, after);
@@ -175,10 +179,10 @@ export class Btree<K = unknown, V = unknown> {
     return true;
   }
 
-  /** Values in the node are kept as a private copy; others get a fresh blob id (spec TX-6, SOP hazard E40). */
-  private storeValue(value: V): { value?: unknown; valueBlobId?: string } {
+  /** Values in the node are kept encoded (a private copy); others get a fresh blob id (spec TX-6, SOP hazard E40). */
+  private storeValue(value: V): { valueBytes?: Uint8Array; valueBlobId?: string } {
     const bytes = encodeValue(value, 'value');
-    if (this.store.info.valueInNode) return { value: decodeValue(bytes) };
+    if (this.store.info.valueInNode) return { valueBytes: bytes };
     const valueBlobId = this.tx.newId();
     this.s.pendingValues.set(valueBlobId, bytes);
     return { valueBlobId };
@@ -189,7 +193,7 @@ export class Btree<K = unknown, V = unknown> {
   }
 
   private async valueOf(item: Item): Promise<unknown> {
-    if (!item.valueBlobId) return item.value;
+    if (!item.valueBlobId) return item.valueBytes ? decodeValue(item.valueBytes, 'stored value') : undefined;
     const pending = this.s.pendingValues.get(item.valueBlobId);
     if (pending) return decodeValue(pending);
     const id = item.valueBlobId;
@@ -253,4 +257,9 @@ export class Btree<K = unknown, V = unknown> {
       throw toSopError(error, `store ${this.name}`);
     }
   }
+}
+
+/** Keys live in shared nodes: callers get a copy of anything mutable (spec API-1, hazard E40). */
+function privateKey<K>(key: unknown): K {
+  return (typeof key === 'object' && key !== null ? decodeValue(encodeValue(key, 'key'), 'key') : key) as K;
 }

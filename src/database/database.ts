@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import type { TxContext } from '../txn/context.js';
 import { LocalLocks } from '../txn/locks.js';
 import { Maintenance } from '../txn/maintenance.js';
-import { type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
+import { type LogState, type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { ensureDurableDir, joinPath, validateStoreName } from '../util/paths.js';
@@ -89,11 +89,18 @@ export class Database {
     const translogs = joinPath(folder, 'translogs');
     await ensureDurableDir(env.fs, translogs);
     const repo = new StoreRepository(env, folder, info.hashMod);
-    await repo.init();
-    const states = await scanLogs(env, translogs, () => false);
-    const redoTids = new Set(needsRedo(states).map((s) => s.tid));
-    for (const name of await repo.names()) await repo.get(name, redoTids);
-    const report = await recover(env, translogs, repo, states);
+    let states: LogState[];
+    let report: RecoveryReport;
+    try {
+      await repo.init();
+      states = await scanLogs(env, translogs, () => false);
+      const redoTids = new Set(needsRedo(states).map((s) => s.tid));
+      for (const name of await repo.names()) await repo.get(name, redoTids);
+      report = await recover(env, translogs, repo, states);
+    } catch (error) {
+      await repo.close().catch(() => undefined);
+      throw error;
+    }
     const namespace = `sop:${folder}`;
     const nodes = new NodeCache(options.nodeCacheSize ?? 20_000, env.coordinator, namespace, 5 * 60_000);
     let db: Database | undefined;

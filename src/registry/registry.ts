@@ -50,8 +50,13 @@ export class Registry {
   /** Restores live cow images, then loads every segment (spec COW-3). */
   static async open(env: Env, dir: string, name: string, hashMod: number, liveTids: ReadonlySet<string>): Promise<Registry> {
     const registry = new Registry(env, dir, name, hashMod);
-    await registry.restoreCows(liveTids);
-    await registry.load();
+    try {
+      await registry.restoreCows(liveTids);
+      await registry.load();
+    } catch (error) {
+      await registry.close().catch(() => undefined); // a refused open leaves no descriptor behind
+      throw error;
+    }
     return registry;
   }
 

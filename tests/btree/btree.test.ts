@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { BTree } from '../../src/btree/btree.js';
 import type { SeekMode } from '../../src/btree/btree.js';
 import { SopError } from '../../src/errors/sop-error.js';
-import { item, makeTree, numberCompare, rejectsWith, walk } from './helpers.js';
+import { item, makeTree, numberCompare, payload, rejectsWith, walk } from './helpers.js';
 
 async function addKeys(tree: BTree, keys: number[], idPrefix = 'i'): Promise<void> {
   for (const k of keys) assert.equal(await tree.add(item(k, `${idPrefix}${String(k).padStart(5, '0')}`)), true);
@@ -169,12 +169,12 @@ describe('BTree', () => {
       const { tree } = makeTree(2, true);
       await addKeys(tree, range(10));
       await tree.find(4);
-      await tree.replaceCurrent({ key: 4, id: 'i00004', version: 2, value: 'new' });
-      assert.deepEqual(tree.current(), { key: 4, id: 'i00004', version: 2, value: 'new' });
+      await tree.replaceCurrent({ key: 4, id: 'i00004', version: 2, valueBytes: payload('new') });
+      assert.deepEqual(tree.current(), { key: 4, id: 'i00004', version: 2, valueBytes: payload('new') });
       assert.equal(await tree.next(), true);
       assert.equal(tree.current()!.key, 5);
       await tree.find(4);
-      assert.equal(tree.current()!.value, 'new');
+      assert.deepEqual(tree.current()!.valueBytes, payload('new'));
     });
 
     it('rejects another id or another key', async () => {

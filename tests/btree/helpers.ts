@@ -10,8 +10,13 @@ export const numberCompare: KeyCompare = (a, b) => {
   return a < b ? -1 : a > b ? 1 : 0;
 };
 
+/** A payload for tests: the bytes of a value's string form. */
+export function payload(value: unknown): Uint8Array {
+  return new TextEncoder().encode(String(value));
+}
+
 export function item(key: number, id: string, value?: unknown): Item {
-  return value === undefined ? { key, id, version: 1 } : { key, id, version: 1, value };
+  return value === undefined ? { key, id, version: 1 } : { key, id, version: 1, valueBytes: payload(value) };
 }
 
 export interface Fixture {

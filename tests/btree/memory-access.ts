@@ -9,6 +9,7 @@ import type { BNode } from '../../src/btree/node.js';
 import { corrupt } from '../../src/errors/sop-error.js';
 
 export function deepFreeze<T>(value: T): T {
+  if (ArrayBuffer.isView(value)) return value; // typed arrays cannot be frozen; value bytes are never mutated
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value as object)) deepFreeze(v);

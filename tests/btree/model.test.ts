@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { SeekMode } from '../../src/btree/btree.js';
 import type { Item } from '../../src/btree/node.js';
 import { SopError } from '../../src/errors/sop-error.js';
-import { makeTree } from './helpers.js';
+import { makeTree, payload } from './helpers.js';
 import type { Fixture } from './helpers.js';
 
 type Op =
@@ -108,7 +108,7 @@ async function apply(run: Run, op: Op): Promise<void> {
   switch (op.t) {
     case 'add': {
       const id = `${String(op.seed).padStart(3, '0')}-${run.nextId++}`;
-      const it: Item = { key: op.key, id, version: 1, value: op.seed };
+      const it: Item = { key: op.key, id, version: 1, valueBytes: payload(op.seed) };
       const lo = o.keyBound(op.key, false);
       if (o.unique && o.items[lo]?.key === op.key) {
         assert.equal(await tree.add(it), false);
@@ -178,7 +178,7 @@ async function replace(run: Run, op: Extract<Op, { t: 'replace' }>): Promise<voi
     key: op.bad === 'key' ? (cur.key as number) + 0.25 : cur.key,
     id: op.bad === 'id' ? `${cur.id}x` : cur.id,
     version: cur.version + 1,
-    value: op.value,
+    valueBytes: payload(op.value),
   };
   if (op.bad !== 'none') return expectInvalid(tree.replaceCurrent(next));
   await tree.replaceCurrent(next);
