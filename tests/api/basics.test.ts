@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Database, SopError } from '../../src/index.js';
-import { TempDirs, collect, expectSopError, freshDb, keysOf, readStore, reopen, seedStore, valueAt, walk } from './helpers.js';
+import { TempDirs, collect, openFilesUnder, expectSopError, freshDb, keysOf, readStore, reopen, seedStore, valueAt, walk } from './helpers.js';
 
 const KINDS = [
   { isUnique: true, valueInNode: true },
@@ -551,6 +551,7 @@ describe('api: stores created without items', () => {
         await db.newBtree(tx, 'empty2');
       });
       assert.deepEqual(fs.readdirSync(path.join(folder, 'translogs')), []);
+      assert.deepEqual(openFilesUnder(path.join(folder, 'translogs')), [], 'the step log file is still open');
     } finally {
       await db.close();
     }

@@ -137,3 +137,17 @@ export function range(n: number): number[] {
 export function pad(n: number, width = 4): string {
   return String(n).padStart(width, '0');
 }
+
+/** Files under `folder` this process holds open (Linux: /proc/self/fd). */
+export function openFilesUnder(folder: string): string[] {
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(folder + path.sep)) out.push(path.relative(folder, target));
+    } catch {
+      // closed while listing
+    }
+  }
+  return out.sort();
+}

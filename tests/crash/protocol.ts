@@ -49,20 +49,8 @@ export type Op =
 export const addedValue = (n: number, len: number): LogValue => ({ n, pad: 'x'.repeat(len) });
 export const updatedValue = (n: number, len: number): LogValue => ({ n, pad: 'u'.repeat(len) });
 
-/** The commit points of src/txn/commit.ts, src/registry/registry.ts and src/store/store-repository.ts. */
-export const POINTS = [
-  'store.afterCreate',
-  'commit.afterPrepareLog',
-  'commit.afterBlobs',
-  'commit.afterPlg',
-  'commit.afterFlip',
-  'commit.afterStoreInfo',
-  'commit.afterDone',
-  'commit.afterCleanup',
-  'cow.afterCowSync',
-  'cow.afterSectorWrite',
-  'cow.afterSectorSync',
-] as const;
+/** Every named crash point of the engine (commit, cow sector swap, store creation). */
+export { CRASH_POINTS as POINTS } from '../../src/ports/points.js';
 
 /** Deterministic PRNG (mulberry32). */
 export function prng(seed: number): () => number {
