@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Database, SopError, type Btree, type Transaction } from '../../src/index.js';
 import { TempDirs, blobFiles, expectSopError, flipByte, freshDb, listFiles, openFilesUnder, range, readStore, seedStore, walk } from './helpers.js';
 
-describe('api errors: keys and values', () => {
+describe('api errors: keys and values (API-1)', () => {
   const dirs = new TempDirs();
   let db: Database;
   before(async () => {
@@ -92,7 +92,7 @@ describe('api errors: keys and values', () => {
   }
 });
 
-describe('api errors: store names cannot escape the data folder', () => {
+describe('api errors: store names cannot escape the data folder (STORE-4)', () => {
   const dirs = new TempDirs();
   let root: string;
   let db: Database;
@@ -223,7 +223,7 @@ describe('api errors: store options', () => {
   }
 });
 
-describe('api errors: transactions', () => {
+describe('api errors: transactions (TX-1, TX-2, TX-9)', () => {
   const dirs = new TempDirs();
   let db: Database;
   before(async () => {

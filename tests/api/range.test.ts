@@ -18,7 +18,7 @@ function expected<K>(keys: readonly K[], o: RangeOptions<K>, cmp: (a: K, b: K) =
 
 const numeric = (a: number, b: number) => a - b;
 
-describe('api: range bounds on a unique numeric store', () => {
+describe('api: range bounds on a unique numeric store (API-3)', () => {
   const dirs = new TempDirs();
   let db: Database;
   const keys = range(50).map((i) => i * 2); // 0, 2, ..., 98

@@ -10,7 +10,7 @@ async function addKeys(tree: BTree, keys: number[], idPrefix = 'i'): Promise<voi
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
 
-describe('BTree', () => {
+describe('BTree (BTREE-1, BTREE-2, BTREE-3)', () => {
   describe('empty tree', () => {
     it('has nothing to find or walk', async () => {
       const { tree } = makeTree(4, true);

@@ -195,7 +195,7 @@ async function verify(run: Run): Promise<void> {
 
 const SLOTS = [2, 3, 4, 5, 8, 16, 64];
 
-describe('BTree model test', function () {
+describe('BTree model test (BTREE-1, BTREE-4)', function () {
   this.timeout(600_000);
 
   it('agrees with a sorted-array oracle', async () => {

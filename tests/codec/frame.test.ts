@@ -14,7 +14,7 @@ import { expectCode } from './helpers.js';
 
 const kindArb = fc.constantFrom(...Object.values(BlockKind));
 
-describe('codec/frame', () => {
+describe('codec/frame (FMT-1, FMT-3)', () => {
   it('round-trips any payload and kind', () => {
     fc.assert(
       fc.property(kindArb, fc.uint8Array({ maxLength: 200 }), (kind, payload) => {

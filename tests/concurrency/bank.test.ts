@@ -47,7 +47,7 @@ function barrier(parties: number): () => Promise<void> {
   };
 }
 
-describe('concurrency', function () {
+describe('concurrency (LOCK-1, LOCK-2, TX-7, ACID-4)', function () {
   this.timeout(0);
   let folder: string;
   let db: Database;

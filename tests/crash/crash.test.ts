@@ -371,7 +371,7 @@ function countPoint(stats: Stats, name: string): void {
 
 const fmt = (m: Map<string, number>): string => [...m].map(([k, v]) => `${k}=${v}`).join(' ');
 
-describe('crash: SIGKILL of a writing process, then recovery', function () {
+describe('crash: SIGKILL of a writing process, then recovery (ACID-1, ACID-3, LOG-1, LOG-3, LOG-4, REC-1)', function () {
   this.timeout(0);
   const folders: string[] = [];
 

@@ -374,7 +374,7 @@ describe('SOP hazards (sop-engine.md §N) that sop-ts must not have', function (
   });
 
   // -------------------------------------------------------------------------------------------
-  describe('E58 + E93: crash recovery never deletes committed blobs, never undoes a commit, restores counts (REC-2..REC-4)', () => {
+  describe('E58 + E93: crash recovery never deletes committed blobs, never undoes a commit, restores counts (REC-2, REC-3, REC-4)', () => {
     interface Val {
       k: number;
       gen: number;
