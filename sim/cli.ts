@@ -8,6 +8,8 @@ import type { RunResult } from './run.js';
 export interface SimArgs {
   seeds?: number;
   seed?: number;
+  /** First seed of a fixed range (with --seeds): reproducible batches for scripts. */
+  first?: number;
   steps: number;
   nodes: number;
   clients: number;
@@ -24,7 +26,8 @@ export interface SimArgs {
 export async function simCommand(args: SimArgs): Promise<number> {
   if (args.nodes !== 1) throw new Error('--nodes: only 1 node (standalone) is simulated; clustered nodes arrive with the clustered mode');
   const faults = parseFaults(args.faults);
-  const seeds = args.seed !== undefined ? [args.seed] : freshSeeds(args.seeds ?? (args.seconds ? 1_000_000 : 100));
+  const count = args.seeds ?? (args.seconds ? 1_000_000 : 100);
+  const seeds = args.seed !== undefined ? [args.seed] : args.first !== undefined ? Array.from({ length: count }, (_, i) => args.first! + i) : freshSeeds(count);
   const clock = new SystemClock();
   const err = (s: string): void => void process.stderr.write(s);
   const summary = await runBatch({

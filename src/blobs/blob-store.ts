@@ -78,11 +78,23 @@ export class BlobStore {
   }
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
+/**
+ * Runs `task` over `items` with at most `limit` in flight. On a failure no new item starts, and
+ * it rejects only once every started task has settled: a caller that cleans up after a failure
+ * must not race writes still in flight (found by simulator seed 1749174401).
+ */
 export async function parallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | null = null;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]!);
+    while (next < items.length && !failure) {
+      try {
+        await task(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw (failure as { error: unknown }).error;
 }

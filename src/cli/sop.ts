@@ -6,7 +6,7 @@ import { simCommand } from '../../sim/cli.js';
 import { demo } from './demo.js';
 
 const USAGE = `usage: sop <command> [options]
-  sim  [--seeds N | --seed S | --seconds N] [--steps N] [--nodes 1] [--clients N]
+  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1] [--clients N]
        [--faults all|none|kind,kind] [--json] [--require-all]
                                                     deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)`;
@@ -30,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
       return simCommand({
         seeds: num(option(args, 'seeds')),
         seed: num(option(args, 'seed')),
+        first: num(option(args, 'first')),
         seconds: num(option(args, 'seconds')),
         steps: num(option(args, 'steps')) ?? 100,
         nodes: num(option(args, 'nodes')) ?? 1,
