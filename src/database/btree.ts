@@ -183,7 +183,7 @@ export class Btree<K = unknown, V = unknown> {
   private storeValue(value: V): { valueBytes?: Uint8Array; valueBlobId?: string } {
     const bytes = encodeValue(value, 'value');
     if (this.store.info.valueInNode) return { valueBytes: bytes };
-    const valueBlobId = this.tx.newId();
+    const valueBlobId = this.tx.newBlobId();
     this.s.pendingValues.set(valueBlobId, bytes);
     return { valueBlobId };
   }

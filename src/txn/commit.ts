@@ -27,6 +27,8 @@ export interface CommitInput {
   readonly log: StepLog;
   readonly maxTimeMs: number;
   readonly signal: AbortSignal | undefined;
+  /** Physical ids of this transaction's blobs (one fan-out folder per commit). */
+  readonly newBlobId: () => string;
 }
 
 /**
@@ -131,7 +133,7 @@ export class Commit {
         plan.obsolete.push(activePhysical(before));
         continue;
       }
-      const physical = env.random.uuid();
+      const physical = this.input.newBlobId();
       const bytes = encodeNode(staged.node!);
       plan.blobs.push({ id: physical, bytes });
       plan.nodes.push({ physical, node: staged.node! });

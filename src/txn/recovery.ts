@@ -49,7 +49,8 @@ export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => b
   return states;
 }
 
-const READ_ATTEMPTS = 3;
+/** Reads of a log before its damage counts as real: media errors in transit are rare and independent. */
+const READ_ATTEMPTS = 8;
 
 /**
  * Decodes one transaction's logs. A checksum failure is read again (a transient media error

@@ -32,6 +32,7 @@ export class Transaction {
   private readonly createdStores: string[] = [];
   readonly log: StepLog;
   readonly maxTimeMs: number;
+  private readonly blobPrefix: string;
 
   constructor(
     private readonly ctx: TxContext,
@@ -41,6 +42,7 @@ export class Transaction {
   ) {
     this.maxTimeMs = Math.min(options.maxTimeMs ?? DEFAULT_MAX_TIME_MS, MAX_MAX_TIME_MS);
     this.log = new StepLog(ctx.env, ctx.translogs, id);
+    this.blobPrefix = ctx.env.random.uuid().slice(0, 2);
   }
 
   get state(): TransactionState {
@@ -65,10 +67,19 @@ export class Transaction {
     return session;
   }
 
-  /** A fresh id from the database's Random port (item ids, value blob ids). */
+  /** A fresh id from the database's Random port (item ids). */
   newId(): string {
     return this.ctx.env.random.uuid();
   }
+
+  /**
+   * A fresh physical blob id. All blobs of one transaction share their first byte, so they land
+   * in one fan-out folder and the commit syncs one folder instead of one per blob.
+   */
+  newBlobId(): string {
+    return `${this.blobPrefix}${this.ctx.env.random.uuid().slice(2)}`;
+  }
+
 
   hasSession(name: string): boolean {
     return this.sessions.has(name);
@@ -119,7 +130,7 @@ export class Transaction {
   private newCommit(): Commit | undefined {
     const sessions = [...this.sessions.values()];
     if (!sessions.some((s) => s.hasWrites())) return undefined;
-    return new Commit(this.ctx, { tid: this.id, sessions, log: this.log, maxTimeMs: this.maxTimeMs, signal: this.options.signal });
+    return new Commit(this.ctx, { tid: this.id, sessions, log: this.log, maxTimeMs: this.maxTimeMs, signal: this.options.signal, newBlobId: () => this.newBlobId() });
   }
 
   /** A reader commits only if everything it read is still current (SOP E60, spec TX-4). */

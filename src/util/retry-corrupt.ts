@@ -5,7 +5,7 @@ import { SopError } from '../errors/sop-error.js';
  * path is often transient, and a second read that passes its checksum is the truth. Persistent
  * corruption still ends as CORRUPT, never as wrong bytes (spec FMT-1).
  */
-export async function retryCorrupt<T>(readAndDecode: () => Promise<T>, attempts = 3): Promise<T> {
+export async function retryCorrupt<T>(readAndDecode: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await readAndDecode();
