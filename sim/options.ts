@@ -28,6 +28,11 @@ export interface RunOptions {
   readonly steps: number;
   readonly clients: number;
   readonly faults: readonly FaultKind[];
+  /**
+   * A fault beyond what one disk can survive, injected once mid-run: the run must then report
+   * a violation (fail loudly), never pass (tests/sim/breaks.test.ts).
+   */
+  readonly beyondBudget?: 'drive-loss' | 'misdirected-write';
   /** Wraps each incarnation's FileSystem (fault-injection breaks and decorators). */
   readonly wrapFs?: (fs: import('../src/ports/file-system.js').FileSystem) => import('../src/ports/file-system.js').FileSystem;
 }

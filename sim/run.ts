@@ -77,7 +77,7 @@ class Run {
     private readonly s: Scenario,
     private readonly node: SimNode,
     redis: SimRedis | null,
-    options: RunOptions,
+    private readonly options: RunOptions,
   ) {
     this.nemesis = new Nemesis(loop, random.fork('nemesis'), s, node, redis);
     this.stepsLeft = options.steps;
@@ -91,6 +91,7 @@ class Run {
     this.node.faultsActive = true;
     this.node.plan = { atPoint: this.s.crashAtPoint, atIo: this.s.crashAtIo, slowIo: 0, focus: this.s.focusPoint, focusProbability: 0.25 };
     const nemesis = this.nemesis.run();
+    if (this.options.beyondBudget) void this.beyondBudget(this.options.beyondBudget);
     await Promise.all(Array.from({ length: this.clients }, (_, p) => this.client(p)));
     this.nemesis.heal();
     await nemesis;
@@ -194,6 +195,21 @@ class Run {
     const entry = { created: 'info' as Outcome, removed: null as Outcome | null, items };
     this.history.stores.set(name, entry);
     entry.created = await guard('write', (tx) => w.createScratchStore(db, tx, name, items));
+  }
+
+  /** Loses the whole drive (replaced by an empty one) or misdirects one write, halfway through. */
+  private async beyondBudget(kind: 'drive-loss' | 'misdirected-write'): Promise<void> {
+    while (this.stepsLeft > this.options.steps / 2) await this.loop.sleep(5, 'beyond.wait');
+    this.nemesis.count(kind);
+    if (kind === 'misdirected-write') {
+      for (let i = 0; i < 50; i++) {
+        this.node.disk.armMisdirectedWrite();
+        await this.loop.sleep(20, 'beyond.misdirect');
+      }
+      return;
+    }
+    this.node.disk.replaceWithEmpty();
+    this.node.crash('drive-loss');
   }
 
   /** Healing: faults are off; a process that fail-stopped or crashed is started again. */

@@ -39,3 +39,25 @@ describe('deliberately broken engines are caught (LOG-2, TX-3, COW-2, REG-4)', f
     }
   });
 });
+
+describe('faults beyond the budget fail loudly (ACID-3, FMT-1, REG-4)', function () {
+  this.timeout(900_000);
+
+  it('losing the whole drive mid-run is reported (lost stores and commits), never passes', async () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'drive-loss' });
+      assert.ok(r.violations.length > 0, `seed ${seed}: a lost drive went unnoticed`);
+    }
+  });
+
+  it('misdirected writes are caught by checksums: reported as corruption or loss, never as wrong bytes', async () => {
+    let loud = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'misdirected-write' });
+      assert.ok(!r.violations.some((v) => v.includes('wrong bytes') || v.includes('untyped')), `seed ${seed}: ${r.violations.join('\n')}`);
+      if (r.violations.length > 0) loud++;
+    }
+    process.stdout.write(`      ${loud} of 40 runs with a misdirected write reported it\n`);
+    assert.ok(loud > 0, 'no misdirected write was ever detected');
+  });
+});
