@@ -31,7 +31,9 @@ export class NodeCache {
     const fromL2 = await this.l2Get(physical);
     const node = await retryCorrupt(async () => {
       const bytes = fromL2 ?? (await store.blobs.get(physical));
-      return bytes ? freezeNode(decodeNode(bytes, handle.logicalId)) : null;
+      const decoded = bytes ? freezeNode(decodeNode(bytes, handle.logicalId)) : null;
+      if (decoded && !fromL2) void this.l2Put(physical, bytes!); // checked bytes only: decode passed
+      return decoded;
     });
     if (!node) return null;
     this.l1.set(physical, node);
