@@ -28,11 +28,13 @@ export class NodeCache {
     const physical = activePhysical(handle);
     const cached = this.l1.get(physical);
     if (cached) return cached;
-    const fromL2 = await this.l2Get(physical);
+    let fromL2 = await this.l2Get(physical);
     const node = await retryCorrupt(async () => {
-      const bytes = fromL2 ?? (await store.blobs.get(physical));
+      const l2 = fromL2;
+      fromL2 = null; // a copy in L2 that fails its checksum is not tried twice: the disk decides
+      const bytes = l2 ?? (await store.blobs.get(physical));
       const decoded = bytes ? freezeNode(decodeNode(bytes, handle.logicalId)) : null;
-      if (decoded && !fromL2) void this.l2Put(physical, bytes!); // checked bytes only: decode passed
+      if (decoded && !l2) void this.l2Put(physical, bytes!); // checked bytes only: decode passed
       return decoded;
     });
     if (!node) return null;
