@@ -10,7 +10,7 @@ import { budgets } from '../../spec/budgets.js';
 import { BUGGY, type CheckResult, MODELS, checkBuggy } from '../../spec/checks.js';
 import { pool } from '../../spec/conformance/quint.js';
 
-describe('spec: non-vacuity (buggy variants must fail)', function () {
+describe('spec: non-vacuity (buggy variants must fail; ACID-2, TX-7, COW-3, COW-4, REPL-1, REPL-3, EC-1, EC-2, EC-3)', function () {
   this.timeout(900_000);
   const b = budgets();
   let results: CheckResult[] = [];
