@@ -1,5 +1,6 @@
 import { toSopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
+import { writeSynced } from '../util/durable-file.js';
 import { joinPath } from '../util/paths.js';
 
 /**
@@ -36,14 +37,7 @@ export class BlobStore {
   async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
     const folders = new Set<string>();
     await parallel(blobs, 8, async ({ id, bytes }) => {
-      const file = await this.env.fs.open(this.pathOf(id), 'create');
-      try {
-        await file.truncate(0);
-        await file.write(0, bytes);
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
+      await writeSynced(this.env.fs, this.pathOf(id), bytes);
       folders.add(this.folderOf(id));
     });
     await parallel([...folders], 8, (folder) => this.env.fs.syncDir(folder));

@@ -1,6 +1,7 @@
 import { BlockKind, decodeFrame, encodeFrame } from '../codec/frame.js';
 import { corrupt, invalid } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
+import { replaceDurably } from '../util/durable-file.js';
 import { joinPath } from '../util/paths.js';
 
 /** `<folder>/sop.db`: what is fixed when a folder becomes a database (format, registry geometry). */
@@ -23,17 +24,7 @@ export async function loadOrCreateDbInfo(env: Env, folder: string, hashMod: numb
     return info;
   }
   const info: DbInfo = { format: 1, hashMod: hashMod ?? fallback, createdAt: env.clock.now() };
-  const temp = `${path}.tmp`;
-  const file = await env.fs.open(temp, 'create');
-  try {
-    await file.truncate(0);
-    await file.write(0, encodeFrame(BlockKind.DbInfo, TEXT.encode(JSON.stringify(info))));
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
-  await env.fs.rename(temp, path);
-  await env.fs.syncDir(folder);
+  await replaceDurably(env.fs, folder, 'sop.db', encodeFrame(BlockKind.DbInfo, TEXT.encode(JSON.stringify(info))));
   return info;
 }
 

@@ -5,6 +5,7 @@ import type { Env } from '../ports/env.js';
 import { newHandle } from '../registry/handle.js';
 import { Registry } from '../registry/registry.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { replaceDurably } from '../util/durable-file.js';
 import { ensureDurableDir, joinPath } from '../util/paths.js';
 import { retryCorrupt } from '../util/retry-corrupt.js';
 import { type StoreInfo, decodeStoreInfo, encodeStoreInfo } from './store-info.js';
@@ -92,28 +93,14 @@ export class StoreRepository {
     const root = newHandle(info.rootId, rootPhysical, this.env.clock.now());
     await registry.write(info.rootId, [{ id: info.rootId, before: null, after: root }], 'commit');
     await registry.close();
-    await this.writeFileDurably(dir, INFO_FILE, encodeStoreInfo(info));
+    await replaceDurably(this.env.fs, dir, INFO_FILE, encodeStoreInfo(info));
     await this.env.fs.syncDir(blobs.dir);
     await this.env.fs.syncDir(dir);
   }
 
   /** Replaces the store info atomically (write, sync, rename, sync folder). */
   async writeInfo(store: Store, info: StoreInfo): Promise<void> {
-    await this.writeFileDurably(store.dir, INFO_FILE, encodeStoreInfo(info));
-  }
-
-  private async writeFileDurably(dir: string, name: string, bytes: Uint8Array): Promise<void> {
-    const temp = joinPath(dir, `${name}.tmp`);
-    const file = await this.env.fs.open(temp, 'create');
-    try {
-      await file.truncate(0);
-      await file.write(0, bytes);
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
-    await this.env.fs.rename(temp, joinPath(dir, name));
-    await this.env.fs.syncDir(dir);
+    await replaceDurably(this.env.fs, store.dir, INFO_FILE, encodeStoreInfo(info));
   }
 
   /** Removes a store: rename away (durable), then delete the files. */
