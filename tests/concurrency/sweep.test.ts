@@ -11,13 +11,17 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Database, NodeFileSystem, type FileHandle, type FileStat, type FileSystem, type OpenMode, type Transaction, realEnv } from '../../src/index.js';
+import { Database, NodeFileSystem, type Transaction, realEnv } from '../../src/index.js';
+import { FaultyFileSystem } from '../../fault-injection/faulty-fs.js';
 
 /** NodeFileSystem whose next readdir of one path waits until released. */
-class GatedFileSystem implements FileSystem {
-  private readonly inner = new NodeFileSystem();
+class GatedFileSystem extends FaultyFileSystem {
   private gate: { path: string; reached: () => void; released: Promise<void> } | null = null;
   private releaseGate: (() => void) | null = null;
+
+  constructor() {
+    super(new NodeFileSystem(), () => null);
+  }
 
   /** Arms the gate; resolves when a readdir of `path` is waiting at it. */
   arm(path: string): Promise<void> {
@@ -36,42 +40,14 @@ class GatedFileSystem implements FileSystem {
     return this.releaseGate !== null;
   }
 
-  async readdir(path: string): Promise<string[]> {
+  override async readdir(path: string): Promise<string[]> {
     const gate = this.gate;
     if (gate && gate.path === path) {
       this.gate = null;
       gate.reached();
       await gate.released;
     }
-    return this.inner.readdir(path);
-  }
-
-  open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return this.inner.open(path, mode);
-  }
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
-  }
-  writeFile(path: string, data: Uint8Array): Promise<void> {
-    return this.inner.writeFile(path, data);
-  }
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  mkdir(path: string): Promise<void> {
-    return this.inner.mkdir(path);
-  }
-  removeTree(path: string): Promise<void> {
-    return this.inner.removeTree(path);
-  }
-  stat(path: string): Promise<FileStat | null> {
-    return this.inner.stat(path);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
+    return super.readdir(path);
   }
 }
 

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Clock, Database, type Env, type FileHandle, type FileStat, type FileSystem, NodeFileSystem, type OpenMode, realEnv } from '../../src/index.js';
+import { type Clock, Database, type Env, type FileHandle, NodeFileSystem, type OpenMode, realEnv } from '../../src/index.js';
+import { FaultyFileSystem as ProjectFaultyFileSystem, ioError } from '../../fault-injection/faulty-fs.js';
 
 export function tempFolder(label: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `sop-hazard-${label}-`));
@@ -16,42 +17,36 @@ const dead = (): Error => Object.assign(new Error('EIO: simulated crash (the pro
  * works, to free descriptors). What is on disk at that moment is what a SIGKILL would leave:
  * every write so far reached the kernel.
  */
-export class MortalFileSystem implements FileSystem {
-  private readonly inner = new NodeFileSystem();
+export class MortalFileSystem extends ProjectFaultyFileSystem {
   private readonly open_ = new Set<FileHandle>();
   dead = false;
+
+  constructor() {
+    super(new NodeFileSystem(), () => null);
+    this.plan = () => (this.dead ? dead() : null);
+  }
 
   kill(): void {
     this.dead = true;
   }
 
-  private alive(): void {
-    if (this.dead) throw dead();
-  }
-
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    this.alive();
-    const handle = await this.inner.open(path, mode);
-    this.open_.add(handle);
-    const fs = this;
-    const guard =
-      <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
-      async (...a: A): Promise<R> => {
-        if (fs.dead) throw dead();
-        return f(...a);
-      };
-    return {
-      read: guard((p: number, l: number) => handle.read(p, l)),
-      write: guard((p: number, d: Uint8Array) => handle.write(p, d)),
-      datasync: guard(() => handle.datasync()),
-      sync: guard(() => handle.sync()),
-      truncate: guard((s: number) => handle.truncate(s)),
-      size: guard(() => handle.size()),
+  /** Opens through the fault plan and remembers the handle until it is closed. */
+  override async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const handle = await super.open(path, mode);
+    const tracked: FileHandle = {
+      read: (p, l) => handle.read(p, l),
+      write: (p, d) => handle.write(p, d),
+      datasync: () => handle.datasync(),
+      sync: () => handle.sync(),
+      truncate: (n) => handle.truncate(n),
+      size: () => handle.size(),
       close: async () => {
-        fs.open_.delete(handle);
+        this.open_.delete(tracked);
         await handle.close();
       },
     };
+    this.open_.add(tracked);
+    return tracked;
   }
 
   /** Closes what the dead process left open (the kernel would). */
@@ -59,42 +54,6 @@ export class MortalFileSystem implements FileSystem {
     const handles = [...this.open_];
     this.open_.clear();
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
-  }
-  async readFile(path: string): Promise<Uint8Array> {
-    this.alive();
-    return this.inner.readFile(path);
-  }
-  async writeFile(path: string, data: Uint8Array): Promise<void> {
-    this.alive();
-    return this.inner.writeFile(path, data);
-  }
-  async rename(from: string, to: string): Promise<void> {
-    this.alive();
-    return this.inner.rename(from, to);
-  }
-  async unlink(path: string): Promise<void> {
-    this.alive();
-    return this.inner.unlink(path);
-  }
-  async mkdir(path: string): Promise<void> {
-    this.alive();
-    return this.inner.mkdir(path);
-  }
-  async removeTree(path: string): Promise<void> {
-    this.alive();
-    return this.inner.removeTree(path);
-  }
-  async readdir(path: string): Promise<string[]> {
-    this.alive();
-    return this.inner.readdir(path);
-  }
-  async stat(path: string): Promise<FileStat | null> {
-    this.alive();
-    return this.inner.stat(path);
-  }
-  async syncDir(path: string): Promise<void> {
-    this.alive();
-    return this.inner.syncDir(path);
   }
 }
 
@@ -147,51 +106,11 @@ export class FakeClock implements Clock {
 }
 
 /** The real file system, except that handle writes to paths matching `failWrites` fail with EIO while it is set. */
-export class FaultyFileSystem implements FileSystem {
-  private readonly inner = new NodeFileSystem();
+export class FaultyFileSystem extends ProjectFaultyFileSystem {
   failWrites: ((path: string) => boolean) | null = null;
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const handle = await this.inner.open(path, mode);
-    const fs = this;
-    return {
-      read: (p, l) => handle.read(p, l),
-      write: async (p, d) => {
-        if (fs.failWrites?.(path)) throw Object.assign(new Error(`EIO: injected write failure on ${path}`), { code: 'EIO' });
-        return handle.write(p, d);
-      },
-      datasync: () => handle.datasync(),
-      sync: () => handle.sync(),
-      truncate: (s) => handle.truncate(s),
-      size: () => handle.size(),
-      close: () => handle.close(),
-    };
-  }
-  readFile(path: string): Promise<Uint8Array> {
-    return this.inner.readFile(path);
-  }
-  writeFile(path: string, data: Uint8Array): Promise<void> {
-    return this.inner.writeFile(path, data);
-  }
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  mkdir(path: string): Promise<void> {
-    return this.inner.mkdir(path);
-  }
-  removeTree(path: string): Promise<void> {
-    return this.inner.removeTree(path);
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-  stat(path: string): Promise<FileStat | null> {
-    return this.inner.stat(path);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
+  constructor() {
+    super(new NodeFileSystem(), () => null);
+    this.plan = (call) => (call.op === 'write' && this.failWrites?.(call.path) ? ioError('EIO', call) : null);
   }
 }
