@@ -17,6 +17,8 @@ export interface SimArgs {
   json: boolean;
   seconds?: number;
   requireAll: boolean;
+  /** Events of a failing run's trace to print (default 40). */
+  trace?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function simCommand(args: SimArgs): Promise<number> {
   const clock = new SystemClock();
   const err = (s: string): void => void process.stderr.write(s);
   const summary = await runBatch({
-    seeds, steps: args.steps, clients: args.clients, faults,
+    seeds, steps: args.steps, clients: args.clients, faults, traceEvents: Math.max(200, args.trace ?? 0),
     budgetMs: args.seconds !== undefined ? args.seconds * 1000 : undefined,
     now: () => clock.monotonic(),
     onResult: (r, done) => {
@@ -94,8 +96,8 @@ function failure(r: RunResult, args: SimArgs, faults: FaultKind[]): string[] {
     `VIOLATION in seed ${r.seed} (${r.scenario})`,
     ...r.violations.slice(0, 10).map((v) => `  - ${v}`),
     `  replay: npx sop sim --seed ${r.seed} --steps ${args.steps} --clients ${args.clients}${faultArg}   # commit ${commit()}`,
-    `  trace (last ${r.trace.length} events):`,
-    ...r.trace.slice(-40).map((t) => `    ${t}`),
+    `  trace (last ${Math.min(r.trace.length, args.trace ?? 40)} events; --trace N prints more):`,
+    ...r.trace.slice(-(args.trace ?? 40)).map((t) => `    ${t}`),
   ];
 }
 

@@ -20,9 +20,11 @@ export class EventLoop {
   private readonly hash = createHash('sha256');
   events = 0;
   /** The last events, for the readable trace of a failing run. */
-  private readonly ring: string[] = new Array<string>(200).fill('');
+  private readonly ring: string[];
 
-  constructor(private readonly random: SeededSimRandom) {}
+  constructor(private readonly random: SeededSimRandom, traceEvents = 200) {
+    this.ring = new Array<string>(Math.max(1, traceEvents)).fill('');
+  }
 
   get now(): number {
     return this.nowValue;

@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly steps: number;
   readonly clients: number;
   readonly faults: readonly FaultKind[];
+  /** How many of the last events a failing run keeps for its readable trace (default 200). */
+  readonly traceEvents?: number;
   /**
    * A fault beyond what one disk can survive, injected once mid-run: the run must then report
    * a violation (fail loudly), never pass (tests/sim/breaks.test.ts).

@@ -39,7 +39,7 @@ const LIVENESS_BUDGET_MS = 120_000;
  */
 export async function runSeed(options: RunOptions): Promise<RunResult> {
   const root = new SeededSimRandom(options.seed);
-  const loop = new EventLoop(root.fork('loop'));
+  const loop = new EventLoop(root.fork('loop'), options.traceEvents);
   const s = scenario(root.fork('swarm'), options);
   const redis = s.useRedis ? new SimRedis(loop, root.fork('redis')) : null;
   const node = new SimNode('n0', loop, root.fork('node'), new SimDisk('d0', root.fork('disk')), redis, {

@@ -79,7 +79,7 @@ const structure: Checker = {
     for (const name of await db.listStores()) {
       try {
         const check = await db.checkStore(name);
-        if (check.orphanBlobs > 0) problems.push(`${name}: ${check.orphanBlobs} orphan blobs after cleanup`);
+        if (check.orphanBlobs > 0) problems.push(`${name}: ${check.orphanBlobs} orphan blobs after cleanup (${check.orphanSample.join(', ')})`);
       } catch (error) {
         problems.push(`${name}: ${SopError.is(error) ? error.message : String(error)}`);
       }

@@ -7,7 +7,7 @@ import { demo } from './demo.js';
 
 const USAGE = `usage: sop <command> [options]
   sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1] [--clients N]
-       [--faults all|none|kind,kind] [--json] [--require-all]
+       [--faults all|none|kind,kind] [--json] [--require-all] [--trace N]
                                                     deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)`;
 
@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
         faults: option(args, 'faults'),
         json: args.includes('--json'),
         requireAll: args.includes('--require-all'),
+        trace: num(option(args, 'trace')),
       });
     case 'demo':
       return demo({ folder: option(args, 'folder'), seconds: Number(option(args, 'seconds') ?? 5), workers: Number(option(args, 'workers') ?? 8) });

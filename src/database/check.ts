@@ -12,6 +12,8 @@ export interface StoreCheck {
   readonly handles: number;
   /** Blob files no committed node or value refers to (leftovers of cleanup not yet run). */
   readonly orphanBlobs: number;
+  /** The first few orphan ids, for a readable report. */
+  readonly orphanSample: readonly string[];
 }
 
 /**
@@ -35,6 +37,6 @@ export async function checkStore(store: Store, session: TreeSession, listBlobs: 
   const files = await listBlobs();
   const present = new Set(files);
   for (const id of referenced) if (!present.has(id)) throw corrupt(`store ${store.name}: blob ${id} is referenced but missing`);
-  const orphanBlobs = files.filter((id) => !referenced.has(id)).length;
-  return { name: store.name, count: result.count, depth: result.depth, nodes: result.nodes, handles: handles.length, orphanBlobs };
+  const orphans = files.filter((id) => !referenced.has(id));
+  return { name: store.name, count: result.count, depth: result.depth, nodes: result.nodes, handles: handles.length, orphanBlobs: orphans.length, orphanSample: orphans.slice(0, 5) };
 }

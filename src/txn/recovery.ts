@@ -61,11 +61,17 @@ async function readState(env: Env, dir: string, tid: string, files: { log?: Uint
   let { log, plg } = files;
   let parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true, clean: true };
   let parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
+  // Each file is read again only while its own parse is damaged: a clean read is kept, never
+  // replaced by a later read that a transient media error spoiled (sim seed 598579142).
   for (let attempt = 1; attempt < READ_ATTEMPTS && (!parsedLog.clean || parsedPlg === null); attempt++) {
-    log = (await readDurablyIfPresent(env, logPath(dir, tid))) ?? undefined;
-    plg = (await readDurablyIfPresent(env, plgPath(dir, tid))) ?? undefined;
-    parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true, clean: true };
-    parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
+    if (!parsedLog.clean) {
+      log = (await readDurablyIfPresent(env, logPath(dir, tid))) ?? undefined;
+      parsedLog = log ? parseStepLog(log, `${tid}.log`) : { records: [], intact: true, clean: true };
+    }
+    if (parsedPlg === null) {
+      plg = (await readDurablyIfPresent(env, plgPath(dir, tid))) ?? undefined;
+      parsedPlg = plg === undefined ? undefined : parsePriorityLog(plg, `${tid}.plg`);
+    }
   }
   if (!parsedLog.intact) throw corrupt(`step log of transaction ${tid} is damaged before its end`);
   return { tid, records: parsedLog.records, done: parsedLog.records.some((r) => r.type === 'done'), plg: parsedPlg };
@@ -94,9 +100,19 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
       await removeBlobs(repo, done?.type === 'done' ? done.obsolete : []);
       report.cleaned++;
     } else if (!state.plg) {
-      if (state.plg === null) await assertNeverFlipped(repo, state);
-      await undo(repo, state.records);
-      report.undone++;
+      const flippedIn = await flippedStore(repo, state);
+      if (flippedIn !== null && state.plg === null) {
+        throw corrupt(`priority log of transaction ${state.tid} is unreadable but its changes reached the registry of ${flippedIn}`);
+      }
+      if (flippedIn !== null) {
+        // No priority log, yet the registry shows the flip: the commit finished and its
+        // priority log was removed after "done", whose record is now unreadable. Undoing would
+        // delete committed data; the old versions it would have freed are left (a leak, not a loss).
+        report.cleaned++;
+      } else {
+        await undo(repo, state.records);
+        report.undone++;
+      }
     }
     // The step log goes first: a priority log left alone is redone again (harmless), while a
     // step log left without its priority log would read as "never committed" and be undone.
@@ -145,11 +161,12 @@ async function redo(env: Env, repo: StoreRepository, log: PriorityLog): Promise<
 }
 
 /**
- * A priority log that stays unreadable is either torn (its commit point was never reached) or
- * damaged after the fact. Only the first may be undone: if any handle refers to a blob the
- * transaction prepared, its flip had begun, and guessing would lose or corrupt data (REC-4).
+ * The store whose registry refers to a blob this transaction prepared, if any: proof that its
+ * flip began. A transaction without a readable priority log may be undone only if there is none:
+ * an unreadable priority log with a begun flip is damage after the fact, and guessing would lose
+ * or corrupt data (REC-4); a missing one with a begun flip lost its "done" record.
  */
-async function assertNeverFlipped(repo: StoreRepository, state: LogState): Promise<void> {
+async function flippedStore(repo: StoreRepository, state: LogState): Promise<string | null> {
   for (const record of state.records) {
     if (record.type !== 'prepare') continue;
     const prepared = new Set(record.blobs.map((b) => b.id));
@@ -157,12 +174,11 @@ async function assertNeverFlipped(repo: StoreRepository, state: LogState): Promi
       const store = await repo.get(name);
       if (!store) continue;
       for (const handle of store.registry.handles()) {
-        if (prepared.has(handle.physicalA) || prepared.has(handle.physicalB)) {
-          throw corrupt(`priority log of transaction ${state.tid} is unreadable but its changes reached the registry of ${name}`);
-        }
+        if (prepared.has(handle.physicalA) || prepared.has(handle.physicalB)) return name;
       }
     }
   }
+  return null;
 }
 
 async function undo(repo: StoreRepository, records: readonly StepRecord[]): Promise<void> {
