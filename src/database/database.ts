@@ -4,6 +4,8 @@ import { NodeCache } from '../cache/node-cache.js';
 import { type KeyOrderSpec, makeKeyCompare, validateKeyOrderSpec } from '../codec/key-order.js';
 import { SopError, invalid, toSopError } from '../errors/sop-error.js';
 import { realEnv } from '../adapters/real-env.js';
+import { RedisCoordinator } from '../adapters/redis-coordinator.js';
+import { ClusterSync } from '../cluster/cluster-sync.js';
 import type { Env } from '../ports/env.js';
 import type { StoreInfo } from '../store/store-info.js';
 import { StoreRepository } from '../store/store-repository.js';
@@ -35,6 +37,7 @@ export class Database {
   private closed = false;
   private seq = 0;
   private readonly ctx: TxContext;
+  private fastPath: Promise<void> | null = null;
 
   private constructor(
     readonly folder: string,
@@ -44,6 +47,10 @@ export class Database {
     /** What recovery did when the folder was opened. */
     readonly recovery: RecoveryReport,
     nodes: NodeCache,
+    private readonly cluster: ClusterSync | null,
+    private readonly clusterGraceMs: number,
+    /** A Coordinator this database connected itself, closed with it. */
+    private readonly ownedCoordinator: RedisCoordinator | null,
   ) {
     this.ctx = {
       env,
@@ -53,11 +60,14 @@ export class Database {
       nodes,
       storeMutex: new KeyedMutex(),
       locks: new LocalLocks(),
-      nextSeq: () => ++this.seq,
+      nextSeq: (floor = 0) => (this.seq = Math.max(this.seq, floor) + 1),
+      cluster,
+      restartFastPath: () => this.restartFastPath(),
       commitNeedsRecovery: (tid, error) => {
         this.failure_ ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
       },
       transactionEnded: (tid) => this.live.delete(tid),
+      isLocal: (tid) => this.live.has(tid),
       failure: () => this.failure_,
     };
   }
@@ -69,19 +79,25 @@ export class Database {
 
   static async open(options: DatabaseOptions): Promise<Database> {
     if (typeof options?.folder !== 'string' || options.folder.length === 0) throw invalid('options.folder must be a non-empty string');
-    if (options.mode !== undefined && options.mode !== 'standalone') throw invalid(`mode ${JSON.stringify(options.mode)} is not available (standalone only)`);
+    if (options.mode !== undefined && options.mode !== 'standalone' && options.mode !== 'clustered') {
+      throw invalid(`mode must be 'standalone' or 'clustered', got ${JSON.stringify(options.mode)}`);
+    }
     const hashMod = options.registryHashMod;
     if (hashMod !== undefined && !(Number.isInteger(hashMod) && hashMod >= 1 && hashMod <= 100_000)) throw invalid('registryHashMod must be an integer in 1..100000');
-    const env = options.env ?? realEnv();
+    const grace = options.clusterGraceMs;
+    if (grace !== undefined && !(typeof grace === 'number' && grace >= 0)) throw invalid('clusterGraceMs must be a number >= 0');
     const folder = resolve(options.folder).replace(/\\/g, '/');
+    const owned = options.mode === 'clustered' && !options.env ? await connectRedis(options) : null;
+    const env = owned ? { ...realEnv(), coordinator: owned } : (options.env ?? realEnv());
     try {
-      return await Database.openFolder(env, folder, options);
+      return await Database.openFolder(env, folder, options, owned);
     } catch (error) {
+      await owned?.close().catch(() => undefined);
       throw toSopError(error, `open ${folder}`);
     }
   }
 
-  private static async openFolder(env: Env, folder: string, options: DatabaseOptions): Promise<Database> {
+  private static async openFolder(env: Env, folder: string, options: DatabaseOptions, owned: RedisCoordinator | null): Promise<Database> {
     const stat = await env.fs.stat(folder);
     if (stat && !stat.isDirectory) throw invalid(`${folder} is not a directory`);
     await ensureDurableDir(env.fs, folder);
@@ -89,11 +105,22 @@ export class Database {
     const translogs = joinPath(folder, 'translogs');
     await ensureDurableDir(env.fs, translogs);
     const repo = new StoreRepository(env, folder, info.hashMod);
+    const namespace = `sop:${folder}`;
+    const clustered = options.mode === 'clustered';
+    const grace = options.clusterGraceMs ?? 10_000;
+    const cluster = clustered ? new ClusterSync(env, namespace, (store) => repo.readInfo(store)) : null;
+    if (cluster) {
+      repo.sectorGuard = cluster.sectorGuard;
+      repo.storeLock = (names, task) => cluster.withStoreLocks(names, task);
+      repo.hiddenMinAgeMs = grace;
+      await cluster.restarted(false); // adopts the Coordinator's current run id
+    }
+    const scan = cluster ? { minAgeMs: grace } : {};
     let states: LogState[];
     let report: RecoveryReport;
     try {
       await repo.init();
-      states = await scanLogs(env, translogs, () => false);
+      states = await scanLogs(env, translogs, (tid) => cluster?.isLive(tid) ?? false, scan);
       const redoTids = new Set(needsRedo(states).map((s) => s.tid));
       for (const name of await repo.names()) await repo.get(name, redoTids);
       report = await recover(env, translogs, repo, states);
@@ -101,11 +128,11 @@ export class Database {
       await repo.close().catch(() => undefined);
       throw error;
     }
-    const namespace = `sop:${folder}`;
     const nodes = new NodeCache(options.nodeCacheSize ?? 20_000, env.coordinator, namespace, 5 * 60_000);
     let db: Database | undefined;
-    const maintenance = new Maintenance(env, translogs, repo, namespace, (tid) => db?.live.has(tid) ?? true, options.maintenance);
-    db = new Database(folder, env, repo, maintenance, report, nodes);
+    const isLive = async (tid: string): Promise<boolean> => (db?.live.has(tid) ?? true) || ((await cluster?.isLive(tid)) ?? false);
+    const maintenance = new Maintenance(env, translogs, repo, namespace, isLive, options.maintenance, clustered, scan);
+    db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned);
     db.seq = Math.max(0, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
     return db;
   }
@@ -120,10 +147,26 @@ export class Database {
     const max = options.maxTimeMs;
     if (max !== undefined && !(typeof max === 'number' && max > 0)) throw invalid('maxTimeMs must be a number > 0');
     if (mode === 'write' && this.failure_) throw this.failure_;
+    if (this.cluster && (await this.cluster.restarted(true))) await this.restartFastPath();
     await this.maintenance?.onIdle().catch(() => undefined);
     const tx = new Transaction(this.ctx, this.env.random.uuid(), mode, options);
     this.live.set(tx.id, tx);
     return tx;
+  }
+
+  /**
+   * Clustered: a Coordinator restart dropped every lock, so a commit that passed its commit
+   * point may be unapplied with nothing guarding its nodes; its priority log is redone before
+   * this process validates anything again (spec CLU-5). Shared by concurrent callers.
+   */
+  private restartFastPath(): Promise<void> {
+    this.fastPath ??= (async () => {
+      const isLive = async (tid: string): Promise<boolean> => this.live.has(tid) || (await this.cluster!.isLive(tid));
+      const states = await scanLogs(this.env, this.ctx.translogs, isLive, { minAgeMs: this.clusterGraceMs });
+      await recover(this.env, this.ctx.translogs, this.repo, states);
+      this.cluster!.adoptRunId();
+    })().finally(() => (this.fastPath = null));
+    return this.fastPath;
   }
 
   /** Creates the store, or opens it when it exists with the same options (SOP E16). */
@@ -218,6 +261,7 @@ export class Database {
     validateStoreName(name);
     const store = await this.repo.get(name);
     if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
+    if (this.cluster) await this.cluster.refresh(store, true);
     const tx = new Transaction(this.ctx, this.env.random.uuid(), 'nocheck', {});
     const session = tx.session(this.withComparer(store, undefined));
     return checkStore(store, session, () => listBlobs(this.env, store.blobs));
@@ -234,9 +278,12 @@ export class Database {
     this.closed = true;
     for (const tx of this.live.values()) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
     await this.repo.close();
+    await this.ownedCoordinator?.close().catch(() => undefined);
   }
 
-  private attach<K, V>(tx: Transaction, store: Store, comparer: ((a: K, b: K) => number) | undefined): Btree<K, V> {
+  /** Clustered: a transaction's first look at a store reloads it if another process committed to it (CLU-1). */
+  private async attach<K, V>(tx: Transaction, store: Store, comparer: ((a: K, b: K) => number) | undefined): Promise<Btree<K, V>> {
+    if (this.cluster && !tx.hasSession(store.name)) await this.cluster.refresh(store);
     const withCompare = this.withComparer(store, comparer as ((a: unknown, b: unknown) => number) | undefined);
     return new Btree<K, V>(tx, withCompare, tx.session(withCompare));
   }
@@ -309,4 +356,14 @@ async function listBlobs(env: Env, blobs: BlobStore): Promise<string[]> {
     if (await env.fs.stat(dir)) ids.push(...(await env.fs.readdir(dir)));
   }
   return ids;
+}
+
+/** Clustered mode's own Redis connection; a wrong URL, password or a server that is down is UNAVAILABLE, naming the cause. */
+async function connectRedis(options: DatabaseOptions): Promise<RedisCoordinator> {
+  if (options.redis === undefined) throw invalid("mode 'clustered' needs options.redis (a redis:// URL, ioredis options or { cluster: [...] })");
+  try {
+    return await RedisCoordinator.connect(options.redis, options.redisOptions);
+  } catch (error) {
+    throw new SopError('UNAVAILABLE', `clustered mode cannot reach Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }

@@ -5,8 +5,26 @@ import type { MaintenanceOptions } from '../txn/maintenance.js';
 export interface DatabaseOptions {
   /** Data folder; created when missing. Everything sop-ts writes stays inside it. */
   folder: string;
-  /** 'standalone' (default): one process, in-process coordination, no Redis. */
-  mode?: 'standalone';
+  /**
+   * 'standalone' (default): one process, in-process coordination, no Redis.
+   * 'clustered': many processes (on one or many hosts) share the folder and one Redis; ACID
+   * across all of them, no leader (README "Clustered mode", spec CLU-1..CLU-5).
+   */
+  mode?: 'standalone' | 'clustered';
+  /**
+   * Clustered mode: where Redis is. A `redis://[user:password@]host:port[/db]` or `rediss://`
+   * URL, ioredis options, an ioredis client, or `{ cluster: [nodes] }` for Redis Cluster.
+   * Ignored when `env` supplies the Coordinator.
+   */
+  redis?: import('../adapters/redis-coordinator.js').RedisTarget;
+  /** Clustered mode: Redis connection and command timeouts. */
+  redisOptions?: import('../adapters/redis-coordinator.js').RedisCoordinatorOptions;
+  /**
+   * Clustered mode: a dead transaction without a priority log is undone only once its logs are
+   * this old, even when its liveness lock is gone (a Redis restart drops the locks of live
+   * ones). Default 10 s.
+   */
+  clusterGraceMs?: number;
   /** Registry sectors per segment file (SOP's hash mod). Fixed when the folder is created. Default 250. */
   registryHashMod?: number;
   /** Capacity of the L1 node cache (decoded nodes). Default 20,000. */
@@ -15,6 +33,13 @@ export interface DatabaseOptions {
   maintenance?: MaintenanceOptions;
   /** Ports to use instead of the real ones (simulator, fault injection). */
   env?: Env;
+  /**
+   * Erasure-code the node and value blobs of every store across `drives` (absolute folders, one
+   * per disk; `drives.length` must equal `dataShards + parityShards`): reads survive any
+   * `parityShards` lost, failing or corrupt drives (spec EC-1..EC-3). Checked at open
+   * (INVALID_ARGUMENT when malformed). Registry, logs and store infos stay in `folder`.
+   */
+  erasureCoding?: { dataShards: number; parityShards: number; drives: string[] };
 }
 
 /** A composite key field and its direction. */

@@ -24,6 +24,13 @@ interface Location {
 const MAX_SEGMENTS = 1000;
 
 /**
+ * Cluster-wide exclusion of sector rewrites (clustered mode, spec CLU-2): runs `task` while no
+ * other process rewrites these sectors of this store. Absent in standalone, where the
+ * in-process mutex is enough.
+ */
+export type SectorGuard = <T>(store: string, sectors: readonly number[], task: () => Promise<T>) => Promise<T>;
+
+/**
  * The handle registry of one store: an on-disk hashmap of 4096-byte sectors in segment
  * files `<store>-<n>.reg` (spec REG-1..REG-4).
  *
@@ -45,11 +52,12 @@ export class Registry {
     private readonly dir: string,
     private readonly name: string,
     readonly hashMod: number,
+    private readonly guard: SectorGuard | undefined,
   ) {}
 
   /** Restores live cow images, then loads every segment (spec COW-3). */
-  static async open(env: Env, dir: string, name: string, hashMod: number, liveTids: ReadonlySet<string>): Promise<Registry> {
-    const registry = new Registry(env, dir, name, hashMod);
+  static async open(env: Env, dir: string, name: string, hashMod: number, liveTids: ReadonlySet<string>, guard?: SectorGuard): Promise<Registry> {
+    const registry = new Registry(env, dir, name, hashMod, guard);
     try {
       await registry.restoreCows(liveTids);
       await registry.load();
@@ -62,9 +70,14 @@ export class Registry {
 
   /** Writes the first segment of a brand-new store (inside its not-yet-visible folder). */
   static async create(env: Env, dir: string, name: string, hashMod: number): Promise<Registry> {
-    const registry = new Registry(env, dir, name, hashMod);
+    const registry = new Registry(env, dir, name, hashMod, undefined);
     await registry.addSegment(false);
     return registry;
+  }
+
+  /** Other processes write this registry too (clustered mode): the published view may lag the disk. */
+  get shared(): boolean {
+    return this.guard !== undefined;
   }
 
   get(id: string): Handle | undefined {
@@ -95,15 +108,86 @@ export class Registry {
   async write(tid: string, changes: readonly HandleChange[], mode: 'commit' | 'redo'): Promise<HandleChange[]> {
     if (changes.length === 0) return [];
     const sectors = [...new Set(changes.map((c) => homeOf(c.id, this.hashMod).sector))];
+    const rewrite = async (): Promise<HandleChange[]> => {
+      // Other processes rewrite sectors too: start from what is on disk, not from our image.
+      if (this.guard) await this.reloadSectors(sectors);
+      const touched = new Map<string, SectorSlots>();
+      const applied = changes.filter((change) => this.stage(change, mode, touched));
+      if (applied.length > 0) await this.persist(tid, touched); // a redo found everything applied: nothing to write
+      return applied;
+    };
     return this.mutex.runAll(
       sectors.map((s) => String(s)),
-      async () => {
-        const touched = new Map<string, SectorSlots>();
-        const applied = changes.filter((change) => this.stage(change, mode, touched));
-        await this.persist(tid, touched);
-        return applied;
-      },
+      () => (this.guard ? this.guard(this.name, sectors, rewrite) : rewrite()),
     );
+  }
+
+  /**
+   * Re-reads every segment and adopts it as the published view: in clustered mode other
+   * processes commit to the same files (spec CLU-1). A sector caught mid-write fails its
+   * checksum and is read again.
+   */
+  async reload(): Promise<void> {
+    const all = Array.from({ length: this.hashMod }, (_, i) => i);
+    await this.mutex.runAll(all.map(String), async () => {
+      await this.discoverSegments();
+      const fresh = new Map<string, SectorSlots>();
+      const expected = this.hashMod * SECTOR_SIZE;
+      for (let segment = 1; segment <= this.segmentCount; segment++) {
+        const file = await this.file(this.segmentPath(segment));
+        await retryCorrupt(async () => this.decodeSegment(segment, await file.read(0, expected), fresh));
+      }
+      this.adopt(all, fresh);
+    });
+  }
+
+  /** Re-reads these sectors of every segment from disk (under the caller's sector locks). */
+  private async reloadSectors(sectors: readonly number[]): Promise<void> {
+    await this.discoverSegments();
+    const fresh = new Map<string, SectorSlots>();
+    for (let segment = 1; segment <= this.segmentCount; segment++) {
+      const file = await this.file(this.segmentPath(segment));
+      for (const sector of sectors) {
+        const where = `${this.segmentPath(segment)} sector ${sector}`;
+        fresh.set(`${segment}:${sector}`, await retryCorrupt(async () => decodeSector(await file.read(sector * SECTOR_SIZE, SECTOR_SIZE), where)));
+      }
+    }
+    this.adopt(sectors, fresh);
+  }
+
+  /** Segments another process added since we looked (only complete ones count). */
+  private async discoverSegments(): Promise<void> {
+    for (let segment = this.segmentCount + 1; segment <= MAX_SEGMENTS; segment++) {
+      const stat = await this.env.fs.stat(this.segmentPath(segment));
+      if (!stat || stat.size !== this.hashMod * SECTOR_SIZE) return;
+      this.segmentCount = segment;
+    }
+  }
+
+  /** Replaces images, locations and published handles of these sectors at once (synchronous). */
+  private adopt(sectors: readonly number[], fresh: ReadonlyMap<string, SectorSlots>): void {
+    const replaced = new Set(sectors);
+    for (const [id, at] of this.locations) {
+      if (!replaced.has(at.sector)) continue;
+      this.locations.delete(id);
+      this.published.delete(id);
+    }
+    for (const [key, slots] of fresh) {
+      const [segment, sector] = key.split(':').map(Number) as [number, number];
+      this.images.set(key, slots);
+      slots.forEach((handle, slot) => {
+        if (!handle) return;
+        this.locations.set(handle.logicalId, { segment, sector, slot });
+        this.published.set(handle.logicalId, handle);
+      });
+    }
+  }
+
+  private decodeSegment(segment: number, bytes: Uint8Array, into: Map<string, SectorSlots>): void {
+    for (let sector = 0; sector < this.hashMod; sector++) {
+      const raw = bytes.subarray(sector * SECTOR_SIZE, (sector + 1) * SECTOR_SIZE);
+      into.set(`${segment}:${sector}`, decodeSector(raw, `${this.segmentPath(segment)} sector ${sector}`));
+    }
   }
 
   /** Publishes what the disk image holds for these ids (redo may find changes already written, REC-2). */
@@ -140,6 +224,9 @@ export class Registry {
     const current = location ? this.slotsFor(location.segment, location.sector, touched)[location.slot]! : null;
     if (mode === 'redo' && !redoApplies(change, current)) return false;
     if (mode === 'commit') {
+      // A change already on disk was applied by another process's redo of our priority log
+      // (clustered mode, after a coordinator restart): nothing left to do (spec REC-2).
+      if (this.guard && alreadyApplied(change, current)) return false;
       assert((current?.version ?? 0) === (change.before?.version ?? 0), `registry ${this.name}: ${change.id} changed under its node lock`);
     }
     if (change.after === null) {
@@ -270,13 +357,19 @@ export class Registry {
         const image = decodeCow(bytes.subarray(offset, offset + COW_REGION_SIZE), `${this.cowPath(segment)}@${offset}`);
         if (!image || !liveTids.has(image.tid)) continue;
         if (image.segment !== segment || image.sector * COW_REGION_SIZE !== offset) continue;
-        await (await this.file(this.segmentPath(segment))).write(image.sector * SECTOR_SIZE, image.bytes);
+        const put = async (): Promise<void> => (await this.file(this.segmentPath(segment))).write(image.sector * SECTOR_SIZE, image.bytes);
+        await (this.guard ? this.guard(this.name, [image.sector], put) : put());
         restored++;
       }
       if (restored > 0) await (await this.file(this.segmentPath(segment))).datasync();
     }
     return restored;
   }
+}
+
+function alreadyApplied(change: HandleChange, current: Handle | null): boolean {
+  if (change.after === null) return current === null;
+  return current !== null && current.version === change.after.version && current.physicalA === change.after.physicalA && current.physicalB === change.after.physicalB;
 }
 
 /** Redo applies a logged change only if the slot still holds the state the log started from. */

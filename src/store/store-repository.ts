@@ -1,9 +1,10 @@
-import { BlobStore } from '../blobs/blob-store.js';
+import { localBlobs } from '../blobs/blob-store.js';
+import type { Blobs, BlobsFactory } from '../blobs/blobs.js';
 import { encodeNode } from '../codec/node-codec.js';
 import { SopError, toSopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { newHandle } from '../registry/handle.js';
-import { Registry } from '../registry/registry.js';
+import { Registry, type SectorGuard } from '../registry/registry.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { replaceDurably } from '../util/durable-file.js';
 import { ensureDurableDir, joinPath } from '../util/paths.js';
@@ -17,16 +18,29 @@ const INFO_FILE = 'storeinfo';
  * Stores live in `<folder>/stores/<name>/`. A store is created in a hidden folder and renamed
  * into place, so it appears whole or not at all (spec STORE-1); it is removed by renaming it
  * away first (spec STORE-2). Hidden leftovers of either are deleted at open.
+ *
+ * Blobs come from a factory: by default each store keeps them in `<store>/blobs/`; with erasure
+ * coding they live on drives outside the folder, keyed by store name (`external`), so creation
+ * cleans up its root blob on failure and removal deletes them between the rename and the
+ * deletion of the renamed folder: a crash in between leaves the hidden folder, and the next
+ * open finishes the job.
  */
 export class StoreRepository {
   private readonly open = new Map<string, Store>();
   private readonly mutex = new KeyedMutex();
   readonly dir: string;
+  /** Clustered mode: registry sector rewrites go through cluster locks (spec CLU-2). */
+  sectorGuard: SectorGuard | undefined;
+  /** Clustered mode: runs `task` holding the cluster-wide count locks of these stores (spec CLU-3). */
+  storeLock: (<T>(names: readonly string[], task: () => Promise<T>) => Promise<T>) | undefined;
+  /** Clustered mode: a hidden creation or removal may belong to a live process; only old ones are cleared. */
+  hiddenMinAgeMs: number | undefined;
 
   constructor(
     private readonly env: Env,
     folder: string,
     private readonly hashMod: number,
+    private readonly blobsFor: BlobsFactory = localBlobs(env),
   ) {
     this.dir = joinPath(folder, 'stores');
   }
@@ -34,9 +48,37 @@ export class StoreRepository {
   async init(): Promise<void> {
     await ensureDurableDir(this.env.fs, this.dir);
     for (const entry of await this.env.fs.readdir(this.dir)) {
-      if (entry.startsWith('.')) await this.env.fs.removeTree(joinPath(this.dir, entry));
+      if (!entry.startsWith('.') || (await this.young(joinPath(this.dir, entry)))) continue;
+      if (this.blobsFor.external && !(await this.removeLeftoverBlobs(entry))) continue;
+      await this.env.fs.removeTree(joinPath(this.dir, entry));
     }
     await this.env.fs.syncDir(this.dir);
+  }
+
+  /**
+   * External blobs of a hidden leftover: an abandoned creation's root blob, or the shards of a
+   * removal that crashed before deleting them. Its store name comes from the folder name
+   * (creation) or its store info (removal); nothing is deleted when a store of that name exists.
+   * False when they could not be deleted: the leftover stays for the next open.
+   */
+  private async removeLeftoverBlobs(entry: string): Promise<boolean> {
+    const path = joinPath(this.dir, entry);
+    const name =
+      /^\.creating-[0-9a-f-]{36}-(.+)$/.exec(entry)?.[1] ??
+      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null));
+    if (name === null || (await this.env.fs.stat(joinPath(this.dir, name)))) return true;
+    return this.blobsFor.open(name, path).removeStore().then(() => true, () => false);
+  }
+
+  private async young(path: string): Promise<boolean> {
+    if (this.hiddenMinAgeMs === undefined) return false;
+    const stat = await this.env.fs.stat(path);
+    return stat !== null && this.env.clock.now() - stat.mtimeMs < this.hiddenMinAgeMs;
+  }
+
+  /** The store's info as on disk now (clustered mode: other processes commit too). */
+  async readInfo(store: Store): Promise<StoreInfo> {
+    return retryCorrupt(async () => decodeStoreInfo(await this.env.fs.readFile(joinPath(store.dir, INFO_FILE)), `store ${store.name}`));
   }
 
   async names(): Promise<string[]> {
@@ -53,8 +95,8 @@ export class StoreRepository {
       const dir = joinPath(this.dir, name);
       if (!(await this.env.fs.stat(joinPath(dir, INFO_FILE)))) return null;
       const info = await retryCorrupt(async () => decodeStoreInfo(await this.env.fs.readFile(joinPath(dir, INFO_FILE)), `store ${name}`));
-      const registry = await Registry.open(this.env, dir, name, this.hashMod, liveTids);
-      const store = new Store(info, dir, registry, new BlobStore(this.env, joinPath(dir, 'blobs')));
+      const registry = await Registry.open(this.env, dir, name, this.hashMod, liveTids, this.sectorGuard);
+      const store = new Store(info, dir, registry, this.blobsFor.open(name, dir));
       this.open.set(name, store);
       return store;
     });
@@ -68,26 +110,32 @@ export class StoreRepository {
         throw new SopError('STORE_EXISTS', `store ${info.name} already exists`);
       }
       const temp = joinPath(this.dir, `.creating-${tid}-${info.name}`);
+      const blobs = this.blobsFor.open(info.name, temp);
+      const written: { root?: string } = {};
       try {
-        await this.writeNewStore(temp, info);
+        await this.writeNewStore(temp, info, blobs, written);
         await this.env.fs.rename(temp, final);
         await this.env.fs.syncDir(this.dir);
       } catch (error) {
         await this.env.fs.removeTree(temp).catch(() => undefined);
+        if (blobs.external && written.root) await blobs.removeAll([written.root], true).catch(() => undefined);
+        // Another process created it between our check and our rename (clustered mode).
+        const code = (error as { code?: string }).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new SopError('STORE_EXISTS', `store ${info.name} already exists`);
         throw toSopError(error, `create store ${info.name}`);
       }
       await this.env.point?.('store.afterCreate');
-      const store = new Store(info, final, await Registry.open(this.env, final, info.name, this.hashMod, new Set()), new BlobStore(this.env, joinPath(final, 'blobs')));
+      const store = new Store(info, final, await Registry.open(this.env, final, info.name, this.hashMod, new Set(), this.sectorGuard), this.blobsFor.open(info.name, final));
       this.open.set(info.name, store);
       return store;
     });
   }
 
-  private async writeNewStore(dir: string, info: StoreInfo): Promise<void> {
+  /** `written.root` names the root blob as soon as it may exist (external blobs are not inside `dir`). */
+  private async writeNewStore(dir: string, info: StoreInfo, blobs: Blobs, written: { root?: string }): Promise<void> {
     await this.env.fs.mkdir(dir);
-    const blobs = new BlobStore(this.env, joinPath(dir, 'blobs'));
     await blobs.create();
-    const rootPhysical = this.env.random.uuid();
+    const rootPhysical = (written.root = this.env.random.uuid());
     await blobs.putAll([{ id: rootPhysical, bytes: encodeNode({ kind: 'leaf', id: info.rootId, items: [] }) }]);
     const registry = await Registry.create(this.env, dir, info.name, this.hashMod);
     const root = newHandle(info.rootId, rootPhysical, this.env.clock.now());
@@ -114,6 +162,10 @@ export class StoreRepository {
       const trash = joinPath(this.dir, `.removing-${this.env.random.uuid()}`);
       await this.env.fs.rename(final, trash);
       await this.env.fs.syncDir(this.dir);
+      if (this.blobsFor.external) {
+        const removed = await (store?.blobs ?? this.blobsFor.open(name, trash)).removeStore().then(() => true, () => false);
+        if (!removed) return true; // best effort: the hidden folder stays, and the next open retries (init)
+      }
       await this.env.fs.removeTree(trash);
       return true;
     });

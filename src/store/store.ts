@@ -1,4 +1,4 @@
-import type { BlobStore } from '../blobs/blob-store.js';
+import type { Blobs } from '../blobs/blobs.js';
 import type { KeyCompare } from '../btree/node.js';
 import type { Registry } from '../registry/registry.js';
 import type { StoreInfo } from './store-info.js';
@@ -13,7 +13,7 @@ export class Store {
     public info: StoreInfo,
     readonly dir: string,
     readonly registry: Registry,
-    readonly blobs: BlobStore,
+    readonly blobs: Blobs,
   ) {}
 
   get name(): string {

@@ -7,6 +7,7 @@ import type { StoreInfo } from '../store/store-info.js';
 import type { TxContext } from './context.js';
 import { LockSet } from './locks.js';
 import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent, writePriorityLog } from './logs.js';
+import { redoDeadCommits, redoUnappliedCounts } from './recovery.js';
 import { replay } from './replay.js';
 import type { TreeSession } from './tree-session.js';
 
@@ -90,6 +91,8 @@ export class Commit {
         if (e.action === 'update' || e.action === 'remove') keys.push(`${this.ctx.namespace}:i:${e.id}`);
       }
     }
+    // Clustered: the transaction's liveness lock, so no other process's recovery undoes it (CLU-4).
+    if (this.ctx.cluster) keys.push(this.ctx.cluster.txKey(this.input.tid));
     const busy = await this.locks.tryLock(keys, this.input.maxTimeMs);
     if (busy) throw new SopError('CONFLICT', `an item this transaction changes is being changed by another transaction (${busy}); retry`);
   }
@@ -104,6 +107,7 @@ export class Commit {
         await this.backoff(attempt);
         continue;
       }
+      await this.syncCluster();
       const stale = this.input.sessions.filter((s) => s.isStale());
       if (stale.length === 0) return;
       if (attempt >= MAX_ATTEMPTS) throw new SopError('CONFLICT', `gave up after ${attempt} merge attempts; retry`);
@@ -111,6 +115,23 @@ export class Commit {
       for (const session of stale) await replay(session);
       await this.lockItems();
     }
+  }
+
+  /**
+   * Clustered: with the node locks held, first redo what a Coordinator restart may have left
+   * unapplied (its locks vanished, so ours prove nothing about it), then re-read the registries
+   * from disk, so validation compares against every commit of every process (CLU-1, CLU-5).
+   */
+  private async syncCluster(): Promise<void> {
+    const cluster = this.ctx.cluster;
+    if (!cluster) return;
+    if (await cluster.restarted(false)) await this.ctx.restartFastPath();
+    await redoDeadCommits(this.ctx.env, this.ctx.translogs, this.ctx.repo, this.input.tid, (tid) => this.isLive(tid));
+    for (const s of this.input.sessions) await cluster.refresh(s.store, true);
+  }
+
+  private async isLive(tid: string): Promise<boolean> {
+    return this.ctx.isLocal(tid) || (await this.ctx.cluster!.isLive(tid));
   }
 
   private nodeLockKeys(): string[] {
@@ -166,12 +187,23 @@ export class Commit {
 
   private async phase2(): Promise<void> {
     const names = this.plans.filter((p) => p.session.tracker.countDelta !== 0).map((p) => p.session.store.name);
-    await this.ctx.storeMutex.runAll(names, async () => {
+    const cluster = this.ctx.cluster;
+    const counted = async (): Promise<void> => {
+      // Clustered: counts move under the store's cluster lock, from the info on disk (CLU-3).
+      if (cluster) {
+        for (const p of this.plans) {
+          if (!names.includes(p.session.store.name)) continue;
+          await cluster.refreshInfo(p.session.store);
+          await redoUnappliedCounts(this.ctx.env, this.ctx.translogs, this.ctx.repo, p.session.store, this.input.tid);
+        }
+      }
       const log = this.priorityLog();
       await this.reachCommitPoint(log);
       await this.ctx.env.point?.('commit.afterPlg');
       await this.apply(log);
-    });
+    };
+    await this.ctx.storeMutex.runAll(names, () => (cluster && names.length > 0 ? cluster.withStoreLocks(names, counted) : counted()));
+    await cluster?.committed(this.plans.map((p) => p.session.store.name));
     await this.finish();
   }
 
@@ -201,7 +233,7 @@ export class Commit {
   }
 
   private priorityLog(): PriorityLog {
-    const seq = this.ctx.nextSeq();
+    const seq = this.ctx.nextSeq(Math.max(0, ...this.plans.map((p) => p.session.store.info.commitSeq)));
     const now = this.ctx.env.clock.now();
     for (const plan of this.plans) {
       const delta = plan.session.tracker.countDelta;

@@ -1,4 +1,5 @@
 import type { NodeCache } from '../cache/node-cache.js';
+import type { ClusterSync } from '../cluster/cluster-sync.js';
 import type { Env } from '../ports/env.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import type { KeyedMutex } from '../util/keyed-mutex.js';
@@ -16,10 +17,17 @@ export interface TxContext {
   readonly storeMutex: KeyedMutex;
   /** Node and item locks of this process's transactions (spec LOCK-1). */
   readonly locks: LocalLocks;
-  nextSeq(): number;
+  /** The next commit sequence number, above `floor` (the highest one seen on disk, clustered mode). */
+  nextSeq(floor?: number): number;
+  /** Clustered mode: view refresh, cluster locks, restart detection (spec CLU-1..CLU-5); null standalone. */
+  readonly cluster: ClusterSync | null;
+  /** Clustered mode: redo what a Coordinator restart left unapplied, once per restart (spec CLU-5). */
+  restartFastPath(): Promise<void>;
   /** A commit passed its commit point but could not apply it: recovery must redo it (spec REC-5). */
   commitNeedsRecovery(tid: string, error: unknown): void;
   /** Set once a commit failed past its commit point: no further commit may reach its own (spec REC-5). */
   failure(): Error | null;
   transactionEnded(tid: string): void;
+  /** A transaction of this process that has not ended yet. */
+  isLocal(tid: string): boolean;
 }

@@ -1,6 +1,6 @@
 import type { Env } from '../ports/env.js';
 import type { StoreRepository } from '../store/store-repository.js';
-import { type RecoveryReport, recover, scanLogs } from './recovery.js';
+import { type RecoveryReport, type ScanOptions, recover, scanLogs } from './recovery.js';
 
 export interface MaintenanceOptions {
   /** Base cadence of the priority-log sweep (README: 5 min). */
@@ -30,10 +30,11 @@ export class Maintenance {
     private readonly translogs: string,
     private readonly repo: StoreRepository,
     private readonly namespace: string,
-    private readonly isLive: (tid: string) => boolean,
+    private readonly isLive: (tid: string) => boolean | Promise<boolean>,
     private readonly options: MaintenanceOptions = {},
     /** Several processes share the folder: one sweep at a time through the Coordinator. */
     private readonly clustered = false,
+    private readonly scan: ScanOptions = {},
   ) {}
 
   /** Called from every beginTransaction: runs a sweep when its cadence is due. */
@@ -55,7 +56,7 @@ export class Maintenance {
     const owner = this.env.random.uuid();
     if (this.clustered && (await this.env.coordinator.lock(key, owner, SWEEP_LOCK_TTL_MS)) !== null) return null;
     try {
-      const states = await scanLogs(this.env, this.translogs, this.isLive);
+      const states = await scanLogs(this.env, this.translogs, this.isLive, this.scan);
       const report = await recover(this.env, this.translogs, this.repo, states);
       this.foundWork = states.length > 0;
       this.sweeps++;

@@ -25,7 +25,16 @@ export interface RecoveryReport {
  * first: a log seen in the page cache after a failed sync could still vanish in a power loss,
  * so each one is synced, and the folder too, before it is trusted (spec REC-1).
  */
-export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => boolean): Promise<LogState[]> {
+export interface ScanOptions {
+  /**
+   * Clustered mode (spec CLU-4): a transaction without a valid priority log is left alone
+   * while its newest log file is younger than this, even if its liveness lock is gone (a
+   * Coordinator restart drops the locks of transactions that are still running).
+   */
+  readonly minAgeMs?: number;
+}
+
+export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => boolean | Promise<boolean>, options: ScanOptions = {}): Promise<LogState[]> {
   const names = new Map<string, string[]>();
   for (const name of await env.fs.readdir(dir)) {
     const match = /^([0-9a-f-]{36})\.(log|plg)$/.exec(name);
@@ -35,7 +44,7 @@ export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => b
   // are read only after that check (reading first could act on a commit still in flight).
   const byTid = new Map<string, { log?: Uint8Array; plg?: Uint8Array }>();
   for (const [tid, files] of names) {
-    if (isLive(tid)) continue;
+    if (await isLive(tid)) continue;
     const entry: { log?: Uint8Array; plg?: Uint8Array } = {};
     for (const name of files) {
       const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
@@ -45,8 +54,21 @@ export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => b
   }
   if (byTid.size > 0) await env.fs.syncDir(dir);
   const states: LogState[] = [];
-  for (const [tid, files] of byTid) states.push(await readState(env, dir, tid, files));
+  for (const [tid, files] of byTid) {
+    const state = await readState(env, dir, tid, files);
+    if (options.minAgeMs !== undefined && !state.plg && (await youngerThan(env, dir, tid, options.minAgeMs))) continue;
+    states.push(state);
+  }
   return states;
+}
+
+async function youngerThan(env: Env, dir: string, tid: string, ageMs: number): Promise<boolean> {
+  const now = env.clock.now();
+  for (const path of [logPath(dir, tid), plgPath(dir, tid)]) {
+    const stat = await env.fs.stat(path);
+    if (stat && now - stat.mtimeMs < ageMs) return true;
+  }
+  return false;
 }
 
 /** Reads of a log before its damage counts as real: media errors in transit are rare and independent. */
@@ -145,13 +167,17 @@ async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array 
  * the store info is rewritten even when it already shows this commit: what a crashed process
  * left may be in the page cache only (spec REC-2, REC-3).
  */
-async function redo(env: Env, repo: StoreRepository, log: PriorityLog): Promise<void> {
+async function redo(env: Env, repo: StoreRepository, log: PriorityLog, countsLocked = false): Promise<void> {
+  const counted = log.stores.filter((c) => c.count >= 0).map((c) => c.name);
+  // Clustered: counts move only under their store locks, compared with the info on disk (CLU-3).
+  if (repo.storeLock && !countsLocked && counted.length > 0) return repo.storeLock(counted, () => redo(env, repo, log, true));
   for (const commit of log.stores) {
     const store = await repo.get(commit.name);
     if (!store) continue; // removed since: nothing left to redo
     await store.registry.write(log.tid, commit.changes, 'redo');
     await store.registry.sync();
     store.registry.republish(commit.changes.map((c) => c.id));
+    if (repo.storeLock && commit.count >= 0) store.info = await repo.readInfo(store);
     if (commit.count >= 0 && log.seq >= store.info.commitSeq) {
       const info = { ...store.info, count: commit.count, commitSeq: log.seq, updatedAt: env.clock.now() };
       await repo.writeInfo(store, info);
@@ -204,4 +230,43 @@ async function removeBlobs(repo: StoreRepository, refs: readonly BlobRef[]): Pro
     const store = await repo.get(name);
     if (store) await store.blobs.removeAll(ids, true);
   }
+}
+
+/**
+ * Clustered, under the store's lock, before a commit takes its count from the info on disk:
+ * a priority log of a dead transaction whose count never reached the info (its owner died
+ * between commit point and store info) is redone first, or the next commit would reuse its
+ * sequence number and lose its count (spec CLU-3, REC-3).
+ */
+export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepository, store: Store, ownTid: string): Promise<void> {
+  for (const name of await env.fs.readdir(dir)) {
+    const match = /^([0-9a-f-]{36})\.plg$/.exec(name);
+    if (!match || match[1] === ownTid) continue;
+    const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
+    const log = bytes ? parsePriorityLog(bytes, name) : null;
+    const entry = log?.stores.find((c) => c.name === store.name && c.count >= 0);
+    if (!log || !entry || log.seq <= store.info.commitSeq) continue;
+    await redo(env, repo, log, true);
+  }
+}
+
+/**
+ * Clustered, with the committer's node locks held: a priority log whose transaction is no
+ * longer live (its process died, or a Coordinator restart dropped its locks) may describe a
+ * commit that is durable but unapplied, on nodes whose locks have since expired. It is redone
+ * before the committer validates, or the committer would overwrite it and a later redo would
+ * apply only part of it (spec CLU-5, ACID-1).
+ */
+export async function redoDeadCommits(env: Env, dir: string, repo: StoreRepository, ownTid: string, isLive: (tid: string) => Promise<boolean>): Promise<number> {
+  let redone = 0;
+  for (const name of await env.fs.readdir(dir)) {
+    const match = /^([0-9a-f-]{36})\.plg$/.exec(name);
+    if (!match || match[1] === ownTid || (await isLive(match[1]!))) continue;
+    const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
+    const log = bytes ? parsePriorityLog(bytes, name) : null;
+    if (!log) continue; // torn: its commit point was never reached
+    await redo(env, repo, log);
+    redone++;
+  }
+  return redone;
 }

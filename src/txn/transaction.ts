@@ -135,6 +135,12 @@ export class Transaction {
 
   /** A reader commits only if everything it read is still current (SOP E60, spec TX-4). */
   private async validateReads(): Promise<void> {
+    const cluster = this.ctx.cluster;
+    if (cluster) {
+      // Reload first, then look for commits in flight: the other order could miss one (CLU-1).
+      for (const session of this.sessions.values()) await cluster.refresh(session.store, true);
+      for (const session of this.sessions.values()) await cluster.assertNotInFlight(session.reads.keys());
+    }
     for (const session of this.sessions.values()) {
       if (session.isStale()) await replay(session);
     }

@@ -124,7 +124,13 @@ export class TreeSession implements NodeAccess {
       if (!this.reads.has(id)) this.reads.set(id, handle.version);
       const node = await this.nodes.load(this.store, handle);
       if (node) return node;
-      if (this.store.registry.get(id) === handle) throw corrupt(`store ${this.store.name}: blob of node ${id} is missing`);
+      if (this.store.registry.get(id) !== handle) continue;
+      // Clustered: another process committed and deleted this version; our view lagged (CLU-1).
+      if (this.store.registry.shared && attempt < 2) {
+        await this.store.registry.reload();
+        continue;
+      }
+      throw corrupt(`store ${this.store.name}: blob of node ${id} is missing`);
     }
     throw new SopError('CONFLICT', `node ${id} of store ${this.store.name} keeps changing; retry`);
   }

@@ -1,0 +1,118 @@
+/**
+ * One application process of the multi-process test: opens the shared folder in clustered
+ * mode through the shared redis-server and runs concurrent bank transfers and list appends
+ * until it is killed. Every line it prints is one JSON event (see multi-process.test.ts):
+ *   {"e":"open"}                          the database is open
+ *   {"e":"ok","op":"transfer",...}        a transfer committed (acknowledged)
+ *   {"e":"ok","op":"append","key":k,"v":v} an append committed (acknowledged)
+ *   {"e":"err","code":...}                a failed attempt (not acknowledged; maybe applied)
+ * Env: SOP_FOLDER, SOP_REDIS, SOP_WORKER, SOP_SEED; SOP_LOOPS (concurrent loops, default 3);
+ * SOP_MODE=standalone runs the same workload without Redis (benchmarks/cluster.ts compares).
+ */
+import { writeSync } from 'node:fs';
+import { Database, SopError } from '../../src/index.js';
+import { ACCOUNTS, LIST_KEYS, clusterOptions } from './shared.js';
+
+const folder = process.env.SOP_FOLDER!;
+const redis = process.env.SOP_REDIS!;
+const worker = process.env.SOP_WORKER!;
+let seed = Number(process.env.SOP_SEED ?? 1) >>> 0;
+const rnd = (): number => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = (n: number): number => Math.floor(rnd() * n);
+
+const out = (event: object): void => {
+  const bytes = Buffer.from(`${JSON.stringify(event)}\n`);
+  let written = 0;
+  while (written < bytes.length) written += writeSync(1, bytes, written);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+let db: Database | null = null;
+let opening: Promise<Database> | null = null;
+let counter = 0;
+const standalone = process.env.SOP_MODE === 'standalone';
+const LOOPS = Number(process.env.SOP_LOOPS ?? 3);
+
+/** Opens (again) after Redis was down at open or the database stopped itself (REC-5). */
+async function database(): Promise<Database> {
+  if (db) return db;
+  opening ??= (async () => {
+    for (;;) {
+      try {
+        db = standalone
+          ? await Database.open({ folder, registryHashMod: clusterOptions.registryHashMod })
+          : await Database.open({ folder, redis, ...clusterOptions });
+        out({ e: 'open' });
+        return db;
+      } catch (error) {
+        out({ e: 'err', where: 'open', code: SopError.is(error) ? error.code : 'raw', msg: String(error).slice(0, 200) });
+        await sleep(200);
+      }
+    }
+  })().finally(() => (opening = null));
+  return opening;
+}
+
+async function transfer(d: Database): Promise<object> {
+  const from = pick(ACCOUNTS);
+  const to = (from + 1 + pick(ACCOUNTS - 1)) % ACCOUNTS;
+  const amount = 1 + pick(20);
+  let attempts = 0;
+  await d.transaction('write', async (tx) => {
+    attempts++;
+    const bank = await d.openBtree<number, number>(tx, 'bank');
+    if (!(await bank.find(from))) throw new Error(`account ${from} missing`);
+    const a = (await bank.getCurrentValue())!;
+    if (!(await bank.find(to))) throw new Error(`account ${to} missing`);
+    const b = (await bank.getCurrentValue())!;
+    await bank.find(from);
+    await bank.updateCurrentValue(a - amount);
+    await bank.find(to);
+    await bank.updateCurrentValue(b + amount);
+  }, { retries: 30, maxTimeMs: 5_000 });
+  return { op: 'transfer', from, to, amount, attempts };
+}
+
+async function append(d: Database): Promise<object> {
+  const key = pick(LIST_KEYS);
+  const v = `${worker}.${process.pid}.${++counter}`;
+  out({ e: 'invoke', key, v });
+  let attempts = 0;
+  await d.transaction('write', async (tx) => {
+    attempts++;
+    const lists = await d.openBtree<number, string[]>(tx, 'lists');
+    if (await lists.find(key)) await lists.updateCurrentValue([...(await lists.getCurrentValue())!, v]);
+    else await lists.add(key, [v]);
+    const marks = await d.openBtree<string, number>(tx, 'marks');
+    await marks.add(v, key); // a second store and a count change in the same commit (ACID-1, CLU-3)
+  }, { retries: 30, maxTimeMs: 5_000 });
+  return { op: 'append', key, v, attempts };
+}
+
+async function loop(): Promise<void> {
+  for (;;) {
+    const d = await database();
+    try {
+      const done = rnd() < 0.5 ? await transfer(d) : await append(d);
+      out({ e: 'ok', ...done });
+    } catch (error) {
+      const code = SopError.is(error) ? error.code : 'raw';
+      out({ e: 'err', code, msg: String(error).slice(0, 300) });
+      if (code === 'raw' || code === 'CORRUPT') process.exitCode = 3;
+      if (d.failure || code === 'UNAVAILABLE') {
+        // REC-5 (or Redis gone): reopen, which recovers what this process left.
+        if (db === d) db = null;
+        await d.close().catch(() => undefined);
+        await sleep(100);
+      }
+    }
+  }
+}
+
+process.on('SIGTERM', () => process.exit(0));
+await Promise.all(Array.from({ length: LOOPS }, loop));
