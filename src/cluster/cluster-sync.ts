@@ -2,7 +2,9 @@ import { SopError, toSopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import type { SectorGuard } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
+import { withClaimFiles } from './claim-files.js';
 import { withClusterLocks } from './cluster-lock.js';
+import { joinPath } from '../util/paths.js';
 
 /** How long a "store changed" stamp lives in the Coordinator; a missing stamp means "reload". */
 const STAMP_TTL_MS = 24 * 60 * 60_000;
@@ -28,17 +30,27 @@ export class ClusterSync {
   constructor(
     private readonly env: Env,
     private readonly namespace: string,
+    /** `<folder>/stores`: each store's claim files live in its `claims/` folder. */
+    private readonly storesDir: string,
     /** Reads a store's info from disk (the repository's job). */
     private readonly readInfo: (store: Store) => Promise<Store['info']>,
   ) {}
 
-  /** Registry sector rewrites exclude each other across processes (spec CLU-2). */
+  /** Registry sector rewrites exclude each other across processes: Redis lock, then claim file (spec CLU-2). */
   readonly sectorGuard: SectorGuard = (store, sectors, task) =>
-    withClusterLocks(this.env, sectors.map((s) => `${this.namespace}:sec:${store}:${s}`), task);
+    withClusterLocks(this.env, sectors.map((s) => `${this.namespace}:sec:${store}:${s}`), () =>
+      withClaimFiles(this.env, this.claimDir(store), sectors.map((s) => `sector-${s}`), task),
+    );
 
-  /** Count updates of these stores exclude each other across processes (spec CLU-3). */
+  /** Count updates of these stores exclude each other across processes: Redis locks, then claim files (spec CLU-3). */
   withStoreLocks<T>(names: readonly string[], task: () => Promise<T>): Promise<T> {
-    return withClusterLocks(this.env, names.map((n) => `${this.namespace}:si:${n}`), task);
+    const sorted = [...new Set(names)].sort();
+    const claimed = sorted.reduceRight<() => Promise<T>>((inner, name) => () => withClaimFiles(this.env, this.claimDir(name), ['count'], inner), task);
+    return withClusterLocks(this.env, sorted.map((n) => `${this.namespace}:si:${n}`), claimed);
+  }
+
+  private claimDir(store: string): string {
+    return joinPath(this.storesDir, store, 'claims');
   }
 
   /** The Coordinator key a transaction holds from phase 1 to its end: its liveness (spec CLU-4). */

@@ -108,7 +108,7 @@ export class Database {
     const namespace = `sop:${folder}`;
     const clustered = options.mode === 'clustered';
     const grace = options.clusterGraceMs ?? 10_000;
-    const cluster = clustered ? new ClusterSync(env, namespace, (store) => repo.readInfo(store)) : null;
+    const cluster = clustered ? new ClusterSync(env, namespace, repo.dir, (store) => repo.readInfo(store)) : null;
     if (cluster) {
       repo.sectorGuard = cluster.sectorGuard;
       repo.storeLock = (names, task) => cluster.withStoreLocks(names, task);

@@ -5,10 +5,11 @@
  * is lost when the other wrote the sector since it last looked.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withClusterLocks } from '../../src/cluster/cluster-lock.js';
+import { ClusterSync } from '../../src/cluster/cluster-sync.js';
 import { MemoryCoordinator, realEnv } from '../../src/index.js';
 import { newHandle } from '../../src/registry/handle.js';
 import { Registry, type SectorGuard } from '../../src/registry/registry.js';
@@ -42,6 +43,34 @@ describe('clustered registry sectors (CLU-2)', () => {
     try {
       for (let n = 1; n <= 12; n++) assert.equal(reader.get(id(n))?.physicalA, physical(n), `handle ${n} survived`);
       assert.equal(reader.size, 12);
+    } finally {
+      await Promise.all([p1.close(), p2.close(), reader.close()]);
+    }
+  });
+
+  it('CLU-2: claim files keep sector rewrites exclusive when the Coordinator lost its locks (two Redis views that do not agree)', async () => {
+    const storeDir = join(dir, 's');
+    const base = realEnv();
+    mkdirSync(storeDir);
+    const created = await Registry.create(base, storeDir, 's', 1);
+    await created.close();
+    // Each "process" has its own coordinator: their Redis locks exclude nothing, as after a restart.
+    const sync = (): ClusterSync => {
+      const env = { ...realEnv(), coordinator: new MemoryCoordinator(base.clock, base.random) };
+      return new ClusterSync(env, 'sop:test', dir, async () => { throw new Error('not used'); });
+    };
+    const p1 = await Registry.open(base, storeDir, 's', 1, new Set(), sync().sectorGuard);
+    const p2 = await Registry.open(base, storeDir, 's', 1, new Set(), sync().sectorGuard);
+    const now = base.clock.now();
+    const writes: Array<Promise<unknown>> = [];
+    for (let n = 1; n <= 20; n++) {
+      const writer = n % 2 === 0 ? p1 : p2;
+      writes.push(writer.write(id(800 + n), [{ id: id(n), before: null, after: newHandle(id(n), physical(n), now) }], 'commit'));
+    }
+    await Promise.all(writes);
+    const reader = await Registry.open(base, storeDir, 's', 1, new Set());
+    try {
+      for (let n = 1; n <= 20; n++) assert.equal(reader.get(id(n))?.physicalA, physical(n), `handle ${n} survived`);
     } finally {
       await Promise.all([p1.close(), p2.close(), reader.close()]);
     }
