@@ -4,17 +4,15 @@
  * once clustered (4 processes × 3 loops through a local redis-server), without faults. Prints
  * commits/s and CONFLICT retries per commit for each. Measured, never asserted.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../src/index.js';
 import { RedisServer } from '../tests/support/redis-server.js';
-import { clusterOptions, createStores } from '../tests/cluster/shared.js';
+import { clusterOptions, createStores, spawnWorker } from '../tests/cluster/shared.js';
 
 const SECONDS = Number(process.argv[2] ?? 20);
-const REPO = new URL('..', import.meta.url).pathname;
-const WORKER = new URL('../tests/cluster/worker.ts', import.meta.url).pathname;
 
 interface Result { mode: string; processes: number; commits: number; perSecond: number; retriesPerCommit: number; errors: number }
 
@@ -29,21 +27,12 @@ async function run(mode: 'standalone' | 'clustered', processes: number, loops: n
     let errors = 0;
     const procs: ChildProcess[] = [];
     for (let p = 0; p < processes; p++) {
-      const env = { ...process.env, SOP_FOLDER: folder, SOP_REDIS: redis, SOP_WORKER: String(p), SOP_SEED: String(p + 1), SOP_LOOPS: String(loops), SOP_MODE: mode };
-      const proc = spawn(process.execPath, ['--import', 'tsx', WORKER], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
-      let buffer = '';
-      proc.stdout!.setEncoding('utf8');
-      proc.stdout!.on('data', (chunk: string) => {
-        buffer += chunk;
-        const lines = buffer.split('\n');
-        buffer = lines.pop()!;
-        for (const line of lines) {
-          const e = JSON.parse(line) as { e: string; attempts?: number };
-          if (e.e === 'ok') {
-            commits++;
-            attempts += e.attempts ?? 1;
-          } else if (e.e === 'err') errors++;
-        }
+      const env = { SOP_FOLDER: folder, SOP_REDIS: redis, SOP_WORKER: String(p), SOP_SEED: String(p + 1), SOP_LOOPS: String(loops), SOP_MODE: mode };
+      const proc = spawnWorker(env, (e) => {
+        if (e.e === 'ok') {
+          commits++;
+          attempts += (e.attempts as number | undefined) ?? 1;
+        } else if (e.e === 'err') errors++;
       });
       procs.push(proc);
     }

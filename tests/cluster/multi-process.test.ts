@@ -13,20 +13,18 @@
  * engine; without one (this machine) the local redis-server binary is used, and the test says so.
  */
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/index.js';
 import { RedisServer, requireRedisBinaries } from '../support/redis-server.js';
-import { ACCOUNTS, INITIAL, LIST_KEYS, clusterOptions, createStores } from './shared.js';
+import { ACCOUNTS, INITIAL, LIST_KEYS, clusterOptions, createStores, spawnWorker } from './shared.js';
 
 const SECONDS = Number(process.env.SOP_CLUSTER_SECONDS ?? 60);
 const WORKERS = 4;
 const KILL_EVERY_MS = 2_400;
 const REDIS_RESTARTS = Math.max(2, Math.floor(SECONDS / 25));
-const REPO = new URL('../..', import.meta.url).pathname;
-const WORKER = new URL('./worker.ts', import.meta.url).pathname;
 
 interface Event {
   e: 'open' | 'ok' | 'err' | 'invoke';
@@ -47,19 +45,8 @@ class Worker {
   start(): void {
     this.incarnation++;
     const inc = this.incarnation;
-    const env = { ...process.env, SOP_FOLDER: this.folder, SOP_REDIS: this.redis, SOP_WORKER: String(this.id), SOP_SEED: String(this.id * 1000 + inc) };
-    const proc = spawn(process.execPath, ['--import', 'tsx', WORKER], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buffer = '';
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) if (line) this.events.push({ ...(JSON.parse(line) as Event), at: Date.now(), inc });
-    });
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => process.stderr.write(`      [worker ${this.id}.${inc}] ${chunk}`));
-    this.proc = proc;
+    const env = { SOP_FOLDER: this.folder, SOP_REDIS: this.redis, SOP_WORKER: String(this.id), SOP_SEED: String(this.id * 1000 + inc) };
+    this.proc = spawnWorker(env, (e) => this.events.push({ ...(e as unknown as Event), at: Date.now(), inc }));
   }
 
   async kill(): Promise<void> {

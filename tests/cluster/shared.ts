@@ -1,4 +1,5 @@
-/** Constants shared by the multi-process test and its workers. */
+/** Constants and helpers shared by the multi-process test, its workers and benchmarks/cluster.ts. */
+import { spawn } from 'node:child_process';
 import type { DatabaseOptions } from '../../src/index.js';
 
 export const ACCOUNTS = 12;
@@ -22,4 +23,22 @@ export async function createStores(db: import('../../src/index.js').Database): P
     await db.newBtree<number, string[]>(tx, 'lists', { slotLength: 4, valueInNode: false });
     await db.newBtree<string, number>(tx, 'marks', { slotLength: 8 });
   });
+}
+
+/** Starts tests/cluster/worker.ts as a child process and hands each JSON line it prints to `onEvent`. */
+export function spawnWorker(env: NodeJS.ProcessEnv, onEvent: (event: Record<string, unknown>) => void): import('node:child_process').ChildProcess {
+  const repo = new URL('../..', import.meta.url).pathname;
+  const worker = new URL('./worker.ts', import.meta.url).pathname;
+  const proc = spawn(process.execPath, ['--import', 'tsx', worker], { env: { ...process.env, ...env }, cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let buffer = '';
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) if (line) onEvent(JSON.parse(line) as Record<string, unknown>);
+  });
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (chunk: string) => process.stderr.write(`      [worker ${env.SOP_WORKER ?? '?'}] ${chunk}`));
+  return proc;
 }
