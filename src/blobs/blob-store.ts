@@ -1,7 +1,14 @@
+import { checkAnyFrame } from '../codec/frame.js';
 import { toSopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { writeSynced } from '../util/durable-file.js';
 import { joinPath } from '../util/paths.js';
+import type { BlobIssue, Blobs, BlobsFactory, ScrubProgress, ScrubReport } from './blobs.js';
+
+/** The default: every store keeps its blobs in `<store>/blobs/`. */
+export function localBlobs(env: Env): BlobsFactory {
+  return { external: false, open: (_storeName, storeDir) => new BlobStore(env, joinPath(storeDir, 'blobs')) };
+}
 
 /**
  * Node and value blobs of one store, one file per physical id under 256 fan-out folders
@@ -9,7 +16,9 @@ import { joinPath } from '../util/paths.js';
  * folder). Blobs are immutable: a physical id is written once and later deleted (spec COW-1).
  * Contents are framed with a CRC by the caller (src/codec/frame.ts).
  */
-export class BlobStore {
+export class BlobStore implements Blobs {
+  readonly external = false;
+
   constructor(
     private readonly env: Env,
     readonly dir: string,
@@ -69,6 +78,37 @@ export class BlobStore {
       }
     });
     if (durable) await parallel([...folders].sort(), 8, (folder) => this.env.fs.syncDir(folder));
+  }
+
+  /** Every blob file's id, from the 256 fan-out folders (a missing folder holds none). */
+  async list(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const sub of BlobStore.fanOut()) {
+      const dir = joinPath(this.dir, sub);
+      if (await this.env.fs.stat(dir)) ids.push(...(await this.env.fs.readdir(dir)));
+    }
+    return ids;
+  }
+
+  /** Nothing to do: every blob file is inside the store folder, which the repository removes. */
+  async removeStore(): Promise<void> {}
+
+  /** Reads every blob file and checks its frame: magic, version, length, CRC (spec FMT-1). */
+  async scrub(progress?: ScrubProgress): Promise<ScrubReport> {
+    const ids = await this.list();
+    const issues: BlobIssue[] = [];
+    let done = 0;
+    await parallel(ids, 8, async (id) => {
+      const file = this.pathOf(id);
+      try {
+        checkAnyFrame(await this.env.fs.readFile(file), `blob ${id}`);
+      } catch (error) {
+        issues.push({ id, file, problem: error instanceof Error ? error.message : String(error) });
+      }
+      progress?.(++done, ids.length);
+    });
+    issues.sort((a, b) => a.id.localeCompare(b.id));
+    return { blobs: ids.length, issues, unreadable: issues.length };
   }
 }
 

@@ -4,12 +4,25 @@
  */
 import { simCommand } from '../../sim/cli.js';
 import { demo } from './demo.js';
+import { repair } from './repair.js';
+import { inspect } from './inspect.js';
+import { UsageError, parseOpsArgs } from './ops-args.js';
+import { verify } from './verify.js';
 
 const USAGE = `usage: sop <command> [options]
   sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1] [--clients N]
        [--faults all|none|kind,kind] [--json] [--require-all] [--trace N]
                                                     deterministic simulation with fault injection
-  demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)`;
+  demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)
+  verify  <folder> [--json] [--drives A,B,C --data D --parity P]
+                                                    full scrub: trees, counts, every blob's CRC (and EC shards,
+                                                    parity); exit 0 when healthy, 1 with a list of what is corrupt
+  inspect <folder> [--json] [--drives A,B,C --data D --parity P]
+                                                    stores, item counts, tree depth and nodes, registry and EC
+                                                    drive health
+  repair  <folder> [--json] [--drives A,B,C --data D --parity P]
+                                                    rebuild every missing or corrupt EC shard (after a drive
+                                                    was replaced); exit 0 when every blob is whole again`;
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -42,6 +55,17 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'demo':
       return demo({ folder: option(args, 'folder'), seconds: Number(option(args, 'seconds') ?? 5), workers: Number(option(args, 'workers') ?? 8) });
+    case 'verify':
+    case 'inspect':
+    case 'repair':
+      try {
+        const parsed = parseOpsArgs(args);
+        return await (command === 'verify' ? verify(parsed) : command === 'repair' ? repair(parsed) : inspect(parsed));
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        process.stderr.write(`sop ${command}: ${error.message} (sop help: usage)\n`);
+        return 2;
+      }
     default:
       process.stderr.write(`${USAGE}\n`);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;

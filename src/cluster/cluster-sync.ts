@@ -21,6 +21,8 @@ const UTF8 = new TextDecoder();
  * commits, and notices a Coordinator that lost its state (a Redis restart) by its run id.
  */
 export class ClusterSync {
+  /** Logs of transactions without a liveness lock: the file time seen and since when (monotonic). */
+  private readonly quiet = new Map<string, { mtimeMs: number; since: number }>();
   /** Last "store changed" stamp each store's view was reloaded at. */
   private readonly seen = new Map<string, string>();
   private adoptedRunId: string | null = null;
@@ -75,6 +77,22 @@ export class ClusterSync {
     if (info.commitSeq >= store.info.commitSeq) store.info = info;
     if (stamp === null) this.seen.delete(store.name);
     else this.seen.set(store.name, stamp);
+  }
+
+  /**
+   * CLU-4: a transaction without a liveness lock and without a priority log is undone only
+   * after this process watched its logs unchanged for `graceMs` on its own monotonic clock, so
+   * wall-clock jumps, rewinds and skew between hosts never make a running transaction look dead.
+   */
+  quietLongEnough(tid: string, mtimeMs: number, graceMs: number): boolean {
+    const now = this.env.clock.monotonic();
+    const seen = this.quiet.get(tid);
+    if (!seen || seen.mtimeMs !== mtimeMs) {
+      this.quiet.set(tid, { mtimeMs, since: now });
+      if (this.quiet.size > 10_000) this.quiet.delete(this.quiet.keys().next().value!);
+      return graceMs <= 0;
+    }
+    return now - seen.since >= graceMs;
   }
 
   /** Re-reads a store's info (count, commit sequence) from disk; called under its store lock. */

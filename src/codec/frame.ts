@@ -28,6 +28,8 @@ export const BlockKind = {
   StoreList: 6,
   Cow: 7,
   DbInfo: 8,
+  /** One erasure-coded shard of a node or value blob (src/ec/shard-format.ts). Kinds are append-only. */
+  EcShard: 9,
 } as const;
 export type BlockKind = (typeof BlockKind)[keyof typeof BlockKind];
 
@@ -90,6 +92,19 @@ export function decodeFrame(bytes: Uint8Array, expectedKind: BlockKind, what: st
     throw corrupt(`${what}: expected a ${blockKindName(expectedKind)} block, found ${blockKindName(kind)}`);
   }
   return bytes.subarray(FRAME_HEADER_SIZE);
+}
+
+/**
+ * The kind of a valid frame of any kind; CORRUPT otherwise. For scrubbers that check every
+ * block of a folder without knowing what each one holds (`sop verify`).
+ */
+export function checkAnyFrame(bytes: Uint8Array, what: string): BlockKind {
+  if (bytes.length < FRAME_HEADER_SIZE) throw corrupt(`${what}: block too short (${bytes.length} bytes)`);
+  const kind = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(6, true);
+  // An unknown kind is checked as a Node: decodeFrame then names its first problem (magic, CRC... or the kind).
+  const expected = (KIND_NAMES.has(kind) ? kind : BlockKind.Node) as BlockKind;
+  decodeFrame(bytes, expected, what);
+  return expected;
 }
 
 /** Like decodeFrame, but a zero-length or all-zero block (sparse, never written) yields null. */

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { BlobStore } from '../blobs/blob-store.js';
 import { NodeCache } from '../cache/node-cache.js';
 import { type KeyOrderSpec, makeKeyCompare, validateKeyOrderSpec } from '../codec/key-order.js';
 import { SopError, invalid, toSopError } from '../errors/sop-error.js';
 import { realEnv } from '../adapters/real-env.js';
 import { RedisCoordinator } from '../adapters/redis-coordinator.js';
 import { ClusterSync } from '../cluster/cluster-sync.js';
+import { blobsFactory } from '../ec/factory.js';
 import type { Env } from '../ports/env.js';
 import type { StoreInfo } from '../store/store-info.js';
 import { StoreRepository } from '../store/store-repository.js';
@@ -104,7 +104,7 @@ export class Database {
     const info = await loadOrCreateDbInfo(env, folder, options.registryHashMod, DEFAULT_HASH_MOD);
     const translogs = joinPath(folder, 'translogs');
     await ensureDurableDir(env.fs, translogs);
-    const repo = new StoreRepository(env, folder, info.hashMod);
+    const repo = new StoreRepository(env, folder, info.hashMod, blobsFactory(env, options.erasureCoding));
     const namespace = `sop:${folder}`;
     const clustered = options.mode === 'clustered';
     const grace = options.clusterGraceMs ?? 10_000;
@@ -115,7 +115,7 @@ export class Database {
       repo.hiddenMinAgeMs = grace;
       await cluster.restarted(false); // adopts the Coordinator's current run id
     }
-    const scan = cluster ? { minAgeMs: grace } : {};
+    const scan = cluster ? { quietLongEnough: (tid: string, mtimeMs: number) => cluster.quietLongEnough(tid, mtimeMs, grace) } : {};
     let states: LogState[];
     let report: RecoveryReport;
     try {
@@ -162,7 +162,8 @@ export class Database {
   private restartFastPath(): Promise<void> {
     this.fastPath ??= (async () => {
       const isLive = async (tid: string): Promise<boolean> => this.live.has(tid) || (await this.cluster!.isLive(tid));
-      const states = await scanLogs(this.env, this.ctx.translogs, isLive, { minAgeMs: this.clusterGraceMs });
+      const quietLongEnough = (tid: string, mtimeMs: number): boolean => this.cluster!.quietLongEnough(tid, mtimeMs, this.clusterGraceMs);
+      const states = await scanLogs(this.env, this.ctx.translogs, isLive, { quietLongEnough });
       await recover(this.env, this.ctx.translogs, this.repo, states);
       this.cluster!.adoptRunId();
     })().finally(() => (this.fastPath = null));
@@ -264,7 +265,25 @@ export class Database {
     if (this.cluster) await this.cluster.refresh(store, true);
     const tx = new Transaction(this.ctx, this.env.random.uuid(), 'nocheck', {});
     const session = tx.session(this.withComparer(store, undefined));
-    return checkStore(store, session, () => listBlobs(this.env, store.blobs));
+    return checkStore(store, session, () => store.blobs.list());
+  }
+
+  /**
+   * Erasure coding: rebuilds every missing or corrupt shard of every store (after a drive was
+   * replaced), with progress; afterwards every blob has all D+P valid shards (spec EC-3).
+   * Without erasure coding there is nothing to rebuild and every count is 0.
+   */
+  async repair(progress?: (store: string, done: number, total: number) => void): Promise<{ blobs: number; shardsRewritten: number; unrecoverable: number; unwritable: number }> {
+    return this.api('repair', async () => {
+      const total = { blobs: 0, shardsRewritten: 0, unrecoverable: 0, unwritable: 0 };
+      for (const name of await this.repo.names()) {
+        const store = await this.repo.get(name);
+        const r = await store?.blobs.repair?.((done, all) => progress?.(name, done, all));
+        if (!r) continue;
+        for (const k of ['blobs', 'shardsRewritten', 'unrecoverable', 'unwritable'] as const) total[k] += r[k];
+      }
+      return total;
+    });
   }
 
   /** Runs one onIdle sweep now (recovery of dead transactions). */
@@ -349,14 +368,6 @@ function checkCompatible<K>(existing: StoreInfo, wanted: StoreInfo, given: Btree
   }
 }
 
-async function listBlobs(env: Env, blobs: BlobStore): Promise<string[]> {
-  const ids: string[] = [];
-  for (const sub of BlobStore.fanOut()) {
-    const dir = joinPath(blobs.dir, sub);
-    if (await env.fs.stat(dir)) ids.push(...(await env.fs.readdir(dir)));
-  }
-  return ids;
-}
 
 /** Clustered mode's own Redis connection; a wrong URL, password or a server that is down is UNAVAILABLE, naming the cause. */
 async function connectRedis(options: DatabaseOptions): Promise<RedisCoordinator> {

@@ -20,9 +20,9 @@ export interface DatabaseOptions {
   /** Clustered mode: Redis connection and command timeouts. */
   redisOptions?: import('../adapters/redis-coordinator.js').RedisCoordinatorOptions;
   /**
-   * Clustered mode: a dead transaction without a priority log is undone only once its logs are
-   * this old, even when its liveness lock is gone (a Redis restart drops the locks of live
-   * ones). Default 10 s.
+   * Clustered mode: a transaction without a liveness lock and without a priority log is undone
+   * only once this process has seen its logs unchanged for this long (a Redis restart drops the
+   * locks of live ones). Default 10 s.
    */
   clusterGraceMs?: number;
   /** Registry sectors per segment file (SOP's hash mod). Fixed when the folder is created. Default 250. */

@@ -63,6 +63,8 @@ export class Maintenance {
       this.totals.redone += report.redone;
       this.totals.undone += report.undone;
       this.totals.cleaned += report.cleaned;
+      // Lazy EC repair: blobs that degraded reads or writes met get full redundancy back (EC-3).
+      for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch(() => undefined);
       return report;
     } finally {
       if (this.clustered) await this.env.coordinator.unlock(key, owner).catch(() => false);

@@ -27,11 +27,12 @@ export interface RecoveryReport {
  */
 export interface ScanOptions {
   /**
-   * Clustered mode (spec CLU-4): a transaction without a valid priority log is left alone
-   * while its newest log file is younger than this, even if its liveness lock is gone (a
-   * Coordinator restart drops the locks of transactions that are still running).
+   * Clustered mode (spec CLU-4): whether a transaction without a valid priority log has been
+   * quiet long enough to be undone, given the newest modification time of its log files. Even
+   * without a liveness lock it may still be running (a Coordinator restart drops the locks of
+   * live transactions); ClusterSync answers by watching the file times on its own clock.
    */
-  readonly minAgeMs?: number;
+  readonly quietLongEnough?: (tid: string, mtimeMs: number) => boolean;
 }
 
 export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => boolean | Promise<boolean>, options: ScanOptions = {}): Promise<LogState[]> {
@@ -56,19 +57,19 @@ export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => b
   const states: LogState[] = [];
   for (const [tid, files] of byTid) {
     const state = await readState(env, dir, tid, files);
-    if (options.minAgeMs !== undefined && !state.plg && (await youngerThan(env, dir, tid, options.minAgeMs))) continue;
+    if (options.quietLongEnough && !state.plg && !options.quietLongEnough(tid, await newestMtime(env, dir, tid))) continue;
     states.push(state);
   }
   return states;
 }
 
-async function youngerThan(env: Env, dir: string, tid: string, ageMs: number): Promise<boolean> {
-  const now = env.clock.now();
+async function newestMtime(env: Env, dir: string, tid: string): Promise<number> {
+  let newest = -1;
   for (const path of [logPath(dir, tid), plgPath(dir, tid)]) {
     const stat = await env.fs.stat(path);
-    if (stat && now - stat.mtimeMs < ageMs) return true;
+    if (stat) newest = Math.max(newest, stat.mtimeMs);
   }
-  return false;
+  return newest;
 }
 
 /** Reads of a log before its damage counts as real: media errors in transit are rare and independent. */

@@ -1,0 +1,358 @@
+import { BlobStore, parallel } from '../blobs/blob-store.js';
+import type { Blobs, ScrubProgress, ScrubReport } from '../blobs/blobs.js';
+import { SopError } from '../errors/sop-error.js';
+import type { Env } from '../ports/env.js';
+import { writeSynced } from '../util/durable-file.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+import { ensureDurableDir, joinPath } from '../util/paths.js';
+import type { ErasureCoding } from './config.js';
+import { type DriveHealth, type RepairReport, driveHealth, repairBlobs } from './repair.js';
+import type { RsCodec } from './rs-codec.js';
+import { scrubErasure } from './scrub.js';
+
+/** What reading one shard file gave: its bytes, or why not. */
+export interface ShardRead {
+  readonly file: Uint8Array | null;
+  /** 'missing': ENOENT (no such shard, or no such folder); 'io': any other failure (a drive going bad). */
+  readonly failure: 'missing' | 'io' | null;
+  readonly detail: string;
+}
+
+/** Ids kept for lazy repair; past this a full repair() finds the rest (bounded memory with a dead drive). */
+const MAX_PENDING = 100_000;
+
+/**
+ * The blobs of one store, erasure coded: each blob is cut into D data shards plus P parity
+ * shards, shard i stored on drive i as `<drive>/<store>/blobs/<xx>/<id>.<i>` (256 fan-out
+ * folders, like BlobStore). A drive whose folder is missing or failing is simply "down" for the
+ * call that meets it:
+ * - a write succeeds when at least D shards are durable (spec EC-2); otherwise everything it
+ *   wrote is deleted and it rejects, so the commit rolls back;
+ * - a read decodes from any D valid shards (spec EC-1): data shards first (no decoding when
+ *   they are intact), parity only when one is missing or fails its CRC. A degraded read
+ *   returns the bytes and remembers the id for repairPending(); nothing runs in the background;
+ * - repair() rebuilds every missing or bad shard of every blob (spec EC-3).
+ */
+export class ErasureBlobStore implements Blobs {
+  readonly external = true;
+  /** The store folder: nothing of the blobs lives there, but the repository syncs it after create(). */
+  readonly dir: string;
+  /** Per-blob exclusion of writes, deletes and repairs: a repair must never resurrect a deleted blob. */
+  private readonly locks = new KeyedMutex();
+  private readonly pending = new Set<string>();
+
+  constructor(
+    private readonly env: Env,
+    readonly config: ErasureCoding,
+    readonly storeName: string,
+    storeDir: string,
+    readonly codec: RsCodec,
+  ) {
+    if (config.drives.length !== codec.total) throw new SopError('INVALID_ARGUMENT', `erasure coding ${codec.dataShards}+${codec.parityShards} needs ${codec.total} drives`);
+    this.dir = storeDir;
+  }
+
+  /** This store's blob folder on drive `drive`. */
+  folderOn(drive: number): string {
+    return joinPath(this.config.drives[drive]!, this.storeName, 'blobs');
+  }
+
+  shardPath(drive: number, id: string): string {
+    return joinPath(this.folderOn(drive), id.slice(0, 2), `${id}.${drive}`);
+  }
+
+  /** Blob ids a degraded read or write met, waiting for repairPending(). */
+  get pendingRepairs(): number {
+    return this.pending.size;
+  }
+
+  /** The fan-out folders on every drive (a missing drive folder is created); at most P drives may fail. */
+  async create(): Promise<void> {
+    const failures = (await this.prepareDrives()).filter((e) => e !== null);
+    if (failures.length > this.codec.parityShards) {
+      throw new SopError('IO', `store ${this.storeName}: ${failures.length} of ${this.codec.total} drives failed: ${failures[0]!.message}`, { cause: failures[0] });
+    }
+  }
+
+  /** Creates the folders on each drive; the error of each drive that failed, null for the others. */
+  async prepareDrives(): Promise<(Error | null)[]> {
+    return Promise.all(
+      this.config.drives.map(async (_drive, d) => {
+        try {
+          await ensureDurableDir(this.env.fs, this.folderOn(d));
+          for (const sub of BlobStore.fanOut()) await this.env.fs.mkdir(joinPath(this.folderOn(d), sub));
+          await this.env.fs.syncDir(this.folderOn(d));
+          return null;
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }),
+    );
+  }
+
+  /** Encodes and writes every blob's shards in parallel, each synced, then their folders (spec COW-1, EC-2). */
+  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
+    if (blobs.length === 0) return;
+    const ids = blobs.map((b) => b.id);
+    await this.locks.runAll(ids, async () => {
+      const stored = new Map(ids.map((id) => [id, new Set<number>()]));
+      const failures: string[] = [];
+      const folders = new Map<string, { drive: number; ids: string[] }>();
+      try {
+        await parallel(blobs, 4, async ({ id, bytes }) => {
+          const files = await this.codec.encode(id, bytes);
+          await Promise.all(
+            files.map(async (file, drive) => {
+              try {
+                await writeSynced(this.env.fs, this.shardPath(drive, id), file);
+              } catch (error) {
+                failures.push(`shard ${drive} on ${this.config.drives[drive]}: ${message(error)}`);
+                return;
+              }
+              stored.get(id)!.add(drive);
+              const folder = joinPath(this.folderOn(drive), id.slice(0, 2));
+              const entry = folders.get(folder) ?? { drive, ids: [] };
+              entry.ids.push(id);
+              folders.set(folder, entry);
+            }),
+          );
+        });
+        // A shard counts once its folder entry is durable too.
+        await parallel([...folders], 8, async ([folder, { drive, ids: inFolder }]) => {
+          try {
+            await this.env.fs.syncDir(folder);
+          } catch (error) {
+            failures.push(`folder ${folder}: ${message(error)}`);
+            for (const id of inFolder) stored.get(id)!.delete(drive);
+          }
+        });
+      } catch (error) {
+        await this.unlinkAll(ids, true);
+        throw error instanceof SopError ? error : new SopError('IO', `store ${this.storeName}: erasure-coded write failed: ${message(error)}`, { cause: error });
+      }
+      const short = ids.find((id) => stored.get(id)!.size < this.codec.dataShards);
+      if (short !== undefined) {
+        await this.unlinkAll(ids, true); // nothing of a write that did not commit stays behind (EC-2)
+        throw new SopError(
+          'IO',
+          `store ${this.storeName}: blob ${short} stored ${stored.get(short)!.size} of ${this.codec.total} shards, ${this.codec.dataShards} needed (EC-2): ${failures.slice(0, 3).join('; ')}`,
+        );
+      }
+      for (const id of ids) if (stored.get(id)!.size < this.codec.total) this.needsRepair(id);
+    });
+  }
+
+  /** The blob's bytes from any D valid shards; null only when no drive holds any shard of it. */
+  async get(id: string): Promise<Uint8Array | null> {
+    const { dataShards, total } = this.codec;
+    const reads: (ShardRead | undefined)[] = Array.from({ length: total }, () => undefined); // not sparse: map() skips holes
+    await this.readInto(id, range(0, dataShards), reads);
+    let states = this.codec.check(id, reads.map((r) => r?.file ?? null));
+    if (states.slice(0, dataShards).every((s) => s.shard)) return this.codec.decodeShards(states.map((s) => s.shard));
+    await this.readInto(id, range(dataShards, total), reads);
+    states = this.codec.check(id, reads.map((r) => r?.file ?? null));
+    const valid = states.filter((s) => s.shard).length;
+    if (valid >= dataShards) {
+      this.needsRepair(id);
+      return this.codec.decodeShards(states.map((s) => s.shard));
+    }
+    const all = reads as ShardRead[];
+    const present = await Promise.all(all.map((_, d) => this.folderPresent(d)));
+    const missingHere = all.filter((r, d) => r.failure === 'missing' && present[d]).length;
+    // Deleted: no shard anywhere, and enough drives answered for it to be unreadable anyway.
+    if (all.every((r) => r.failure === 'missing') && missingHere > this.codec.parityShards) return null;
+    const down = all.some((r, d) => r.failure === 'io' || (r.failure === 'missing' && !present[d]));
+    const why = states.map((s, d) => `${d}: ${all[d]!.failure === 'io' ? all[d]!.detail : (s.problem ?? 'ok')}${present[d] ? '' : ' (drive folder missing)'}`);
+    throw new SopError(
+      down ? 'IO' : 'CORRUPT',
+      `store ${this.storeName}: blob ${id} has ${valid} valid shards of ${total}, ${dataShards} needed (EC-1); shards ${why.join(', ')}`,
+    );
+  }
+
+  /**
+   * Deletes every shard of each blob; missing ones are fine. A blob counts as deleted once at
+   * least P+1 of its shards are gone (fewer than D can remain, so it can never be read again);
+   * otherwise this rejects and the caller's cleanup runs again later.
+   */
+  async removeAll(ids: readonly string[], durable = false): Promise<void> {
+    if (ids.length === 0) return;
+    await this.locks.runAll(ids, async () => {
+      const removed = await this.unlinkAll(ids, durable);
+      for (const id of ids) this.pending.delete(id);
+      const short = ids.find((id) => removed.get(id)! <= this.codec.parityShards);
+      if (short !== undefined) {
+        throw new SopError('IO', `store ${this.storeName}: deleted ${removed.get(short)} of ${this.codec.total} shards of blob ${short}, ${this.codec.parityShards + 1} needed`);
+      }
+    });
+  }
+
+  /** Every blob id with a shard on some drive; IO when more than P drives cannot be listed. */
+  async list(): Promise<string[]> {
+    const ids = new Set<string>();
+    const failures: Error[] = [];
+    await Promise.all(
+      this.config.drives.map(async (_drive, d) => {
+        try {
+          for (const id of await this.listDrive(d)) ids.add(id);
+        } catch (error) {
+          failures.push(error instanceof Error ? error : new Error(String(error)));
+        }
+      }),
+    );
+    if (failures.length > this.codec.parityShards) {
+      throw new SopError('IO', `store ${this.storeName}: ${failures.length} of ${this.codec.total} drives cannot be listed: ${failures[0]!.message}`, { cause: failures[0] });
+    }
+    return [...ids].sort();
+  }
+
+  /** The ids of the shards on one drive; rejects (ENOENT included) when its store folder cannot be read. */
+  async listDrive(drive: number): Promise<string[]> {
+    const ids: string[] = [];
+    await this.env.fs.readdir(this.folderOn(drive));
+    for (const sub of BlobStore.fanOut()) {
+      let names: string[];
+      try {
+        names = await this.env.fs.readdir(joinPath(this.folderOn(drive), sub));
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ENOENT') continue;
+        throw error;
+      }
+      for (const name of names) {
+        const match = /^(.+)\.(\d+)$/.exec(name);
+        if (match) ids.push(match[1]!);
+      }
+    }
+    return ids;
+  }
+
+  /** Deletes the store's folder on every drive (after the repository renamed the store away, STORE-2). */
+  async removeStore(): Promise<void> {
+    const failures: string[] = [];
+    await Promise.all(
+      this.config.drives.map(async (drive) => {
+        try {
+          await this.env.fs.removeTree(joinPath(drive, this.storeName));
+          await this.env.fs.syncDir(drive);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ENOENT') failures.push(`${drive}: ${message(error)}`);
+        }
+      }),
+    );
+    if (failures.length > 0) throw new SopError('IO', `store ${this.storeName}: could not remove its shards on ${failures.join('; ')}`);
+  }
+
+  /** Reads every shard of every blob: CRCs, headers, parity consistency, the decoded blob's own frame. */
+  scrub(progress?: ScrubProgress): Promise<ScrubReport> {
+    return scrubErasure(this, progress);
+  }
+
+  /** Rebuilds the missing and bad shards of every blob; folders are recreated on replaced drives (spec EC-3). */
+  async repair(progress?: ScrubProgress): Promise<RepairReport> {
+    await this.prepareDrives();
+    return repairBlobs(this, await this.list(), progress);
+  }
+
+  /** Repairs only the blobs that degraded reads and writes met since the last call (lazy repair). */
+  async repairPending(progress?: ScrubProgress): Promise<RepairReport> {
+    return repairBlobs(this, [...this.pending].sort(), progress);
+  }
+
+  /** Per drive: reachable or not, and how many shards it holds (`sop inspect`). */
+  driveHealth(): Promise<DriveHealth[]> {
+    return driveHealth(this);
+  }
+
+  // ---- for repair.ts and scrub.ts ----
+
+  /** Runs `task` holding the blob's lock (no concurrent write, delete or repair of it). */
+  locked<T>(id: string, task: () => Promise<T>): Promise<T> {
+    return this.locks.run(id, task);
+  }
+
+  async readShard(drive: number, id: string): Promise<ShardRead> {
+    try {
+      return { file: await this.env.fs.readFile(this.shardPath(drive, id)), failure: null, detail: '' };
+    } catch (error) {
+      const missing = (error as { code?: string }).code === 'ENOENT';
+      return { file: null, failure: missing ? 'missing' : 'io', detail: missing ? 'missing' : message(error) };
+    }
+  }
+
+  async readAll(id: string): Promise<ShardRead[]> {
+    return Promise.all(range(0, this.codec.total).map((d) => this.readShard(d, id)));
+  }
+
+  /** Writes one shard durably, recreating its folder when the drive was replaced. */
+  async writeShard(drive: number, id: string, file: Uint8Array): Promise<void> {
+    const folder = joinPath(this.folderOn(drive), id.slice(0, 2));
+    try {
+      await writeSynced(this.env.fs, this.shardPath(drive, id), file);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      await ensureDurableDir(this.env.fs, folder);
+      await writeSynced(this.env.fs, this.shardPath(drive, id), file);
+    }
+    await this.env.fs.syncDir(folder);
+  }
+
+  /** Called by repair: the blob has all its shards again. */
+  repaired(id: string): void {
+    this.pending.delete(id);
+  }
+
+  needsRepair(id: string): void {
+    if (this.pending.size < MAX_PENDING) this.pending.add(id);
+  }
+
+  private async readInto(id: string, drives: readonly number[], into: (ShardRead | undefined)[]): Promise<void> {
+    await Promise.all(drives.map(async (d) => (into[d] = await this.readShard(d, id))));
+  }
+
+  private async folderPresent(drive: number): Promise<boolean> {
+    try {
+      return (await this.env.fs.stat(this.folderOn(drive)))?.isDirectory === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Unlinks every shard of `ids`; how many drives no longer hold each blob's shard (ENOENT counts). */
+  private async unlinkAll(ids: readonly string[], durable: boolean): Promise<Map<string, number>> {
+    const gone = new Map(ids.map((id) => [id, new Set<number>()]));
+    const tasks = ids.flatMap((id) => this.config.drives.map((_, drive) => ({ id, drive })));
+    await parallel(tasks, 16, async ({ id, drive }) => {
+      try {
+        await this.env.fs.unlink(this.shardPath(drive, id));
+        gone.get(id)!.add(drive);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ENOENT') gone.get(id)!.add(drive);
+      }
+    });
+    if (durable) {
+      // Every folder is synced, even for shards already gone: an earlier unlink may not be durable yet.
+      const folders = new Map<string, { drive: number; ids: string[] }>();
+      for (const { id, drive } of tasks) {
+        const folder = joinPath(this.folderOn(drive), id.slice(0, 2));
+        const entry = folders.get(folder) ?? { drive, ids: [] };
+        entry.ids.push(id);
+        folders.set(folder, entry);
+      }
+      await parallel([...folders].sort(), 8, async ([folder, { drive, ids: inFolder }]) => {
+        try {
+          await this.env.fs.syncDir(folder);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ENOENT') for (const id of inFolder) gone.get(id)!.delete(drive);
+        }
+      });
+    }
+    return new Map([...gone].map(([id, drives]) => [id, drives.size]));
+  }
+}
+
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,81 @@
+import { parallel } from '../blobs/blob-store.js';
+import type { ScrubProgress } from '../blobs/blobs.js';
+import type { ErasureBlobStore } from './erasure-blob-store.js';
+import { encodeShard } from './shard-format.js';
+
+export interface RepairReport {
+  /** Blobs examined. */
+  readonly blobs: number;
+  /** Shards rebuilt from the others and written durably. */
+  readonly shardsRewritten: number;
+  /** Blobs with fewer than D valid shards: reported, never guessed. */
+  readonly unrecoverable: number;
+  /** Rebuilt shards that could not be written (their drive is still down). */
+  readonly unwritable: number;
+  /** The first few unrecoverable blob ids. */
+  readonly unrecoverableSample: readonly string[];
+}
+
+/**
+ * Repairs blobs one at a time under the blob's lock (a concurrent delete must not be undone):
+ * reads every shard, and when at least D are valid rebuilds the missing and bad ones and writes
+ * them durably. Afterwards every repaired blob has all D+P shards valid (spec EC-3).
+ */
+export async function repairBlobs(store: ErasureBlobStore, ids: readonly string[], progress?: ScrubProgress): Promise<RepairReport> {
+  let shardsRewritten = 0;
+  let unwritable = 0;
+  const unrecoverable: string[] = [];
+  let done = 0;
+  await parallel(ids, 4, async (id) => {
+    await store.locked(id, async () => {
+      const reads = await store.readAll(id);
+      if (reads.every((r) => r.failure === 'missing')) return store.repaired(id); // deleted meanwhile
+      const states = store.codec.check(id, reads.map((r) => r.file));
+      const bad = states.flatMap((s, d) => (s.shard ? [] : [d]));
+      if (bad.length === 0) return store.repaired(id);
+      if (states.length - bad.length < store.codec.dataShards) {
+        unrecoverable.push(id);
+        return;
+      }
+      const full = await store.codec.rebuild(states.map((s) => s.shard));
+      let failed = 0;
+      for (const d of bad) {
+        try {
+          await store.writeShard(d, id, encodeShard(full[d]!));
+          shardsRewritten++;
+        } catch {
+          failed++;
+        }
+      }
+      unwritable += failed;
+      if (failed === 0) store.repaired(id);
+      else store.needsRepair(id);
+    });
+    progress?.(++done, ids.length);
+  });
+  unrecoverable.sort();
+  return { blobs: ids.length, shardsRewritten, unrecoverable: unrecoverable.length, unwritable, unrecoverableSample: unrecoverable.slice(0, 5) };
+}
+
+export interface DriveHealth {
+  readonly index: number;
+  readonly drive: string;
+  /** 'ok', or why the drive's store folder cannot be read ('missing' when it does not exist). */
+  readonly state: string;
+  /** Shard files of this store on the drive. */
+  readonly shards: number;
+}
+
+/** Lists each drive's shards: a quick look without reading them (`sop inspect`). */
+export async function driveHealth(store: ErasureBlobStore): Promise<DriveHealth[]> {
+  return Promise.all(
+    store.config.drives.map(async (drive, index) => {
+      try {
+        return { index, drive, state: 'ok', shards: (await store.listDrive(index)).length };
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        return { index, drive, state: code === 'ENOENT' ? 'missing' : error instanceof Error ? error.message : String(error), shards: 0 };
+      }
+    }),
+  );
+}
