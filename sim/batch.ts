@@ -6,6 +6,7 @@ export interface BatchOptions {
   readonly seeds: readonly number[];
   readonly steps: number;
   readonly clients: number;
+  readonly nodes?: number;
   readonly faults: readonly FaultKind[];
   readonly traceEvents?: number;
   /** Stop starting new seeds after this many wall-clock ms (the whole list runs when absent). */
@@ -33,7 +34,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const summary = { runs: 0, transactions: { ok: 0, fail: 0, info: 0 }, faults: {} as Record<string, number>, crashPoints: {} as Record<string, number>, checks: 0, failed: [] as RunResult[] };
   for (const seed of options.seeds) {
     if (options.budgetMs !== undefined && options.now() - started > options.budgetMs) break;
-    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, faults: options.faults, traceEvents: options.traceEvents });
+    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, nodes: options.nodes, faults: options.faults, traceEvents: options.traceEvents });
     summary.runs++;
     for (const k of ['ok', 'fail', 'info'] as const) summary.transactions[k] += result.transactions[k];
     add(summary.faults, result.faults);

@@ -26,14 +26,14 @@ export interface SimArgs {
  * hit and checked. A violation prints a one-line replay command and the failing run's trace.
  */
 export async function simCommand(args: SimArgs): Promise<number> {
-  if (args.nodes !== 1) throw new Error('--nodes: only 1 node (standalone) is simulated; clustered nodes arrive with the clustered mode');
+  if (!(args.nodes >= 1 && args.nodes <= 8)) throw new Error('--nodes: 1 (standalone) to 8 (clustered, sharing one disk and one Redis)');
   const faults = parseFaults(args.faults);
   const count = args.seeds ?? (args.seconds ? 1_000_000 : 100);
   const seeds = args.seed !== undefined ? [args.seed] : args.first !== undefined ? Array.from({ length: count }, (_, i) => args.first! + i) : freshSeeds(count);
   const clock = new SystemClock();
   const err = (s: string): void => void process.stderr.write(s);
   const summary = await runBatch({
-    seeds, steps: args.steps, clients: args.clients, faults, traceEvents: Math.max(200, args.trace ?? 0),
+    seeds, steps: args.steps, clients: args.clients, nodes: args.nodes, faults, traceEvents: Math.max(200, args.trace ?? 0),
     budgetMs: args.seconds !== undefined ? args.seconds * 1000 : undefined,
     now: () => clock.monotonic(),
     onResult: (r, done) => {
@@ -73,7 +73,7 @@ function bar(done: number, total: number | undefined): string {
 
 function report(s: BatchSummary, args: SimArgs, faults: FaultKind[]): string {
   const lines = [
-    `sop sim: ${s.runs} seeds in ${(s.elapsedMs / 1000).toFixed(1)} s (${((s.runs * 60_000) / s.elapsedMs).toFixed(0)} seeds/min), ${args.steps} steps, ${args.clients} clients`,
+    `sop sim: ${s.runs} seeds in ${(s.elapsedMs / 1000).toFixed(1)} s (${((s.runs * 60_000) / s.elapsedMs).toFixed(0)} seeds/min), ${args.steps} steps, ${args.clients} clients, ${args.nodes} node${args.nodes > 1 ? 's (clustered)' : ''}`,
     `  transactions      ok ${s.transactions.ok}, fail ${s.transactions.fail}, info ${s.transactions.info}`,
     `  faults injected   ${table(s.faults)}`,
     `  crash points hit  ${table(s.crashPoints)}`,
@@ -95,7 +95,7 @@ function failure(r: RunResult, args: SimArgs, faults: FaultKind[]): string[] {
   return [
     `VIOLATION in seed ${r.seed} (${r.scenario})`,
     ...r.violations.slice(0, 10).map((v) => `  - ${v}`),
-    `  replay: npx sop sim --seed ${r.seed} --steps ${args.steps} --clients ${args.clients}${faultArg}   # commit ${commit()}`,
+    `  replay: npx sop sim --seed ${r.seed} --steps ${args.steps} --clients ${args.clients}${args.nodes > 1 ? ` --nodes ${args.nodes}` : ''}${faultArg}   # commit ${commit()}`,
     `  trace (last ${Math.min(r.trace.length, args.trace ?? 40)} events; --trace N prints more):`,
     ...r.trace.slice(-(args.trace ?? 40)).map((t) => `    ${t}`),
   ];

@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Client transactions in the fault phase. */
   readonly steps: number;
   readonly clients: number;
+  /** Application processes sharing the disk and Redis: more than 1 runs clustered mode (spec CLU-*). */
+  readonly nodes?: number;
   readonly faults: readonly FaultKind[];
   /** How many of the last events a failing run keeps for its readable trace (default 200). */
   readonly traceEvents?: number;
@@ -44,6 +46,7 @@ export interface Scenario {
   readonly workload: WorkloadConfig;
   readonly enabled: ReadonlySet<FaultKind>;
   readonly useRedis: boolean;
+  readonly nodes: number;
   readonly registryHashMod: number;
   readonly nodeCacheSize: number;
   readonly crashAtPoint: number;
@@ -61,7 +64,8 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
       blobValues: random.chance(0.5, 'swarm.blobs'),
     },
     enabled,
-    useRedis: [...enabled].some((k) => k.startsWith('redis')) || random.chance(0.3, 'swarm.redis'),
+    useRedis: [...enabled].some((k) => k.startsWith('redis')) || random.chance(0.3, 'swarm.redis') || (options.nodes ?? 1) > 1,
+    nodes: options.nodes ?? 1,
     registryHashMod: random.pick([1, 2, 5, 16], 'swarm.hashMod'),
     nodeCacheSize: random.pick([4, 64, 10_000], 'swarm.cache'),
     crashAtPoint: enabled.has('crash-point') ? 0.002 + random.float('swarm.pp') * 0.02 : 0,
@@ -74,7 +78,7 @@ export function describeScenario(s: Scenario): string {
   const w = s.workload;
   return [
     `keys=${w.listKeys} accounts=${w.accounts} slot=${w.slotLength} blobValues=${w.blobValues}`,
-    `redis=${s.useRedis} hashMod=${s.registryHashMod} cache=${s.nodeCacheSize}`,
+    `${s.nodes > 1 ? `nodes=${s.nodes} ` : ''}redis=${s.useRedis} hashMod=${s.registryHashMod} cache=${s.nodeCacheSize}`,
     `faults=${[...s.enabled].join(',') || 'none'}${s.focusPoint ? ` focus=${s.focusPoint}` : ''}`,
   ].join(' ');
 }

@@ -43,6 +43,11 @@ export class SimNode {
   readonly pointHits = new Map<string, number>();
   readonly crashPoints = new Map<string, number>();
   private readonly engineSeed: number;
+  /**
+   * The nodes that share this node's disk (itself included). A crash is a power loss of the
+   * shared storage and its hosts: every node of the group dies with it.
+   */
+  group: SimNode[] = [this];
 
   constructor(
     readonly name: string,
@@ -50,7 +55,7 @@ export class SimNode {
     private readonly random: SeededSimRandom,
     readonly disk: SimDisk,
     private readonly redis: SimRedis | null,
-    private readonly openOptions: { registryHashMod: number; nodeCacheSize: number; wrapFs?: (fs: FileSystem) => FileSystem },
+    private readonly openOptions: { registryHashMod: number; nodeCacheSize: number; wrapFs?: (fs: FileSystem) => FileSystem; clustered?: boolean },
   ) {
     this.clock = new SimClock(loop, this.gate, 1_700_000_000_000);
     this.engineSeed = random.int(0x7fffffff, 'engineSeed');
@@ -65,6 +70,7 @@ export class SimNode {
       registryHashMod: this.openOptions.registryHashMod,
       nodeCacheSize: this.openOptions.nodeCacheSize,
       maintenance: { sweepIntervalMs: 2_000, busySweepIntervalMs: 500 },
+      ...(this.openOptions.clustered ? { mode: 'clustered' as const, clusterGraceMs: 10_000 } : {}),
     });
     if (!gate.alive()) return gate.hang();
     this.db = db;
@@ -75,9 +81,15 @@ export class SimNode {
     if (!this.gate.alive()) return;
     this.crashes++;
     this.crashPoints.set(reason, (this.crashPoints.get(reason) ?? 0) + 1);
+    for (const node of this.group) node.die();
+    this.disk.crash();
+  }
+
+  /** This node's process is gone (its pending work never completes); a new incarnation may start. */
+  private die(): void {
+    if (!this.gate.alive()) return;
     this.gate.kill();
     this.db = null;
-    this.disk.crash();
     const offset = this.clock.offsetMs;
     this.gate = new ProcessGate();
     this.clock = new SimClock(this.loop, this.gate, offset);

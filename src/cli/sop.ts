@@ -10,7 +10,7 @@ import { UsageError, parseOpsArgs } from './ops-args.js';
 import { verify } from './verify.js';
 
 const USAGE = `usage: sop <command> [options]
-  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1] [--clients N]
+  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1..8] [--clients N]
        [--faults all|none|kind,kind] [--json] [--require-all] [--trace N]
                                                     deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)

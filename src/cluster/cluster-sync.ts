@@ -60,6 +60,16 @@ export class ClusterSync {
     return `${this.namespace}:tx:${tid}`;
   }
 
+  /** Takes (or re-arms) a transaction's liveness lock before its first log record (CLU-4). */
+  async holdLiveness(tid: string, ttlMs: number): Promise<void> {
+    const other = await this.coordinator(() => this.env.coordinator.lock(this.txKey(tid), tid, ttlMs));
+    if (other !== null) throw new SopError('CONFLICT', `transaction id ${tid} is held by ${other}`);
+  }
+
+  async releaseLiveness(tid: string): Promise<void> {
+    await this.coordinator(() => this.env.coordinator.unlock(this.txKey(tid), tid));
+  }
+
   async isLive(tid: string): Promise<boolean> {
     return (await this.coordinator(() => this.env.coordinator.owner(this.txKey(tid)))) !== null;
   }

@@ -112,7 +112,7 @@ export class Database {
     if (cluster) {
       repo.sectorGuard = cluster.sectorGuard;
       repo.storeLock = (names, task) => cluster.withStoreLocks(names, task);
-      repo.hiddenMinAgeMs = grace;
+      repo.hiddenQuiet = (name, mtimeMs) => cluster.quietLongEnough(`hidden:${name}`, mtimeMs, grace);
       await cluster.restarted(false); // adopts the Coordinator's current run id
     }
     const scan = cluster ? { quietLongEnough: (tid: string, mtimeMs: number) => cluster.quietLongEnough(tid, mtimeMs, grace) } : {};

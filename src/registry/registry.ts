@@ -1,4 +1,4 @@
-import { assert, corrupt } from '../errors/sop-error.js';
+import { SopError, assert, corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -357,13 +357,34 @@ export class Registry {
         const image = decodeCow(bytes.subarray(offset, offset + COW_REGION_SIZE), `${this.cowPath(segment)}@${offset}`);
         if (!image || !liveTids.has(image.tid)) continue;
         if (image.segment !== segment || image.sector * COW_REGION_SIZE !== offset) continue;
-        const put = async (): Promise<void> => (await this.file(this.segmentPath(segment))).write(image.sector * SECTOR_SIZE, image.bytes);
-        await (this.guard ? this.guard(this.name, [image.sector], put) : put());
-        restored++;
+        const put = async (): Promise<boolean> => {
+          // Only a torn sector is put back: an intact one holds either the old or the new image,
+          // and redo finishes either. Restoring an intact sector would undo whatever other
+          // processes committed to it since (clustered mode; found by the clustered simulator,
+          // seed 109734349 --nodes 3, where a later commit's handles went back two versions).
+          if (await this.sectorIntact(segment, image.sector)) return false;
+          await (await this.file(this.segmentPath(segment))).write(image.sector * SECTOR_SIZE, image.bytes);
+          return true;
+        };
+        if (await (this.guard ? this.guard(this.name, [image.sector], put) : put())) restored++;
       }
       if (restored > 0) await (await this.file(this.segmentPath(segment))).datasync();
     }
     return restored;
+  }
+
+  /** Whether the sector decodes (read a few times: bit rot in transit must not pass for a torn write). */
+  private async sectorIntact(segment: number, sector: number): Promise<boolean> {
+    const file = await this.file(this.segmentPath(segment));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        decodeSector(await file.read(sector * SECTOR_SIZE, SECTOR_SIZE), `${this.segmentPath(segment)} sector ${sector}`);
+        return true;
+      } catch (error) {
+        if (!SopError.is(error, 'CORRUPT')) throw error;
+      }
+    }
+    return false;
   }
 }
 

@@ -33,8 +33,12 @@ export class StoreRepository {
   sectorGuard: SectorGuard | undefined;
   /** Clustered mode: runs `task` holding the cluster-wide count locks of these stores (spec CLU-3). */
   storeLock: (<T>(names: readonly string[], task: () => Promise<T>) => Promise<T>) | undefined;
-  /** Clustered mode: a hidden creation or removal may belong to a live process; only old ones are cleared. */
-  hiddenMinAgeMs: number | undefined;
+  /**
+   * Clustered mode: a hidden creation or removal may belong to a live process. It is cleared
+   * only once this says it stayed quiet long enough (watched on the monotonic clock, CLU-4);
+   * without it (standalone) every hidden leftover is cleared at open.
+   */
+  hiddenQuiet: ((name: string, mtimeMs: number) => boolean) | undefined;
 
   constructor(
     private readonly env: Env,
@@ -47,12 +51,19 @@ export class StoreRepository {
 
   async init(): Promise<void> {
     await ensureDurableDir(this.env.fs, this.dir);
+    await this.clearHidden();
+  }
+
+  /** Deletes hidden leftovers of store creations and removals that died (STORE-1, STORE-2). */
+  async clearHidden(): Promise<void> {
+    let cleared = 0;
     for (const entry of await this.env.fs.readdir(this.dir)) {
-      if (!entry.startsWith('.') || (await this.young(joinPath(this.dir, entry)))) continue;
+      if (!entry.startsWith('.') || !(await this.abandoned(entry))) continue;
       if (this.blobsFor.external && !(await this.removeLeftoverBlobs(entry))) continue;
       await this.env.fs.removeTree(joinPath(this.dir, entry));
+      cleared++;
     }
-    await this.env.fs.syncDir(this.dir);
+    if (cleared > 0 || !this.hiddenQuiet) await this.env.fs.syncDir(this.dir);
   }
 
   /**
@@ -70,10 +81,10 @@ export class StoreRepository {
     return this.blobsFor.open(name, path).removeStore().then(() => true, () => false);
   }
 
-  private async young(path: string): Promise<boolean> {
-    if (this.hiddenMinAgeMs === undefined) return false;
-    const stat = await this.env.fs.stat(path);
-    return stat !== null && this.env.clock.now() - stat.mtimeMs < this.hiddenMinAgeMs;
+  private async abandoned(entry: string): Promise<boolean> {
+    if (!this.hiddenQuiet) return true;
+    const stat = await this.env.fs.stat(joinPath(this.dir, entry));
+    return stat !== null && this.hiddenQuiet(entry, stat.mtimeMs);
   }
 
   /** The store's info as on disk now (clustered mode: other processes commit too). */

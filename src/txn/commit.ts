@@ -44,6 +44,7 @@ export class Commit {
   private readonly deadline: number;
   private plans: StorePlan[] = [];
   private committed = false;
+  private undone = false;
   /** Phase 1 could not be fully undone: the step log must stay for the sweep. */
   leftovers = false;
 
@@ -202,7 +203,15 @@ export class Commit {
       await this.ctx.env.point?.('commit.afterPlg');
       await this.apply(log);
     };
-    await this.ctx.storeMutex.runAll(names, () => (cluster && names.length > 0 ? cluster.withStoreLocks(names, counted) : counted()));
+    try {
+      await this.ctx.storeMutex.runAll(names, () => (cluster && names.length > 0 ? cluster.withStoreLocks(names, counted) : counted()));
+    } catch (error) {
+      // Failed before the commit point (a store lock or a store info that could not be read):
+      // nothing is visible, so phase 1 is undone and its locks released (found by the
+      // clustered simulator, seed 18 --nodes 3: the node locks leaked and blocked liveness).
+      if (!this.committed) await this.undoPhase1();
+      throw error;
+    }
     await cluster?.committed(this.plans.map((p) => p.session.store.name));
     await this.finish();
   }
@@ -307,7 +316,8 @@ export class Commit {
    * If a deletion fails, `leftovers` keeps the step log so a sweep finishes the undo (spec TX-10).
    */
   private async undoPhase1(): Promise<void> {
-    if (this.committed) return;
+    if (this.committed || this.undone) return;
+    this.undone = true;
     await this.locks.releaseAll();
     for (const plan of this.plans) {
       try {

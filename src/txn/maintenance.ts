@@ -63,6 +63,8 @@ export class Maintenance {
       this.totals.redone += report.redone;
       this.totals.undone += report.undone;
       this.totals.cleaned += report.cleaned;
+      // Clustered: hidden store leftovers are cleared by sweeps, once they stayed quiet (CLU-4).
+      if (this.clustered) await this.repo.clearHidden();
       // Lazy EC repair: blobs that degraded reads or writes met get full redundancy back (EC-3).
       for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch(() => undefined);
       return report;

@@ -271,3 +271,26 @@ export async function redoDeadCommits(env: Env, dir: string, repo: StoreReposito
   }
   return redone;
 }
+
+/**
+ * Clustered: every node id a priority log in `dir` changes, for logs whose transaction is not
+ * finished yet (their apply or a redo may be under way). A reader that read one of them must
+ * not commit on a view it reloaded meanwhile (spec CLU-1). Torn logs are skipped: their owner
+ * is before its commit point and still holds its node locks.
+ */
+export async function pendingNodeIds(env: Env, dir: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const name of await env.fs.readdir(dir)) {
+    if (!name.endsWith('.plg')) continue;
+    let bytes: Uint8Array;
+    try {
+      bytes = await env.fs.readFile(joinPath(dir, name));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') continue; // finished meanwhile
+      throw error;
+    }
+    const log = parsePriorityLog(bytes, name);
+    for (const store of log?.stores ?? []) for (const change of store.changes) ids.add(change.id);
+  }
+  return ids;
+}

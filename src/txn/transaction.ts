@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import { Commit } from './commit.js';
 import type { TxContext } from './context.js';
 import { StepLog } from './logs.js';
-import { isUnused } from './recovery.js';
+import { isUnused, pendingNodeIds } from './recovery.js';
 import { replay } from './replay.js';
 import { TreeSession } from './tree-session.js';
 
@@ -87,6 +87,10 @@ export class Transaction {
 
   /** Records, durably and before the store appears, that this transaction creates it (spec STORE-3). */
   async logStoreCreation(name: string): Promise<void> {
+    // Clustered: from its first log record on, the transaction is live for other processes'
+    // recovery, which would otherwise remove the store it is creating as unused (CLU-4; found
+    // by the clustered simulator, seed 109734343 --nodes 3).
+    await this.ctx.cluster?.holdLiveness(this.id, this.maxTimeMs);
     await this.log.append({ type: 'createStore', name });
     this.createdStores.push(name);
   }
@@ -104,8 +108,10 @@ export class Transaction {
         // Committed: the stores stay. A log that only recorded store creations is marked done
         // before it goes, so a copy reappearing after a power loss cannot undo them (LOG-3).
         if (!commit && this.createdStores.length > 0) await this.log.append({ type: 'done', obsolete: [] });
+        const created = this.createdStores.length > 0;
         this.createdStores.length = 0;
         if (!commit) await this.log.remove();
+        if (!commit && created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined);
       }
       this.stateValue = 'committed';
     } catch (error) {
@@ -137,9 +143,18 @@ export class Transaction {
   private async validateReads(): Promise<void> {
     const cluster = this.ctx.cluster;
     if (cluster) {
-      // Reload first, then look for commits in flight: the other order could miss one (CLU-1).
+      // Priority logs first (a redo by another process's recovery holds no node locks but
+      // keeps its log until it is done), then reload, then node locks of commits in flight:
+      // another order could miss one (CLU-1; found by the clustered simulator's bank audit,
+      // seed 109734344 --nodes 3).
+      const pending = await pendingNodeIds(this.ctx.env, this.ctx.translogs);
       for (const session of this.sessions.values()) await cluster.refresh(session.store, true);
-      for (const session of this.sessions.values()) await cluster.assertNotInFlight(session.reads.keys());
+      for (const session of this.sessions.values()) {
+        await cluster.assertNotInFlight(session.reads.keys());
+        for (const id of session.reads.keys()) {
+          if (pending.has(id)) throw new SopError('CONFLICT', `node ${id} has a commit that is not fully applied yet; retry`);
+        }
+      }
     }
     for (const session of this.sessions.values()) {
       if (session.isStale()) await replay(session);
@@ -162,5 +177,6 @@ export class Transaction {
       }
     }
     if (!leftovers) await this.log.remove(created).catch(() => undefined);
+    if (created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined);
   }
 }

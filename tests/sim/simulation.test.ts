@@ -15,9 +15,10 @@ import { runSeed } from '../../sim/run.js';
 const regression = JSON.parse(readFileSync(new URL('../../sim/regression-seeds.json', import.meta.url), 'utf8')) as {
   steps: number;
   clients: number;
-  seeds: Array<{ seed: number; found: string }>;
+  seeds: Array<{ seed: number; found: string; nodes?: number }>;
 };
 const FRESH = Number(process.env.SOP_SIM_SEEDS ?? 300);
+const CLUSTER_SEEDS = Number(process.env.SOP_SIM_CLUSTER_SEEDS ?? 100);
 /** SOP_SIM_FIRST pins the range (to replay a CI run); by default every run draws fresh seeds. */
 const FIRST = process.env.SOP_SIM_FIRST === undefined ? undefined : Number(process.env.SOP_SIM_FIRST);
 const now = (): number => performance.now();
@@ -25,9 +26,10 @@ const now = (): number => performance.now();
 describe('simulator (ACID-1, ACID-3, ACID-4, STRUCT-1, REC-2, COW-3, IDLE-1, REC-5)', function () {
   this.timeout(1_800_000);
 
-  for (const { seed, found } of regression.seeds) {
-    it(`regression seed ${seed} passes (once: ${found})`, async () => {
-      const r = await runSeed({ seed, steps: regression.steps, clients: regression.clients, faults: [...FAULT_KINDS] });
+  for (const { seed, found, nodes } of regression.seeds) {
+    it(`regression seed ${seed}${nodes ? ` (${nodes} nodes)` : ''} passes (once: ${found})`, async () => {
+      const clients = nodes ? 6 : regression.clients;
+      const r = await runSeed({ seed, steps: regression.steps, clients, nodes, faults: [...FAULT_KINDS] });
       assert.deepEqual(r.violations, [], `seed ${seed}: ${r.violations.join('\n')}`);
     });
   }
@@ -49,13 +51,31 @@ describe('simulator (ACID-1, ACID-3, ACID-4, STRUCT-1, REC-2, COW-3, IDLE-1, REC
     assert.equal(Object.keys(s.crashPoints).length, CRASH_POINTS.length);
   });
 
-  it('the same seed gives the same trace hash (100 seeds, run twice)', async () => {
+  it(`clustered (CLU-1..CLU-5): ${CLUSTER_SEEDS} seeds of 3 nodes sharing one disk and one Redis, no violation`, async () => {
+    const base = FIRST ?? randomInt(0, 2 ** 31 - CLUSTER_SEEDS);
+    const seeds = Array.from({ length: CLUSTER_SEEDS }, (_, i) => base + i);
+    const s = await runBatch({ seeds, steps: 100, clients: 6, nodes: 3, faults: [...FAULT_KINDS], now });
+    process.stdout.write(
+      `      seeds ${base}..${base + CLUSTER_SEEDS - 1}: ${((s.runs * 60_000) / s.elapsedMs).toFixed(0)} seeds/min, ` +
+        `tx ok/fail/info ${s.transactions.ok}/${s.transactions.fail}/${s.transactions.info}, faults ${JSON.stringify(s.faults)}\n`,
+    );
+    const failures = s.failed.map((r) => `seed ${r.seed} (${r.scenario}): ${r.violations.slice(0, 3).join(' | ')}\n  replay: npx sop sim --seed ${r.seed} --nodes 3 --clients 6`);
+    assert.deepEqual(failures, []);
+    assert.deepEqual(s.missingFaults, [], 'fault kinds never injected');
+  });
+
+  it('the same seed gives the same trace hash (100 seeds, and 10 clustered ones, run twice)', async () => {
     const mismatches: number[] = [];
     for (let seed = 1; seed <= 100; seed++) {
       const options = { seed, steps: 30, clients: 3, faults: [...FAULT_KINDS] };
       const [a, b] = [await runSeed(options), await runSeed(options)];
       assert.ok(a.events > 100, `seed ${seed} ran only ${a.events} events`);
       if (a.traceHash !== b.traceHash) mismatches.push(seed);
+    }
+    for (let seed = 1; seed <= 10; seed++) {
+      const options = { seed, steps: 30, clients: 4, nodes: 3, faults: [...FAULT_KINDS] };
+      const [a, b] = [await runSeed(options), await runSeed(options)];
+      if (a.traceHash !== b.traceHash) mismatches.push(-seed); // clustered: negative
     }
     assert.deepEqual(mismatches, []);
   });
