@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import type { TxContext } from '../txn/context.js';
 import { LocalLocks } from '../txn/locks.js';
 import { Maintenance } from '../txn/maintenance.js';
-import { type LogState, type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
+import { type LogState, type RecoveryReport, needsRedo, priorityLogTids, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { ensureDurableDir, joinPath, validateStoreName } from '../util/paths.js';
@@ -122,7 +122,12 @@ export class Database {
       await repo.init();
       states = await scanLogs(env, translogs, (tid) => cluster?.isLive(tid) ?? false, scan);
       const redoTids = new Set(needsRedo(states).map((s) => s.tid));
-      for (const name of await repo.names()) await repo.get(name, redoTids);
+      // Clustered: a torn sector may belong to a process that died holding a liveness lock that
+      // has not expired yet (a power loss leaves Redis up). Only torn sectors are restored, under
+      // the sector's cluster lock and claim, so every transaction with a priority log counts
+      // (COW-3; found by the clustered simulator, seed 1247438075 --nodes 3).
+      const restoreTids = cluster ? new Set([...redoTids, ...(await priorityLogTids(env, translogs))]) : redoTids;
+      for (const name of await repo.names()) await repo.get(name, restoreTids);
       report = await recover(env, translogs, repo, states);
     } catch (error) {
       await repo.close().catch(() => undefined);

@@ -294,3 +294,8 @@ export async function pendingNodeIds(env: Env, dir: string): Promise<Set<string>
   }
   return ids;
 }
+
+/** Transactions that have a priority log in `dir`, live or not (names only). */
+export async function priorityLogTids(env: Env, dir: string): Promise<string[]> {
+  return (await env.fs.readdir(dir)).filter((n) => /^[0-9a-f-]{36}\.plg$/.test(n)).map((n) => n.slice(0, 36));
+}
