@@ -96,7 +96,9 @@ class Run {
     await w.setup(await this.up(this.node), this.s.workload);
     for (const node of this.nodes) {
       node.faultsActive = true;
-      node.plan = { atPoint: this.s.crashAtPoint, atIo: this.s.crashAtIo, slowIo: 0, focus: this.s.focusPoint, focusProbability: 0.25 };
+      // Store creations are rare steps: when they are the focus, crash at every one reached.
+      const focusProbability = this.s.focusPoint === 'store.afterCreate' ? 1 : 0.25;
+      node.plan = { atPoint: this.s.crashAtPoint, atIo: this.s.crashAtIo, slowIo: 0, focus: this.s.focusPoint, focusProbability };
     }
     const nemesis = this.nemesis.run();
     if (this.options.beyondBudget) void this.beyondBudget(this.options.beyondBudget);
