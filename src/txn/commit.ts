@@ -7,7 +7,7 @@ import type { StoreInfo } from '../store/store-info.js';
 import type { TxContext } from './context.js';
 import { LockSet } from './locks.js';
 import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent, writePriorityLog } from './logs.js';
-import { redoDeadCommits, redoUnappliedCounts } from './recovery.js';
+import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
 import type { TreeSession } from './tree-session.js';
 

@@ -146,7 +146,7 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
   return report;
 }
 
-async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array | null> {
+export async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array | null> {
   let file;
   try {
     file = await env.fs.open(path, 'readWrite');
@@ -168,7 +168,7 @@ async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array 
  * the store info is rewritten even when it already shows this commit: what a crashed process
  * left may be in the page cache only (spec REC-2, REC-3).
  */
-async function redo(env: Env, repo: StoreRepository, log: PriorityLog, countsLocked = false): Promise<void> {
+export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, countsLocked = false): Promise<void> {
   const counted = log.stores.filter((c) => c.count >= 0).map((c) => c.name);
   // Clustered: counts move only under their store locks, compared with the info on disk (CLU-3).
   if (repo.storeLock && !countsLocked && counted.length > 0) return repo.storeLock(counted, () => redo(env, repo, log, true));
@@ -231,71 +231,4 @@ async function removeBlobs(repo: StoreRepository, refs: readonly BlobRef[]): Pro
     const store = await repo.get(name);
     if (store) await store.blobs.removeAll(ids, true);
   }
-}
-
-/**
- * Clustered, under the store's lock, before a commit takes its count from the info on disk:
- * a priority log of a dead transaction whose count never reached the info (its owner died
- * between commit point and store info) is redone first, or the next commit would reuse its
- * sequence number and lose its count (spec CLU-3, REC-3).
- */
-export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepository, store: Store, ownTid: string): Promise<void> {
-  for (const name of await env.fs.readdir(dir)) {
-    const match = /^([0-9a-f-]{36})\.plg$/.exec(name);
-    if (!match || match[1] === ownTid) continue;
-    const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
-    const log = bytes ? parsePriorityLog(bytes, name) : null;
-    const entry = log?.stores.find((c) => c.name === store.name && c.count >= 0);
-    if (!log || !entry || log.seq <= store.info.commitSeq) continue;
-    await redo(env, repo, log, true);
-  }
-}
-
-/**
- * Clustered, with the committer's node locks held: a priority log whose transaction is no
- * longer live (its process died, or a Coordinator restart dropped its locks) may describe a
- * commit that is durable but unapplied, on nodes whose locks have since expired. It is redone
- * before the committer validates, or the committer would overwrite it and a later redo would
- * apply only part of it (spec CLU-5, ACID-1).
- */
-export async function redoDeadCommits(env: Env, dir: string, repo: StoreRepository, ownTid: string, isLive: (tid: string) => Promise<boolean>): Promise<number> {
-  let redone = 0;
-  for (const name of await env.fs.readdir(dir)) {
-    const match = /^([0-9a-f-]{36})\.plg$/.exec(name);
-    if (!match || match[1] === ownTid || (await isLive(match[1]!))) continue;
-    const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
-    const log = bytes ? parsePriorityLog(bytes, name) : null;
-    if (!log) continue; // torn: its commit point was never reached
-    await redo(env, repo, log);
-    redone++;
-  }
-  return redone;
-}
-
-/**
- * Clustered: every node id a priority log in `dir` changes, for logs whose transaction is not
- * finished yet (their apply or a redo may be under way). A reader that read one of them must
- * not commit on a view it reloaded meanwhile (spec CLU-1). Torn logs are skipped: their owner
- * is before its commit point and still holds its node locks.
- */
-export async function pendingNodeIds(env: Env, dir: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const name of await env.fs.readdir(dir)) {
-    if (!name.endsWith('.plg')) continue;
-    let bytes: Uint8Array;
-    try {
-      bytes = await env.fs.readFile(joinPath(dir, name));
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') continue; // finished meanwhile
-      throw error;
-    }
-    const log = parsePriorityLog(bytes, name);
-    for (const store of log?.stores ?? []) for (const change of store.changes) ids.add(change.id);
-  }
-  return ids;
-}
-
-/** Transactions that have a priority log in `dir`, live or not (names only). */
-export async function priorityLogTids(env: Env, dir: string): Promise<string[]> {
-  return (await env.fs.readdir(dir)).filter((n) => /^[0-9a-f-]{36}\.plg$/.test(n)).map((n) => n.slice(0, 36));
 }

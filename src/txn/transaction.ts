@@ -3,7 +3,8 @@ import type { Store } from '../store/store.js';
 import { Commit } from './commit.js';
 import type { TxContext } from './context.js';
 import { StepLog } from './logs.js';
-import { isUnused, pendingNodeIds } from './recovery.js';
+import { pendingNodeIds } from './cluster-recovery.js';
+import { isUnused } from './recovery.js';
 import { replay } from './replay.js';
 import { TreeSession } from './tree-session.js';
 

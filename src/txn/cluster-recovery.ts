@@ -1,0 +1,79 @@
+import type { Env } from '../ports/env.js';
+import type { Store } from '../store/store.js';
+import type { StoreRepository } from '../store/store-repository.js';
+import { type PriorityLog, parsePriorityLog, plgPath } from './logs.js';
+import { readDurablyIfPresent, redo } from './recovery.js';
+
+/**
+ * Recovery steps only clustered mode needs: other processes' priority logs are read while
+ * those processes may still be running (spec CLU-1, CLU-3, CLU-5). Standalone recovery is in
+ * ./recovery.ts.
+ */
+
+/** Transactions that have a priority log in `dir`, live or not (names only). */
+export async function priorityLogTids(env: Env, dir: string): Promise<string[]> {
+  return (await env.fs.readdir(dir)).filter((n) => /^[0-9a-f-]{36}\.plg$/.test(n)).map((n) => n.slice(0, 36));
+}
+
+/** A transaction's priority log; null when it is gone (finished meanwhile) or torn (before its commit point). */
+async function readPriorityLog(env: Env, dir: string, tid: string, durable: boolean): Promise<PriorityLog | null> {
+  const path = plgPath(dir, tid);
+  let bytes: Uint8Array | null;
+  try {
+    bytes = durable ? await readDurablyIfPresent(env, path) : await env.fs.readFile(path);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
+  return bytes ? parsePriorityLog(bytes, `${tid}.plg`) : null;
+}
+
+/**
+ * Under the store's lock, before a commit takes its count from the info on disk: a priority
+ * log of a dead transaction whose count never reached the info (its owner died between commit
+ * point and store info) is redone first, or the next commit would reuse its sequence number
+ * and lose its count (spec CLU-3, REC-3).
+ */
+export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepository, store: Store, ownTid: string): Promise<void> {
+  for (const tid of await priorityLogTids(env, dir)) {
+    if (tid === ownTid) continue;
+    const log = await readPriorityLog(env, dir, tid, true);
+    const entry = log?.stores.find((c) => c.name === store.name && c.count >= 0);
+    if (!log || !entry || log.seq <= store.info.commitSeq) continue;
+    await redo(env, repo, log, true);
+  }
+}
+
+/**
+ * With the committer's node locks held: a priority log whose transaction is no longer live
+ * (its process died, or a Coordinator restart dropped its locks) may describe a commit that is
+ * durable but unapplied, on nodes whose locks have since expired. It is redone before the
+ * committer validates, or the committer would overwrite it and a later redo would apply only
+ * part of it (spec CLU-5, ACID-1).
+ */
+export async function redoDeadCommits(env: Env, dir: string, repo: StoreRepository, ownTid: string, isLive: (tid: string) => Promise<boolean>): Promise<number> {
+  let redone = 0;
+  for (const tid of await priorityLogTids(env, dir)) {
+    if (tid === ownTid || (await isLive(tid))) continue;
+    const log = await readPriorityLog(env, dir, tid, true);
+    if (!log) continue;
+    await redo(env, repo, log);
+    redone++;
+  }
+  return redone;
+}
+
+/**
+ * Every node id changed by a priority log whose transaction is not finished yet (its apply or
+ * a redo may be under way). A reader that read one of them must not commit on a view it
+ * reloaded meanwhile (spec CLU-1). Torn logs are skipped: their owner is before its commit
+ * point and still holds its node locks.
+ */
+export async function pendingNodeIds(env: Env, dir: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const tid of await priorityLogTids(env, dir)) {
+    const log = await readPriorityLog(env, dir, tid, false);
+    for (const store of log?.stores ?? []) for (const change of store.changes) ids.add(change.id);
+  }
+  return ids;
+}
