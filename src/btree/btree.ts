@@ -6,11 +6,11 @@
 import { assert, invalid } from '../errors/sop-error.js';
 import { checkTree } from './check.js';
 import type { CheckResult } from './check.js';
-import { descend, edgePath, leafFrame, settle, step } from './cursor.js';
+import { descend, descendSync, edgePath, leafFrame, settle, step } from './cursor.js';
 import type { Path } from './cursor.js';
 import { insertEntry } from './insert.js';
 import type { NodeAccess } from './node-access.js';
-import type { Item, KeyCompare } from './node.js';
+import type { Item, KeyCompare, LeafNode } from './node.js';
 import { removeAt } from './remove.js';
 import { entryProbe, keyHighProbe, keyLowProbe } from './search.js';
 import type { Probe, TreeContext } from './search.js';
@@ -51,6 +51,16 @@ export class BTree {
   async find(key: unknown, firstItemWithKey = false): Promise<boolean> {
     void firstItemWithKey; // the first duplicate is always returned
     if (!(await this.position(keyLowProbe(this.ctx.compare, key), true, false))) return false;
+    return this.ctx.compare(this.current()!.key, key) === 0;
+  }
+
+  /**
+   * `find` when it needs no node read (every node on the way is at hand: NodeAccess.peek) and
+   * the entry is in the leaf reached; undefined otherwise, and then `find` must be called.
+   */
+  findSync(key: unknown): boolean | undefined {
+    const positioned = this.positionSync(keyLowProbe(this.ctx.compare, key), true, false);
+    if (positioned === undefined) return undefined;
     return this.ctx.compare(this.current()!.key, key) === 0;
   }
 
@@ -99,12 +109,28 @@ export class BTree {
   /**
    * Unique tree with the key present: false, cursor on the existing item. Otherwise inserts and
    * positions the cursor on the new item. Throws INVALID_ARGUMENT if (key, id) is already stored.
+   * `knownAbsent`: the caller found the key absent with nothing changed since (skips the check).
    */
-  async add(item: Item): Promise<boolean> {
-    if (this.ctx.unique && (await this.find(item.key))) return false;
+  async add(item: Item, knownAbsent = false): Promise<boolean> {
+    // knownAbsent: the caller just looked the key up and missed, so the unique check is skipped.
+    if (this.ctx.unique && !knownAbsent && (await this.find(item.key))) return false;
     this.path = [];
     await insertEntry(this.ctx, item);
     await this.reposition(item);
+    return true;
+  }
+
+  /**
+   * Moves one item within the current leaf, synchronously; false (cursor unchanged) when the
+   * cursor is not positioned or the move would leave the leaf: then use next()/previous().
+   */
+  stepInLeaf(forward: boolean): boolean {
+    const path = this.path;
+    if (path.length === 0) return false;
+    const frame = path[path.length - 1]!;
+    const index = frame.index + (forward ? 1 : -1);
+    if (index < 0 || index >= (frame.node as LeafNode).items.length) return false;
+    frame.index = index;
     return true;
   }
 
@@ -143,10 +169,28 @@ export class BTree {
 
   /** Descends along probe; forward: first entry at/after target, else last entry before it. */
   private async position(probe: Probe, forward: boolean, strict: boolean): Promise<boolean> {
+    const positioned = this.positionSync(probe, forward, strict);
+    if (positioned !== undefined) return positioned;
     this.path = [];
     const path = await descend(this.ctx, probe, strict);
     if (!forward) leafFrame(path).frame.index -= 1;
     if (!(await settle(this.ctx, path, forward))) return false;
+    this.path = path;
+    return true;
+  }
+
+  /**
+   * `position` without waiting: true when every node on the way is at hand and the target is
+   * inside the leaf reached; undefined (cursor unpositioned) when it needs a node read or a
+   * sibling leaf, and then the async path must run.
+   */
+  private positionSync(probe: Probe, forward: boolean, strict: boolean): boolean | undefined {
+    this.path = [];
+    const path = descendSync(this.ctx, probe, strict);
+    if (path === undefined) return undefined;
+    const frame = path[path.length - 1]!;
+    if (!forward) frame.index -= 1;
+    if (frame.index < 0 || frame.index >= (frame.node as LeafNode).items.length) return undefined;
     this.path = path;
     return true;
   }

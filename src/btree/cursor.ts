@@ -4,7 +4,7 @@
  * only as far as needed, so walks never re-descend from the root.
  */
 import type { BNode, InternalNode, LeafNode } from './node.js';
-import { bound, childIndex, loadNode } from './search.js';
+import { bound, childIndex, loadNode, peekNode } from './search.js';
 import type { Probe, TreeContext } from './search.js';
 
 export interface Frame {
@@ -25,11 +25,29 @@ export function leafFrame(path: Path): { leaf: LeafNode; frame: Frame } {
  */
 export async function descend(ctx: TreeContext, probe: Probe, strict: boolean): Promise<Path> {
   const path: Path = [];
-  let node = await loadNode(ctx.access, ctx.access.rootId, true);
+  const access = ctx.access;
+  let node = peekNode(access, access.rootId, true) ?? (await loadNode(access, access.rootId, true));
   while (node.kind === 'internal') {
     const index = childIndex(node, probe);
     path.push({ node, index });
-    node = await loadNode(ctx.access, node.children[index]!, false);
+    const childId = node.children[index]!;
+    node = peekNode(access, childId, false) ?? (await loadNode(access, childId, false));
+  }
+  path.push({ node, index: bound(node.items, probe, strict) });
+  return path;
+}
+
+/** `descend` when every node on the way is at hand (NodeAccess.peek); undefined otherwise. */
+export function descendSync(ctx: TreeContext, probe: Probe, strict: boolean): Path | undefined {
+  const access = ctx.access;
+  let node = peekNode(access, access.rootId, true);
+  if (node === undefined) return undefined;
+  const path: Path = [];
+  while (node.kind === 'internal') {
+    const index = childIndex(node, probe);
+    path.push({ node, index });
+    node = peekNode(access, node.children[index]!, false);
+    if (node === undefined) return undefined;
   }
   path.push({ node, index: bound(node.items, probe, strict) });
   return path;
@@ -37,7 +55,7 @@ export async function descend(ctx: TreeContext, probe: Probe, strict: boolean): 
 
 /** Path to the first (or last) item of the tree; empty when the tree is empty. */
 export async function edgePath(ctx: TreeContext, toLast: boolean): Promise<Path> {
-  const root = await loadNode(ctx.access, ctx.access.rootId, true);
+  const root = peekNode(ctx.access, ctx.access.rootId, true) ?? (await loadNode(ctx.access, ctx.access.rootId, true));
   if (root.kind === 'leaf') {
     return root.items.length === 0 ? [] : [{ node: root, index: toLast ? root.items.length - 1 : 0 }];
   }
@@ -51,7 +69,8 @@ async function descendEdge(ctx: TreeContext, path: Path, toLast: boolean): Promi
   for (;;) {
     const top = path[path.length - 1]!;
     const parent = top.node as InternalNode;
-    const child = await loadNode(ctx.access, parent.children[top.index]!, false);
+    const childId = parent.children[top.index]!;
+    const child = peekNode(ctx.access, childId, false) ?? (await loadNode(ctx.access, childId, false));
     const size = child.kind === 'leaf' ? child.items.length : child.children.length;
     path.push({ node: child, index: toLast ? size - 1 : 0 });
     if (child.kind === 'leaf') return;

@@ -11,6 +11,11 @@ export interface NodeAccess {
   /** The node as this transaction sees it. Throws SopError('CORRUPT') if it cannot be read. */
   get(id: string): Promise<BNode>;
   /**
+   * Optional fast path: the node `get` would return, when it is at hand without I/O (staged or
+   * cached), with the same side effects as `get`; undefined otherwise (then callers use `get`).
+   */
+  peek?(id: string): BNode | undefined;
+  /**
    * A transaction-private copy of the node that the caller may mutate in place. The node is
    * marked updated (or stays added). Calling it again returns the same copy.
    */

@@ -59,7 +59,16 @@ export function childIndex(node: InternalNode, probe: Probe): number {
 
 /** Reads a node and rejects shapes no traversal can work with. */
 export async function loadNode(access: NodeAccess, id: string, isRoot: boolean): Promise<BNode> {
-  const node = await access.get(id);
+  return checkNode(await access.get(id), id, isRoot);
+}
+
+/** loadNode without waiting when the node is at hand (NodeAccess.peek); undefined otherwise. */
+export function peekNode(access: NodeAccess, id: string, isRoot: boolean): BNode | undefined {
+  const node = access.peek?.(id);
+  return node === undefined ? undefined : checkNode(node, id, isRoot);
+}
+
+function checkNode(node: BNode, id: string, isRoot: boolean): BNode {
   if (node.id !== id) throw corrupt(`B-tree node ${id}: stored body has id ${String(node.id)}`);
   if (node.kind === 'leaf') {
     if (!Array.isArray(node.items)) throw corrupt(`B-tree node ${id}: leaf without items`);

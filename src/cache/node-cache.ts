@@ -1,4 +1,4 @@
-import { decodeNode } from '../codec/node-codec.js';
+import { decodeNode, noteItemsCopy } from '../codec/node-codec.js';
 import type { BNode } from '../btree/node.js';
 import type { Coordinator } from '../ports/coordinator.js';
 import { type Handle, activePhysical } from '../registry/handle.js';
@@ -42,6 +42,11 @@ export class NodeCache {
     return node;
   }
 
+  /** The node under the handle's active id if L1 holds it (what `load` would return without I/O). */
+  peek(handle: Handle): BNode | undefined {
+    return this.l1.get(activePhysical(handle));
+  }
+
   /** Seeds L1 with a node just committed (it is frozen: transactions copy before changing). */
   remember(physical: string, node: BNode): void {
     this.l1.set(physical, freezeNode(node));
@@ -74,7 +79,10 @@ function freezeNode(node: BNode): BNode {
 }
 
 export function cloneNode(node: BNode): BNode {
-  return node.kind === 'leaf'
-    ? { kind: 'leaf', id: node.id, items: [...node.items] }
-    : { kind: 'internal', id: node.id, keys: [...node.keys], children: [...node.children] };
+  if (node.kind === 'leaf') {
+    const items = [...node.items];
+    noteItemsCopy(items, node.items); // its encoding at commit copies what is unchanged
+    return { kind: 'leaf', id: node.id, items };
+  }
+  return { kind: 'internal', id: node.id, keys: [...node.keys], children: [...node.children] };
 }

@@ -4,7 +4,6 @@
  * SopError('CORRUPT') instead of a RangeError or a silently wrong value.
  */
 import { corrupt, invalid } from '../errors/sop-error.js';
-import { formatUuid, writeUuid } from '../util/uuid.js';
 
 /** Varints carry at most 53 bits (safe integers): 8 groups of 7 bits. */
 const MAX_VARINT_BYTES = 8;
@@ -30,14 +29,91 @@ export function isWellFormedString(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
+/**
+ * Value of a lower-case hex digit by char code, and a large negative number for every other
+ * code unit: a byte built from two lookups is negative iff either character is not a digit.
+ */
+const HEX_VALUE = (() => {
+  const t = new Int16Array(65536).fill(-4096);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) t[97 + i] = 10 + i;
+  return t;
+})();
+
+function hexByte(s: string, i: number): number {
+  return (HEX_VALUE[s.charCodeAt(i)]! << 4) | HEX_VALUE[s.charCodeAt(i + 1)]!;
+}
+
+/**
+ * Canonical UUID string (8-4-4-4-12 lower-case hex) -> 16 bytes at `offset` of `target`. Same
+ * contract as util/uuid's writeUuid (INVALID_ARGUMENT on anything else, and then `target` may
+ * hold partial bytes), without a regex and a substring per byte: node encoding writes several
+ * ids per item.
+ */
+export function writeUuidBytes(uuid: string, target: Uint8Array, offset: number): void {
+  if (typeof uuid === 'string' && uuid.length === 36 && uuid.charCodeAt(8) === 45 && uuid.charCodeAt(13) === 45 &&
+    uuid.charCodeAt(18) === 45 && uuid.charCodeAt(23) === 45) {
+    let bad = 0;
+    let b: number;
+    bad |= b = hexByte(uuid, 0); target[offset] = b;
+    bad |= b = hexByte(uuid, 2); target[offset + 1] = b;
+    bad |= b = hexByte(uuid, 4); target[offset + 2] = b;
+    bad |= b = hexByte(uuid, 6); target[offset + 3] = b;
+    bad |= b = hexByte(uuid, 9); target[offset + 4] = b;
+    bad |= b = hexByte(uuid, 11); target[offset + 5] = b;
+    bad |= b = hexByte(uuid, 14); target[offset + 6] = b;
+    bad |= b = hexByte(uuid, 16); target[offset + 7] = b;
+    bad |= b = hexByte(uuid, 19); target[offset + 8] = b;
+    bad |= b = hexByte(uuid, 21); target[offset + 9] = b;
+    bad |= b = hexByte(uuid, 24); target[offset + 10] = b;
+    bad |= b = hexByte(uuid, 26); target[offset + 11] = b;
+    bad |= b = hexByte(uuid, 28); target[offset + 12] = b;
+    bad |= b = hexByte(uuid, 30); target[offset + 13] = b;
+    bad |= b = hexByte(uuid, 32); target[offset + 14] = b;
+    bad |= b = hexByte(uuid, 34); target[offset + 15] = b;
+    if (bad >= 0) return;
+  }
+  throw invalid(`not a UUID: ${JSON.stringify(uuid)}`);
+}
+
+/** Char codes of the two hex digits of each byte value. */
+const HEX_HI = new Uint16Array(256);
+const HEX_LO = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  const h = i.toString(16).padStart(2, '0');
+  HEX_HI[i] = h.charCodeAt(0);
+  HEX_LO[i] = h.charCodeAt(1);
+}
+
+/**
+ * 16 bytes -> canonical lower-case UUID string, like util/uuid's formatUuid, built in one call
+ * (a flat string, not a chain of 20 concatenations): every item id of a decoded node goes here.
+ */
+export function readUuidString(b: Uint8Array, o: number): string {
+  const h = HEX_HI;
+  const l = HEX_LO;
+  return String.fromCharCode(
+    h[b[o]!]!, l[b[o]!]!, h[b[o + 1]!]!, l[b[o + 1]!]!, h[b[o + 2]!]!, l[b[o + 2]!]!, h[b[o + 3]!]!, l[b[o + 3]!]!, 45,
+    h[b[o + 4]!]!, l[b[o + 4]!]!, h[b[o + 5]!]!, l[b[o + 5]!]!, 45,
+    h[b[o + 6]!]!, l[b[o + 6]!]!, h[b[o + 7]!]!, l[b[o + 7]!]!, 45,
+    h[b[o + 8]!]!, l[b[o + 8]!]!, h[b[o + 9]!]!, l[b[o + 9]!]!, 45,
+    h[b[o + 10]!]!, l[b[o + 10]!]!, h[b[o + 11]!]!, l[b[o + 11]!]!, h[b[o + 12]!]!, l[b[o + 12]!]!,
+    h[b[o + 13]!]!, l[b[o + 13]!]!, h[b[o + 14]!]!, l[b[o + 14]!]!, h[b[o + 15]!]!, l[b[o + 15]!]!,
+  );
+}
+
 export class ByteWriter {
   private buf: Uint8Array;
-  private view: DataView;
+  /** Created on first use: most writers only write bytes, varints and strings. */
+  private dataView: DataView | null = null;
   private pos = 0;
 
   constructor(initialCapacity = 256) {
     this.buf = new Uint8Array(Math.max(16, initialCapacity));
-    this.view = new DataView(this.buf.buffer);
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   get length(): number {
@@ -114,6 +190,14 @@ export class ByteWriter {
     this.pos += bytes.length;
   }
 
+  /** Raw bytes `source[start, end)`, no length prefix. */
+  rawRange(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    this.buf.set(source.subarray(start, end), this.pos);
+    this.pos += n;
+  }
+
   /** Length-prefixed bytes. */
   bytes(bytes: Uint8Array): void {
     this.varuint(bytes.length);
@@ -123,6 +207,25 @@ export class ByteWriter {
   /** Length-prefixed UTF-8. Lone surrogates are refused: UTF-8 cannot carry them faithfully. */
   string(s: string): void {
     if (typeof s !== 'string') throw invalid(`string: not a string: ${String(s)}`);
+    const n = s.length;
+    if (n < 0x80) {
+      // Short ASCII (the common key): one length byte and the char codes, no encoder call.
+      this.ensure(1 + n);
+      const buf = this.buf;
+      const start = this.pos;
+      let pos = start + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[pos++] = c;
+      }
+      if (i === n) {
+        buf[start] = n;
+        this.pos = pos;
+        return;
+      }
+    }
     if (!isWellFormedString(s)) throw invalid('string contains a lone UTF-16 surrogate');
     const max = s.length * 3;
     const guessed = varuintSize(max);
@@ -139,13 +242,16 @@ export class ByteWriter {
   /** A canonical UUID string as its 16 bytes. */
   uuid(id: string): void {
     this.ensure(16);
-    writeUuid(id, this.buf, this.pos);
+    writeUuidBytes(id, this.buf, this.pos);
     this.pos += 16;
   }
 
-  /** A right-sized copy of everything written; the writer may be reused afterwards. */
+  /**
+   * Everything written, right-sized; the writer may be reused afterwards. A buffer filled exactly
+   * is handed over as is, not copied: a later write can only go to a regrown buffer.
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
   }
 
   private ensure(n: number): void {
@@ -155,7 +261,7 @@ export class ByteWriter {
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.dataView = null;
   }
 }
 
@@ -165,7 +271,8 @@ function checkUint(v: number, max: number, what: string): void {
 
 export class ByteReader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  /** Created on first use: most reads are bytes, varints and strings. */
+  private dataView: DataView | null = null;
   private pos = 0;
 
   /** `what` names the data in error messages (e.g. "node 1f2e…"). */
@@ -174,7 +281,10 @@ export class ByteReader {
     readonly what = 'data',
   ) {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   get offset(): number {
@@ -266,19 +376,21 @@ export class ByteReader {
 
   uuid(): string {
     this.need(16);
-    const s = formatUuid(this.buf, this.pos);
+    const s = readUuidString(this.buf, this.pos);
     this.pos += 16;
     return s;
   }
 
   private asciiOrNull(start: number, n: number): string | null {
-    let s = '';
+    const buf = this.buf;
+    const codes: number[] = [];
+    let any = 0;
     for (let i = start; i < start + n; i++) {
-      const b = this.buf[i]!;
-      if (b >= 0x80) return null;
-      s += String.fromCharCode(b);
+      const b = buf[i]!;
+      any |= b;
+      codes.push(b);
     }
-    return s;
+    return any >= 0x80 ? null : String.fromCharCode.apply(null, codes);
   }
 
   /** Value of the continuation groups after a varint's first byte; rejects overlong forms. */

@@ -3,7 +3,19 @@
  * that torn writes and bit rot are detected before a byte of the block is trusted.
  * Slice-by-8: the checksum runs over every block read and written, so it must not be the bottleneck.
  */
+import * as zlib from 'node:zlib';
 import { invalid } from '../errors/sop-error.js';
+
+/**
+ * zlib's CRC-32 (the same polynomial, same continuation rule), where the runtime has it (Node
+ * >= 20.15): several times faster than the tables below on node-sized blocks. A pure function
+ * of its input, not I/O: nothing of the outside world enters through it.
+ */
+const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (d: Uint8Array, v?: number) => number }).crc32 : undefined;
+
+/** Below this many bytes the table loop wins over a native call and a subarray. */
+const NATIVE_MIN = 512;
 
 const POLY = 0xedb88320;
 
@@ -38,6 +50,9 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
 export function crc32Update(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= bytes.length)) {
     throw invalid(`crc32: bad range [${start}, ${end}) for ${bytes.length} bytes`);
+  }
+  if (nativeCrc32 !== undefined && end - start >= NATIVE_MIN) {
+    return nativeCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), crc >>> 0) >>> 0;
   }
   const t = TABLES;
   let c = ~crc;

@@ -36,6 +36,9 @@ const enum Rank {
 /** Throws INVALID_ARGUMENT unless `key` may be stored under `spec`. */
 export function validateKey(key: unknown, spec: KeyOrderSpec): void {
   if (spec.kind === 'natural') {
+    // The common scalar keys are checked here: no path or ancestor stacks to allocate.
+    if (typeof key === 'string' && isWellFormedString(key)) return;
+    if (typeof key === 'number' && !Number.isNaN(key)) return;
     checkKey(key, 'key', [], []);
     return;
   }
@@ -120,7 +123,7 @@ function describeKey(v: unknown): string {
  */
 export function makeKeyCompare(spec: KeyOrderSpec, userCompare?: UserKeyCompare): KeyCompare {
   if (userCompare !== undefined) return guardUserCompare(userCompare);
-  if (spec.kind === 'natural') return (a, b) => compareNatural(a, b, 0);
+  if (spec.kind === 'natural') return compareNaturalFast;
   const fields = spec.fields.map((f) => ({ field: f.field, sign: f.order === 'desc' ? -1 : 1 }));
   return (a, b) => {
     for (const { field, sign } of fields) {
@@ -146,6 +149,12 @@ function guardUserCompare(user: UserKeyCompare): KeyCompare {
     }
     return r < 0 ? -1 : r > 0 ? 1 : 0;
   };
+}
+
+/** compareNatural with the two-strings case (the common key type) answered first, identically. */
+function compareNaturalFast(a: unknown, b: unknown): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  return compareNatural(a, b, 0);
 }
 
 /** Natural order; throws INVALID_ARGUMENT on values that are not keys. */

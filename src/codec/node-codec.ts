@@ -10,8 +10,8 @@
  */
 import { corrupt, invalid } from '../errors/sop-error.js';
 import type { BNode, InternalNode, Item, LeafNode, Separator } from '../btree/node.js';
-import { ByteReader, type ByteWriter } from './bytes.js';
-import { BlockKind, beginFrame, decodeFrame, endFrame } from './frame.js';
+import { ByteReader, ByteWriter, varuintSize } from './bytes.js';
+import { BlockKind, FRAME_HEADER_SIZE, beginFrame, decodeFrame, endFrame } from './frame.js';
 import { encodeValue, readValue, writeValue } from './value-codec.js';
 
 /** The encoding of `undefined`: what an item without value bytes stores. */
@@ -26,52 +26,176 @@ const BLOB_VALUE = 1;
 const MIN_ITEM_BYTES = 16 + 1 + 1 + 1 + 1;
 const MIN_SEPARATOR_BYTES = 1 + 16;
 
+/**
+ * What a leaf's items encode to, kept per items array (weakly: it lives as long as the array):
+ * the block holding the encodings and where item i's starts in it (offsets[n] = its end). An
+ * item is immutable, so its encoding never changes: a leaf re-encoded after a few changes
+ * copies the runs of items it shares with its previous version instead of encoding them again.
+ * Retains the block (a decoded node's inline values already do).
+ *
+ * An entry is only used while its array is frozen: the node cache freezes a node right after
+ * decoding it and after the commit that encoded it, and nothing changes the array in between;
+ * an array that was never frozen (a failed commit, a node decoded outside the cache) may have
+ * changed since, so its entry is ignored.
+ */
+interface LeafEncoding {
+  readonly block: Uint8Array;
+  readonly offsets: Int32Array;
+}
+
+const leafEncodings = new WeakMap<readonly Item[], LeafEncoding>();
+/** A transaction's private copy of a leaf's items -> the array it was copied from. */
+const copiedFrom = new WeakMap<readonly Item[], readonly Item[]>();
+
+/**
+ * Records that `copy` started as a copy of `source` (a committed leaf's items), so that its
+ * encoding can reuse what `source` encoded to. Purely an optimisation: the bytes are the same.
+ */
+export function noteItemsCopy(copy: readonly Item[], source: readonly Item[]): void {
+  copiedFrom.set(copy, source);
+}
+
 export function encodeNode(node: BNode): Uint8Array {
-  const w = beginFrame(estimateSize(node));
-  if (node.kind === 'leaf') {
-    w.u8(LEAF);
-    w.uuid(node.id);
-    writeLeaf(w, node);
-  } else if (node.kind === 'internal') {
-    w.u8(INTERNAL);
-    w.uuid(node.id);
-    writeInternal(w, node);
-  } else {
-    throw invalid(`encodeNode: unknown node kind ${String((node as { kind: unknown }).kind)}`);
-  }
+  if (node.kind === 'leaf') return encodeLeaf(node);
+  if (node.kind !== 'internal') throw invalid(`encodeNode: unknown node kind ${String((node as { kind: unknown }).kind)}`);
+  const w = beginFrame(estimateInternal(node));
+  w.u8(INTERNAL);
+  w.uuid(node.id);
+  writeInternal(w, node);
   return endFrame(w, BlockKind.Node);
 }
 
-function estimateSize(node: BNode): number {
-  return 64 + (node.kind === 'leaf' ? node.items.length * 64 : node.keys.length * 48);
+function encodeLeaf(node: LeafNode): Uint8Array {
+  const items = node.items;
+  const n = items.length;
+  const known = Object.isFrozen(items) ? items : copiedFrom.get(items);
+  const prev = known !== undefined && Object.isFrozen(known) ? leafEncodings.get(known) : undefined;
+  // source[i]: index of items[i] in `known` (its bytes are copied), or -1 (encoded here).
+  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
+  const source = scratch;
+  let size = 1 + 16 + varuintSize(n);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const item = items[i]!;
+    let k = -1;
+    if (prev !== undefined) {
+      // Unchanged items keep their order: search forward from the last match.
+      for (let m = j; m < known!.length; m++) {
+        if (known![m] === item) {
+          k = m;
+          break;
+        }
+      }
+    }
+    source[i] = k;
+    if (k >= 0) {
+      size += prev!.offsets[k + 1]! - prev!.offsets[k]!;
+      j = k + 1;
+    } else {
+      size += itemSize(item);
+    }
+  }
+  const w = beginFrame(size);
+  w.u8(LEAF);
+  w.uuid(node.id);
+  w.varuint(n);
+  const offsets = new Int32Array(n + 1);
+  for (let i = 0; i < n; ) {
+    const k = source[i]!;
+    if (k < 0) {
+      offsets[i] = w.length;
+      writeItem(w, node, items[i]!, i);
+      i++;
+      continue;
+    }
+    // The longest run of items that were consecutive in prev: one copy.
+    const from = prev!.offsets[k]!;
+    const shift = w.length - from;
+    let end = k;
+    while (i < n && source[i] === end) {
+      offsets[i] = prev!.offsets[end]! + shift;
+      i++;
+      end++;
+    }
+    w.rawRange(prev!.block, from, prev!.offsets[end]!);
+  }
+  offsets[n] = w.length;
+  const block = endFrame(w, BlockKind.Node);
+  leafEncodings.set(items, { block, offsets });
+  // From now on the array's own encoding serves; the link would keep every older version alive.
+  copiedFrom.delete(items);
+  return block;
 }
 
-function writeLeaf(w: ByteWriter, node: LeafNode): void {
-  w.varuint(node.items.length);
-  node.items.forEach((item, i) => {
-    w.uuid(item.id);
-    w.varuint(item.version);
-    writeValue(w, item.key, `node ${node.id} items[${i}].key`);
-    if (item.valueBlobId !== undefined) {
-      if (item.valueBytes !== undefined) throw invalid(`node ${node.id} items[${i}] has both an inline value and a value blob`);
-      w.u8(BLOB_VALUE);
-      w.uuid(item.valueBlobId);
-    } else {
-      w.u8(INLINE_VALUE);
-      w.bytes(item.valueBytes ?? EMPTY_VALUE);
-    }
-  });
+/** encodeLeaf's per-item plan, reused (encoding is synchronous). */
+let scratch = new Int32Array(1024);
+
+/** Encoded size of an item: exact for a short ASCII string key, else an upper bound or near it. */
+function itemSize(item: Item): number {
+  const value = item.valueBytes;
+  let size = 16 + varuintSize(item.version) + keySize(item.key) + 1;
+  if (item.valueBlobId !== undefined) size += 16;
+  else if (value !== undefined) size += varuintSize(value.length) + value.length;
+  else size += 1 + EMPTY_VALUE.length;
+  return size;
+}
+
+function estimateInternal(node: InternalNode): number {
+  let size = 1 + 16 + 8;
+  const keys = node.keys;
+  for (let i = 0; i < keys.length; i++) size += 16 + keySize(keys[i]!.key);
+  return size + 8 + 16 * node.children.length;
+}
+
+/**
+ * Encoded size of a key: exact for a short string when it is ASCII (tag, length byte, chars; a
+ * non-ASCII one makes the writer grow once), an upper bound for other keys. Not scanned here:
+ * the writer's string fast path already looks at every char.
+ */
+function keySize(key: unknown): number {
+  if (typeof key !== 'string') return 32;
+  const n = key.length;
+  return n < 0x80 ? 2 + n : 1 + 8 + 3 * n;
+}
+
+function writeItem(w: ByteWriter, node: LeafNode, item: Item, i: number): void {
+  w.uuid(item.id);
+  w.varuint(item.version);
+  writeKey(w, item.key, node.id, 'items', i);
+  if (item.valueBlobId !== undefined) {
+    if (item.valueBytes !== undefined) throw invalid(`node ${node.id} items[${i}] has both an inline value and a value blob`);
+    w.u8(BLOB_VALUE);
+    w.uuid(item.valueBlobId);
+  } else {
+    w.u8(INLINE_VALUE);
+    w.bytes(item.valueBytes ?? EMPTY_VALUE);
+  }
+}
+
+/**
+ * Writes a key; the label naming it in errors is only built when it fails (by writing the key
+ * again into a scratch writer, which fails the same way under its real name).
+ */
+function writeKey(w: ByteWriter, key: unknown, nodeId: string, field: string, i: number): void {
+  try {
+    writeValue(w, key, 'key');
+  } catch (error) {
+    writeValue(new ByteWriter(64), key, `node ${nodeId} ${field}[${i}].key`);
+    throw error;
+  }
 }
 
 function writeInternal(w: ByteWriter, node: InternalNode): void {
   if (node.children.length !== node.keys.length + 1) {
     throw invalid(`node ${node.id} has ${node.keys.length} separators but ${node.children.length} children`);
   }
-  w.varuint(node.keys.length);
-  node.keys.forEach((sep, i) => {
-    writeValue(w, sep.key, `node ${node.id} keys[${i}].key`);
+  const keys = node.keys;
+  w.varuint(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const sep = keys[i]!;
+    writeKey(w, sep.key, node.id, 'keys', i);
     w.uuid(sep.id);
-  });
+  }
   w.varuint(node.children.length);
   for (const child of node.children) w.uuid(child);
 }
@@ -84,7 +208,7 @@ export function decodeNode(bytes: Uint8Array, expectedId: string): BNode {
   const id = r.uuid();
   if (id !== expectedId) throw corrupt(`${what}: node id mismatch (block holds node ${id})`);
   let node: BNode;
-  if (kind === LEAF) node = { kind: 'leaf', id, items: readItems(r) };
+  if (kind === LEAF) node = { kind: 'leaf', id, items: readItems(r, bytes) };
   else if (kind === INTERNAL) node = readInternal(r, id);
   else throw corrupt(`${what}: unknown node kind ${kind}`);
   r.expectEnd();
@@ -97,10 +221,12 @@ function readCount(r: ByteReader, minBytesEach: number, label: string): number {
   return n;
 }
 
-function readItems(r: ByteReader): Item[] {
+function readItems(r: ByteReader, block: Uint8Array): Item[] {
   const n = readCount(r, MIN_ITEM_BYTES, 'item');
   const items: Item[] = [];
+  const offsets = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
+    offsets[i] = FRAME_HEADER_SIZE + r.offset;
     const id = r.uuid();
     const version = r.varuint();
     const key = readValue(r);
@@ -109,6 +235,8 @@ function readItems(r: ByteReader): Item[] {
     else if (flag === BLOB_VALUE) items.push({ id, key, version, valueBlobId: r.uuid() });
     else throw corrupt(`${r.what}: bad value flag ${flag} in item ${i}`);
   }
+  offsets[n] = FRAME_HEADER_SIZE + r.offset;
+  if (r.remaining === 0) leafEncodings.set(items, { block, offsets }); // else decodeNode fails
   return items;
 }
 

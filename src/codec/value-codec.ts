@@ -16,7 +16,7 @@
  * Containers nest at most MAX_VALUE_DEPTH deep.
  */
 import { corrupt, invalid } from '../errors/sop-error.js';
-import { ByteReader, ByteWriter, isWellFormedString } from './bytes.js';
+import { ByteReader, ByteWriter, isWellFormedString, varuintSize } from './bytes.js';
 
 export const MAX_VALUE_DEPTH = 100;
 
@@ -40,12 +40,24 @@ const MAX_DATE_MS = 8.64e15;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function encodeValue(v: unknown, what = 'value'): Uint8Array {
-  const w = new ByteWriter(64);
+  // Bytes get a writer of their exact size (tag, length, body): no regrowth, no slack.
+  const w = new ByteWriter(v instanceof Uint8Array ? 1 + varuintSize(v.length) + v.length : 64);
   writeValue(w, v, what);
   return w.finish();
 }
 
 export function decodeValue(bytes: Uint8Array, what = 'value'): unknown {
+  // A well-formed byte string with a 1- or 2-byte length (values in nodes): one copy, no reader.
+  // Anything else, malformed input included, takes the general path and its checks.
+  if (bytes[0] === ValueTag.Bytes && bytes.length > 1) {
+    const b1 = bytes[1]!;
+    if (b1 < 0x80) {
+      if (bytes.length === 2 + b1) return bytes.slice(2);
+    } else if (bytes.length > 2) {
+      const b2 = bytes[2]!;
+      if (b2 > 0 && b2 < 0x80 && bytes.length === 3 + (b1 & 0x7f) + 128 * b2) return bytes.slice(3);
+    }
+  }
   const r = new ByteReader(bytes, what);
   const v = readValue(r);
   r.expectEnd();
@@ -54,7 +66,32 @@ export function decodeValue(bytes: Uint8Array, what = 'value'): unknown {
 
 /** Appends `v`; throws INVALID_ARGUMENT naming the offending path (rooted at `what`). */
 export function writeValue(w: ByteWriter, v: unknown, what = 'value'): void {
+  // Top-level scalars (keys, byte values) need no path or cycle tracking: written directly.
+  switch (typeof v) {
+    case 'string':
+      if (!isWellFormedString(v)) break; // ValueWriter names the problem
+      w.u8(ValueTag.String);
+      return w.string(v);
+    case 'number':
+      return writeNumber(w, v);
+    case 'object':
+      if (v instanceof Uint8Array) {
+        w.u8(ValueTag.Bytes);
+        return w.bytes(v);
+      }
+      break;
+  }
   new ValueWriter(w, what).write(v);
+}
+
+function writeNumber(w: ByteWriter, v: number): void {
+  if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
+    w.u8(ValueTag.Int);
+    w.varint(v);
+  } else {
+    w.u8(ValueTag.Float);
+    w.f64(v);
+  }
 }
 
 export function readValue(r: ByteReader): unknown {
@@ -79,7 +116,7 @@ class ValueWriter {
       case 'boolean':
         return w.u8(v ? ValueTag.True : ValueTag.False);
       case 'number':
-        return this.writeNumber(v);
+        return writeNumber(w, v);
       case 'string':
         if (!isWellFormedString(v)) throw this.fail('is a string with a lone UTF-16 surrogate');
         w.u8(ValueTag.String);
@@ -90,16 +127,6 @@ class ValueWriter {
         return v === null ? w.u8(ValueTag.Null) : this.writeObject(v);
       default:
         throw this.fail(`is a ${typeof v}, which cannot be stored`);
-    }
-  }
-
-  private writeNumber(v: number): void {
-    if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
-      this.w.u8(ValueTag.Int);
-      this.w.varint(v);
-    } else {
-      this.w.u8(ValueTag.Float);
-      this.w.f64(v);
     }
   }
 

@@ -52,8 +52,9 @@ export class Btree<K = unknown, V = unknown> {
 
   async upsert(key: K, value: V): Promise<boolean> {
     return this.write(async () => {
-      if (await this.locate(key)) return this.replaceValue(value);
-      return this.insert(key, value, false);
+      const storedKey = this.checkKey(key);
+      if (await this.locate(key, true)) return this.replaceValue(value);
+      return this.insertAbsent(storedKey, value); // the lookup just missed: no second one
     });
   }
 
@@ -68,7 +69,9 @@ export class Btree<K = unknown, V = unknown> {
   /** Positions the cursor on the key (the first duplicate); on a miss, on the next greater key. */
   async find(key: K, firstItemWithKey = false): Promise<boolean> {
     void firstItemWithKey; // the first duplicate is always the one found
-    return this.read(async () => this.locate(key));
+    const found = this.readSync(() => this.locateSync(key, false));
+    if (found !== undefined) return found;
+    return this.read(() => this.locate(key));
   }
 
   getCurrentKey(): K | undefined {
@@ -78,6 +81,15 @@ export class Btree<K = unknown, V = unknown> {
   }
 
   async getCurrentValue(): Promise<V | undefined> {
+    // A value in the node (or no item) needs no I/O: answered without the async layers.
+    const inline = this.readSync(() => {
+      const item = this.s.tree.current();
+      if (!item) return undefined;
+      if (item.valueBlobId !== undefined) return NEEDS_IO;
+      this.s.tracker.observe(item);
+      return inlineValue(item) as V;
+    });
+    if (inline !== NEEDS_IO) return inline;
     return this.read(async () => {
       const item = this.s.tree.current();
       if (!item) return undefined;
@@ -119,10 +131,21 @@ export class Btree<K = unknown, V = unknown> {
     for (let n = 0; positioned && n < limit; n++) {
       const item = this.s.tree.current()!;
       if (!this.withinEnd(item.key as K, options, reverse)) return;
-      this.s.tracker.observe(item);
-      yield [privateKey<K>(item.key), (await this.read(() => this.valueOf(item))) as V];
-      positioned = await this.navigate(() => (reverse ? this.s.tree.previous() : this.s.tree.next()));
+      // A ranging session is not mergeable (navigate), so a plain read of an item serves no
+      // replay: a commit whose read set went stale conflicts whatever the tracker holds.
+      if (this.s.mergeable) this.s.tracker.observe(item);
+      const value = item.valueBlobId === undefined ? this.readSync(() => inlineValue(item)) : await this.read(() => this.valueOf(item));
+      yield [privateKey<K>(item.key), value as V];
+      // Within a leaf the step needs no node read: done here without the async layers.
+      positioned = this.stepInLeaf(reverse) || (await this.navigate(() => (reverse ? this.s.tree.previous() : this.s.tree.next())));
     }
+  }
+
+  /** The cursor step of `navigate` when it stays in the current leaf; false when it cannot. */
+  private stepInLeaf(reverse: boolean): boolean {
+    this.tx.ensureActive();
+    this.s.mergeable = false;
+    return this.s.tree.stepInLeaf(!reverse);
   }
 
   /** Seeks the first entry of the range; with both an inclusive and an exclusive bound, the stricter wins. */
@@ -145,8 +168,18 @@ export class Btree<K = unknown, V = unknown> {
     return !(o.gt !== undefined && c(key, o.gt) <= 0) && !(o.gte !== undefined && c(key, o.gte) < 0);
   }
 
-  private async locate(key: K): Promise<boolean> {
-    this.checkKey(key);
+  /** `locate` when the tree can answer without a node read; undefined (nothing observed) otherwise. */
+  private locateSync(key: K, checked: boolean): boolean | undefined {
+    if (!checked) this.checkKey(key);
+    const found = this.s.tree.findSync(key);
+    if (found === true) this.s.tracker.observe(this.s.tree.current()!);
+    else if (found === false) this.s.tracker.observeAbsent(key);
+    return found;
+  }
+
+  private async locate(key: K, checked = false): Promise<boolean> {
+    const known = this.locateSync(key, checked);
+    if (known !== undefined) return known;
     const found = await this.s.tree.find(key, true);
     if (found) this.s.tracker.observe(this.s.tree.current()!);
     else this.s.tracker.observeAbsent(key);
@@ -155,9 +188,14 @@ export class Btree<K = unknown, V = unknown> {
 
   private async insert(key: K, value: V, onlyIfAbsent: boolean): Promise<boolean> {
     const storedKey = this.checkKey(key);
-    if ((onlyIfAbsent || this.store.info.isUnique) && (await this.locate(key))) return false;
+    if ((onlyIfAbsent || this.store.info.isUnique) && (await this.locate(key, true))) return false;
+    return this.insertAbsent(storedKey, value);
+  }
+
+  /** Inserts a key a unique tree does not hold (just looked up), or any key of a non-unique tree. */
+  private async insertAbsent(storedKey: unknown, value: V): Promise<boolean> {
     const item: Item = { id: this.tx.newId(), key: storedKey, version: 1, ...this.storeValue(value) };
-    if (!(await this.s.tree.add(item))) return false;
+    if (!(await this.s.tree.add(item, true))) return false;
     this.s.tracker.added(item);
     return true;
   }
@@ -193,7 +231,7 @@ export class Btree<K = unknown, V = unknown> {
   }
 
   private async valueOf(item: Item): Promise<unknown> {
-    if (!item.valueBlobId) return item.valueBytes ? decodeValue(item.valueBytes, 'stored value') : undefined;
+    if (!item.valueBlobId) return inlineValue(item);
     const pending = this.s.pendingValues.get(item.valueBlobId);
     if (pending) return decodeValue(pending);
     const id = item.valueBlobId;
@@ -208,6 +246,9 @@ export class Btree<K = unknown, V = unknown> {
   private checkKey(key: K): unknown {
     if (key === undefined) throw invalid('key is undefined');
     validateKey(key, this.store.info.keyOrder);
+    // A valid scalar key is immutable and survives its encoding unchanged (-0 and bigints
+    // included): it is its own private copy.
+    if (typeof key !== 'object') return key;
     try {
       return decodeValue(encodeValue(key, 'key'));
     } catch (error) {
@@ -230,12 +271,24 @@ export class Btree<K = unknown, V = unknown> {
     }
   }
 
-  private async read<T>(op: () => Promise<T>): Promise<T> {
+  /** Not async itself: every caller is, so a closed transaction still surfaces as a rejection. */
+  private read<T>(op: () => Promise<T>): Promise<T> {
     this.tx.ensureActive();
     return this.guard(op);
   }
 
-  private async navigate(op: () => Promise<boolean>): Promise<boolean> {
+  /** `read` for an operation that needs no I/O. */
+  private readSync<T>(op: () => T): T {
+    this.tx.ensureActive();
+    try {
+      return op();
+    } catch (error) {
+      throw this.guardError(error);
+    }
+  }
+
+  /** Not async itself: every caller is, so a closed transaction still surfaces as a rejection. */
+  private navigate(op: () => Promise<boolean>): Promise<boolean> {
     this.tx.ensureActive();
     this.s.mergeable = false;
     return this.guard(op);
@@ -250,13 +303,24 @@ export class Btree<K = unknown, V = unknown> {
     try {
       return await op();
     } catch (error) {
-      const structural = error instanceof AssertionFailure || SopError.is(error, 'CORRUPT');
-      if (structural && this.s.isStale()) {
-        throw new SopError('CONFLICT', `store ${this.name} changed under this transaction; retry`, { cause: error });
-      }
-      throw toSopError(error, `store ${this.name}`);
+      throw this.guardError(error);
     }
   }
+
+  private guardError(error: unknown): Error {
+    const structural = error instanceof AssertionFailure || SopError.is(error, 'CORRUPT');
+    if (structural && this.s.isStale()) {
+      return new SopError('CONFLICT', `store ${this.name} changed under this transaction; retry`, { cause: error });
+    }
+    return toSopError(error, `store ${this.name}`);
+  }
+}
+
+const NEEDS_IO: unique symbol = Symbol('needs I/O');
+
+/** A value stored in the node, decoded into a private copy. */
+function inlineValue(item: Item): unknown {
+  return item.valueBytes ? decodeValue(item.valueBytes, 'stored value') : undefined;
 }
 
 /** Keys live in shared nodes: callers get a copy of anything mutable (spec API-1, hazard E40). */

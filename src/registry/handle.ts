@@ -1,5 +1,6 @@
 import { corrupt } from '../errors/sop-error.js';
-import { NIL_UUID, formatUuid, writeUuid } from '../util/uuid.js';
+import { readUuidString as formatUuid, writeUuidBytes as writeUuid } from '../codec/bytes.js';
+import { NIL_UUID } from '../util/uuid.js';
 
 /**
  * A handle maps a node's logical id to the physical blob that holds its current body

@@ -27,7 +27,9 @@ export class LocalLocks {
  * processes. Keys are sorted for a stable order.
  */
 export class LockSet {
+  /** In acquisition order (the release order); `holding` answers membership in O(1). */
   private readonly held: string[] = [];
+  private readonly holding = new Set<string>();
 
   constructor(
     private readonly env: Env,
@@ -38,9 +40,10 @@ export class LockSet {
   /** Returns the first key owned by someone else (after releasing what it took), or null. */
   async tryLock(keys: readonly string[], ttlMs: number): Promise<string | null> {
     for (const key of [...new Set(keys)].sort()) {
-      if (this.held.includes(key)) continue;
+      if (this.holding.has(key)) continue;
       if (!this.local.tryAcquire(key, this.owner)) return this.giveUp(key);
       this.held.push(key);
+      this.holding.add(key);
       const other = await this.coordinator(() => this.env.coordinator.lock(key, this.owner, ttlMs));
       if (other !== null) return this.giveUp(key);
     }
@@ -57,6 +60,7 @@ export class LockSet {
   }
 
   async releaseAll(): Promise<void> {
+    this.holding.clear();
     for (const key of this.held.splice(0)) {
       this.local.release(key, this.owner);
       await this.env.coordinator.unlock(key, this.owner).catch(() => false);

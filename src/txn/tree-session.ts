@@ -60,6 +60,16 @@ export class TreeSession implements NodeAccess {
     return this.loadCommitted(id);
   }
 
+  peek(id: string): BNode | undefined {
+    const staged = this.staged.get(id);
+    if (staged) return staged.node ?? undefined; // a removed node: get() raises the assertion
+    const handle = this.store.registry.get(id);
+    if (!handle) return undefined; // get() raises the conflict
+    const node = this.nodes.peek(handle);
+    if (node !== undefined && !this.reads.has(id)) this.reads.set(id, handle.version);
+    return node;
+  }
+
   async mutable(id: string): Promise<BNode> {
     const staged = this.staged.get(id);
     if (staged && staged.action !== 'remove') return staged.node!;
