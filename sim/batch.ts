@@ -1,5 +1,5 @@
 import { CRASH_POINTS } from '../src/ports/points.js';
-import { FAULT_KINDS, type FaultKind } from './options.js';
+import { DRIVE_FAULT_KINDS, FAULT_KINDS, type FaultKind } from './options.js';
 import { type RunResult, runSeed } from './run.js';
 
 export interface BatchOptions {
@@ -23,7 +23,7 @@ export interface BatchSummary {
   readonly checks: number;
   readonly failed: RunResult[];
   readonly elapsedMs: number;
-  /** Fault kinds and crash points never injected in this batch. */
+  /** Fault kinds and crash points never injected in this batch (erasure-coding and replication kinds: standalone batches only). */
   readonly missingFaults: string[];
   readonly missingPoints: string[];
 }
@@ -48,7 +48,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   return {
     ...summary,
     elapsedMs: options.now() - started,
-    missingFaults: FAULT_KINDS.filter((k) => options.faults.includes(k) && !summary.faults[k]),
+    missingFaults: FAULT_KINDS.filter((k) => options.faults.includes(k) && !summary.faults[k] && !((options.nodes ?? 1) > 1 && DRIVE_FAULT_KINDS.includes(k))),
     missingPoints: options.faults.includes('crash-point') ? CRASH_POINTS.filter((p) => !summary.crashPoints[p]) : [],
   };
 }

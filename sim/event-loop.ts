@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SeededSimRandom } from './random.js';
+import { nativeBusy, nativeSettled } from './sim-native.js';
 
 interface Event {
   readonly at: number;
@@ -111,7 +112,15 @@ function before(a: Event, b: Event): boolean {
   return a.at < b.at || (a.at === b.at && a.tie < b.tie);
 }
 
-/** One macrotask turn: every microtask queued so far (and those they queue) runs first. */
-function drain(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/**
+ * One macrotask turn: every microtask queued so far (and those they queue) runs first; then, if
+ * that started Reed-Solomon work in the thread pool (erasure coding), its callbacks and what
+ * they trigger, in call order (sim-native.ts).
+ */
+async function drain(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  while (nativeBusy()) {
+    await nativeSettled();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

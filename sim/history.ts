@@ -19,6 +19,31 @@ export class History {
   readonly wrongReads: string[] = [];
   /** Scratch stores by name: how their creation ended, and whether a removal was acknowledged. */
   readonly stores = new Map<string, { created: Outcome; removed: Outcome | null; items: number }>();
+  /** Erasure-coded runs (spec EC-1..EC-3): what the erasure-coding checker judges. */
+  readonly ec = {
+    /** Blob reads made while a drive was offline or some blob lacked a shard. */
+    degradedReads: 0,
+    /** Those of them that returned wrong bytes (never acceptable, EC-1). */
+    wrongWhileDegraded: [] as string[],
+    /** Operator repairs run during the fault phase (after a drive was replaced). */
+    operatorRepairs: 0,
+    /** The repair run once faults healed, or why it failed. */
+    repair: null as { blobs: number; shardsRewritten: number; unrecoverable: number; unwritable: number } | null,
+    repairError: null as string | null,
+  };
+  /** Replicated runs (spec REPL-1..REPL-5): what the replication checker judges. */
+  readonly repl = {
+    /** The replication status as each incarnation saw it, in order (opens and after client steps). */
+    observed: [] as Array<{ incarnation: number; epoch: number; active: string; passive: string; at: number }>,
+    /** Failovers seen (the active folder changed between two observations). */
+    failovers: 0,
+    /** Operator reinstates run during the fault phase, and how many failed (typed). */
+    operatorReinstates: 0,
+    operatorReinstateErrors: 0,
+    /** The reinstate run once faults healed, or why it failed. */
+    reinstate: null as { alreadyInSync: boolean; copied: number; deltas: number } | null,
+    reinstateError: null as string | null,
+  };
   counts = { ok: 0, fail: 0, info: 0 };
   private index = 0;
 

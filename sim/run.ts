@@ -1,14 +1,17 @@
 import type { Database } from '../src/database/database.js';
 import { SopError } from '../src/errors/sop-error.js';
-import { CHECKERS } from './checkers/index.js';
+import { CHECKERS, type ErasureView, type ReplicationView } from './checkers/index.js';
 import type { Op } from './checkers/list-append.js';
+import { EcDrives } from './ec-drives.js';
 import { EventLoop } from './event-loop.js';
 import { History, type Outcome } from './history.js';
 import { Nemesis } from './nemesis.js';
-import { type RunOptions, type Scenario, describeScenario, scenario } from './options.js';
+import { type BeyondBudget, type RunOptions, type Scenario, describeScenario, scenario } from './options.js';
 import { SeededSimRandom } from './random.js';
+import { ReplDrives } from './repl-drives.js';
 import { SimDisk } from './sim-disk.js';
-import { SimNode } from './sim-node.js';
+import { FOLDER, SimNode } from './sim-node.js';
+import { deterministicReedSolomon } from './sim-native.js';
 import { SimRedis } from './sim-redis.js';
 import * as w from './workload.js';
 
@@ -43,19 +46,29 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const s = scenario(root.fork('swarm'), options);
   const redis = s.useRedis ? new SimRedis(loop, root.fork('redis')) : null;
   const disk = new SimDisk('d0', root.fork('disk'));
-  const open = { registryHashMod: s.registryHashMod, nodeCacheSize: s.nodeCacheSize, wrapFs: options.wrapFs, clustered: s.nodes > 1 };
+  const erasureCoding = s.erasure ? { dataShards: s.erasure.dataShards, parityShards: s.erasure.parityShards, drives: [...s.erasure.drives] } : undefined;
+  const replica = s.replica ?? undefined;
+  const open = { registryHashMod: s.registryHashMod, nodeCacheSize: s.nodeCacheSize, wrapFs: options.wrapFs, clustered: s.nodes > 1, erasureCoding, replica };
   // Node 0 keeps the streams a standalone run always had; further nodes share its disk and Redis.
   const nodes = Array.from({ length: s.nodes }, (_, i) => new SimNode(`n${i}`, loop, root.fork(i === 0 ? 'node' : `node${i}`), disk, redis, open));
   for (const node of nodes) node.group = nodes;
-  const run = new Run(loop, root.fork('run'), s, nodes, redis, options);
-  let finished = false;
-  const main = run.main().catch((error: unknown) => {
-    if (!(error instanceof RunAborted)) run.violations.push(`simulation error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  }).finally(() => (finished = true));
-  const completed = await loop.run(() => finished, MAX_EVENTS);
-  if (!finished) run.violations.push(completed ? 'liveness: the simulation stopped making progress (deadlock)' : `liveness: no end after ${MAX_EVENTS} events`);
-  else await main;
-  return run.result(options.seed, loop);
+  const ec = s.erasure ? new EcDrives(disk, s.erasure) : null;
+  const repl = s.replica ? new ReplDrives(disk, [FOLDER, s.replica]) : null;
+  const run = new Run(loop, root.fork('run'), s, nodes, redis, options, ec, repl);
+  // Reed-Solomon runs in the thread pool: with erasure coding, its completions are put in call order.
+  const undoNative = ec ? deterministicReedSolomon() : () => undefined;
+  try {
+    let finished = false;
+    const main = run.main().catch((error: unknown) => {
+      if (!(error instanceof RunAborted)) run.violations.push(`simulation error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }).finally(() => (finished = true));
+    const completed = await loop.run(() => finished, MAX_EVENTS);
+    if (!finished) run.violations.push(completed ? 'liveness: the simulation stopped making progress (deadlock)' : `liveness: no end after ${MAX_EVENTS} events`);
+    else await main;
+    return run.result(options.seed, loop);
+  } finally {
+    undoNative();
+  }
 }
 
 /** Stops a run whose node cannot continue; the violation is already recorded. */
@@ -83,9 +96,11 @@ class Run {
     private readonly nodes: readonly SimNode[],
     redis: SimRedis | null,
     private readonly options: RunOptions,
+    private readonly ec: EcDrives | null,
+    private readonly repl: ReplDrives | null = null,
   ) {
     this.node = nodes[0]!;
-    this.nemesis = new Nemesis(loop, random.fork('nemesis'), s, nodes, redis);
+    this.nemesis = new Nemesis(loop, random.fork('nemesis'), s, nodes, redis, ec, () => this.operatorRepair(), repl, () => this.operatorReinstate());
     this.stepsLeft = options.steps;
     this.clients = options.clients;
   }
@@ -106,7 +121,13 @@ class Run {
     this.nemesis.heal();
     await nemesis;
     const db = await this.heal();
+    if (this.repl) await this.reinstateAfterHealing(db);
+    if (this.ec) await this.repairAfterHealing(db);
     await this.liveness(db);
+    // A drive wiped (replaced) under a running process is only noticed by the first call that
+    // touches a file it lost, which may come as late as the liveness phase: the operator's
+    // reinstate then runs once more, and the checkers judge the replicas after it.
+    if (this.repl && db.replicationStatus()?.passiveState !== 'in-sync') await this.reinstateAfterHealing(db);
     await this.check(db);
   }
 
@@ -147,6 +168,8 @@ class Run {
       if (!(opened instanceof SopError)) this.history.untyped.push(`open: ${String(opened)}`);
       throw opened;
     }
+    this.incarnations++;
+    this.observeReplication(opened as Database);
     return opened as Database;
   }
 
@@ -161,6 +184,7 @@ class Run {
       if (!db) continue;
       const gate = node.gate;
       await Promise.race([this.step(db, process, node), gate.killed]);
+      if (node.db === db) this.observeReplication(db);
       if (node.db === db && db.failure) node.restartProcess(); // an operator restarts a fail-stopped process (REC-5)
       await this.loop.sleep(this.random.float('think') * 3, 'think');
     }
@@ -195,7 +219,13 @@ class Run {
       await guard('write', (tx) => w.writeBlob(db, tx, n));
     } else if (r < 0.97) {
       const n = this.random.int(Math.max(1, this.nextBlob), 'blob.read');
+      const degraded = this.ec !== null && (this.ec.offline().length > 0 || this.ec.degradedBlobs().length > 0);
+      const wrongBefore = this.history.wrongReads.length;
       await guard('read', (tx) => w.readBlob(db, tx, n, this.history));
+      if (degraded) {
+        this.history.ec.degradedReads++;
+        this.history.ec.wrongWhileDegraded.push(...this.history.wrongReads.slice(wrongBefore));
+      }
     } else {
       await this.storeStep(db, guard, node);
     }
@@ -221,10 +251,19 @@ class Run {
     entry.created = await guard('write', (tx) => w.createScratchStore(db, tx, name, items));
   }
 
-  /** Loses the whole drive (replaced by an empty one) or misdirects one write, halfway through. */
-  private async beyondBudget(kind: 'drive-loss' | 'misdirected-write'): Promise<void> {
+  /**
+   * Loses the whole drive (replaced by an empty one), misdirects one write, or replaces P+1
+   * erasure-coded drives by empty ones, halfway through.
+   */
+  private async beyondBudget(kind: BeyondBudget): Promise<void> {
     while (this.stepsLeft > this.options.steps / 2) await this.loop.sleep(5, 'beyond.wait');
     this.nemesis.count(kind);
+    if (kind === 'ec-drive-loss') {
+      const devices = [...this.ec!.devices];
+      for (let i = 0; i <= this.ec!.geometry.parityShards; i++) devices.splice(this.random.int(devices.length, 'beyond.ec.drive'), 1)[0]!.wipe();
+      return;
+    }
+    if (kind === 'repl-both-drives') return this.bothReplicasLost();
     if (kind === 'misdirected-write') {
       for (let i = 0; i < 50; i++) {
         this.node.disk.armMisdirectedWrite();
@@ -234,6 +273,27 @@ class Run {
     }
     this.node.disk.replaceWithEmpty();
     this.node.crash('drive-loss');
+  }
+
+  /**
+   * Beyond what two replicas survive (spec REPL-2): both drives replaced by empty ones at once,
+   * or the passive drive lost (offline until healing) and, once the engine took it out of
+   * replication, the active drive replaced by an empty one. Either way acknowledged commits are
+   * gone: the run must report it, never pass.
+   */
+  private async bothReplicasLost(): Promise<void> {
+    const repl = this.repl!;
+    if (this.random.chance(0.5, 'beyond.repl.both')) {
+      for (const device of repl.devices) device.wipe();
+      this.node.crash('repl-both-drives');
+      return;
+    }
+    const active = repl.activeDrive();
+    repl.devices[active === 0 ? 1 : 0].offline = true;
+    for (let i = 0; i < 200 && repl.truth()?.passive === 'in-sync'; i++) await this.loop.sleep(5, 'beyond.repl.wait');
+    this.nemesis.count('repl-active-lost-out-of-sync');
+    repl.devices[repl.activeDrive()].wipe();
+    this.node.crash('repl-both-drives');
   }
 
   /** Healing: faults are off; a process that fail-stopped or crashed is started again. */
@@ -266,6 +326,85 @@ class Run {
     await db.sweep().catch(() => undefined);
   }
 
+  /** Opens so far (the REPL-1 epoch must not go backwards from one to the next). */
+  private incarnations = 0;
+
+  /** Replicated runs: records the replication status this incarnation sees (REPL-1: its epoch never goes backwards). */
+  private observeReplication(db: Database): void {
+    if (!this.repl) return;
+    let info: ReturnType<Database['replicationStatus']>;
+    try {
+      info = db.replicationStatus();
+    } catch {
+      return;
+    }
+    if (!info) return;
+    const observed = this.history.repl.observed;
+    const last = observed[observed.length - 1];
+    if (last && last.incarnation === this.incarnations && last.epoch === info.epoch) return;
+    if (last && last.active !== info.active) this.history.repl.failovers++;
+    observed.push({ incarnation: this.incarnations, epoch: info.epoch, active: info.active, passive: info.passiveState, at: this.loop.now });
+  }
+
+  /** An operator brings a failed or replaced replicated drive back with `db.reinstate()` during the fault phase (its outcome is not judged). */
+  private async operatorReinstate(): Promise<void> {
+    const db = this.node.db;
+    if (!db) return;
+    this.history.repl.operatorReinstates++;
+    const gate = this.node.gate;
+    try {
+      await Promise.race([db.reinstate(), gate.killed]);
+    } catch (error) {
+      this.history.repl.operatorReinstateErrors++;
+      if (!(error instanceof SopError)) this.history.untyped.push(`reinstate: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    }
+    if (this.node.db === db) this.observeReplication(db);
+  }
+
+  /**
+   * Faults healed: like an operator, reinstate the drive that failed or was replaced (spec
+   * REPL-3); the replication checker then requires byte-identical replicas, in sync.
+   */
+  private async reinstateAfterHealing(db: Database): Promise<void> {
+    try {
+      const report = await db.reinstate();
+      this.history.repl.reinstate = { alreadyInSync: report.alreadyInSync, copied: report.copied, deltas: report.deltas };
+    } catch (error) {
+      if (!(error instanceof SopError)) this.history.untyped.push(`reinstate: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      this.history.repl.reinstateError = error instanceof Error ? error.message : String(error);
+    }
+    this.observeReplication(db);
+  }
+
+  /** An operator replaced a drive and runs `db.repair()` during the fault phase (its outcome is not judged). */
+  private async operatorRepair(): Promise<void> {
+    const db = this.node.db;
+    if (!db) return;
+    this.history.ec.operatorRepairs++;
+    const gate = this.node.gate;
+    try {
+      await Promise.race([db.repair(), gate.killed]);
+    } catch (error) {
+      if (!(error instanceof SopError)) this.history.untyped.push(`repair: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    }
+  }
+
+  /**
+   * Faults healed: a full repair must restore every blob's D+P shards (spec EC-3, judged by the
+   * erasure-coding checker). A sweep runs first: deletes that failed during the faults (the
+   * shards of rolled-back writes, EC-2) are finished by recovery, not by repair, which would
+   * count such a leftover as an unrecoverable blob.
+   */
+  private async repairAfterHealing(db: Database): Promise<void> {
+    try {
+      await db.sweep();
+      this.history.ec.repair = await db.repair();
+    } catch (error) {
+      if (!(error instanceof SopError)) this.history.untyped.push(`repair: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      this.history.ec.repairError = error instanceof Error ? error.message : String(error);
+    }
+  }
+
   /** After faults stop, transactions must commit again within a bounded virtual time (IDLE-1, REC-5). */
   private async liveness(db: Database): Promise<void> {
     this.checked.push('liveness');
@@ -291,9 +430,20 @@ class Run {
     const finalLists = await this.readFinalLists(db);
     for (const checker of CHECKERS) {
       this.checked.push(checker.name);
-      const problems = await checker.check({ history: this.history, db, workload: this.s.workload, finalLists });
+      const problems = await checker.check({ history: this.history, db, workload: this.s.workload, finalLists, erasure: this.erasureView(), replication: this.replicationView() });
       this.violations.push(...problems.map((p) => `${checker.name} [${checker.invariants.join(', ')}]: ${p}`));
     }
+  }
+
+  /** What the erasure-coding checker reads the drives with: node 0's file system, healed. */
+  private erasureView(): ErasureView | null {
+    if (!this.s.erasure) return null;
+    return { geometry: this.s.erasure, fs: this.node.fileSystem() };
+  }
+
+  /** What the replication checker reads the drives with: the oracle over the SimDisk. */
+  private replicationView(): ReplicationView | null {
+    return this.repl ? { drives: this.repl } : null;
   }
 
   /** The final state, read after healing, also enters the history as the last committed read. */

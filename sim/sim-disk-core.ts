@@ -11,6 +11,11 @@ import { DiskTree, fsError, type DirNode, type FileNode, type Node } from './sim
 export interface DiskFaults {
   /** Every call fails with EIO. Wins over every other fault. */
   offline?: boolean;
+  /**
+   * Folders whose device is offline: every call on a path at or under one of them fails with
+   * EIO (a rename when either side is). A drive is a folder prefix (sim/folder-device.ts).
+   */
+  offlinePrefixes?: readonly string[];
   /** Probability a write, truncate or writeFile fails with EIO (nothing written). */
   eioWrite?: number;
   /** Probability datasync/sync/syncDir fails with EIO (nothing made durable by that call). */
@@ -32,7 +37,7 @@ export interface DiskStats {
   syncs: number;
   /** syncDir calls that reached the disk. */
   dirSyncs: number;
-  /** Per fault kind: offline, eioWrite, eioSync, enospc, latentReadError, bitRot, misdirectedWrite. */
+  /** Per fault kind: offline, offlinePrefix, eioWrite, eioSync, enospc, latentReadError, bitRot, misdirectedWrite, wipe, rot. */
   faultsInjected: Record<string, number>;
 }
 
@@ -47,7 +52,14 @@ export interface HandleState {
   readonly path: string;
   readonly writable: boolean;
   readonly generation: Generation;
+  /** How many folder wipes had happened when it was opened: a later wipe of its folder retires it. */
+  readonly wipesSeen: number;
   closed: boolean;
+}
+
+/** True when `path` is `prefix` or inside it. */
+export function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
 type RolledFault = 'eioWrite' | 'eioSync' | 'latentReadError' | 'bitRot';
@@ -58,6 +70,8 @@ export class DiskCore {
   readonly tree = new DiskTree();
   private generation: Generation = { valid: true, code: 'EBADF' };
   private misdirect: 'unused' | 'armed' | 'used' = 'unused';
+  /** Folders wiped so far (a replaced device each), in order. */
+  private readonly wipes: string[] = [];
 
   constructor(
     readonly name: string,
@@ -74,6 +88,37 @@ export class DiskCore {
   replaceWithEmpty(): void {
     this.retire('EIO');
     this.tree.reset();
+  }
+
+  /**
+   * The device mounted at folder `prefix` is replaced by an empty one: the folder stays (durable)
+   * but everything under it is gone, durably; handles opened under it fail with EIO.
+   */
+  wipe(prefix: string): void {
+    this.wipes.push(prefix);
+    this.stats.faultsInjected.wipe = (this.stats.faultsInjected.wipe ?? 0) + 1;
+    this.tree.wipe(prefix);
+  }
+
+  /**
+   * Media corruption at rest: flips bits of `count` stored bytes of the file (durable and page
+   * cache alike, so every later read sees them). False when it is not a non-empty file.
+   */
+  rot(path: string, count: number): boolean {
+    const file = this.tree.findQuietly(path);
+    if (file?.kind !== 'file' || file.current.size === 0) return false;
+    this.stats.faultsInjected.rot = (this.stats.faultsInjected.rot ?? 0) + 1;
+    for (let i = 0; i < count; i++) {
+      const at = this.random.int(file.current.size, `${this.name}.rot.byte`);
+      const mask = 1 << this.random.int(8, `${this.name}.rot.bit`);
+      for (const bytes of [file.current, file.durable]) {
+        if (at >= bytes.size) continue;
+        const b = bytes.read(at, 1);
+        b[0]! ^= mask;
+        bytes.write(at, b);
+      }
+    }
+    return true;
   }
 
   armMisdirectedWrite(): boolean {
@@ -103,7 +148,7 @@ export class DiskCore {
     }
     if (node.kind === 'dir') throw fsError('EISDIR', 'open', path, 'is a directory');
     this.tree.retain(node);
-    return { file: node, path, writable: mode !== 'read', generation: this.generation, closed: false };
+    return { file: node, path, writable: mode !== 'read', generation: this.generation, wipesSeen: this.wipes.length, closed: false };
   }
 
   read(h: HandleState, position: number, length: number): Uint8Array {
@@ -143,7 +188,7 @@ export class DiskCore {
 
   close(h: HandleState): void {
     // close(2) releases the descriptor even when it reports EIO.
-    if (this.faults.offline && h.generation.valid && !h.closed) this.release(h);
+    if (this.offlineFor(h.path) && h.generation.valid && !h.closed) this.release(h);
     this.usable(h, 'close', false);
     this.release(h);
   }
@@ -156,6 +201,9 @@ export class DiskCore {
   private usable(h: HandleState, syscall: string, write: boolean): void {
     this.online(syscall, h.path);
     if (!h.generation.valid) throw fsError(h.generation.code, syscall, h.path, 'handle opened before a crash or drive replacement');
+    for (let i = h.wipesSeen; i < this.wipes.length; i++) {
+      if (underPrefix(h.path, this.wipes[i]!)) throw fsError('EIO', syscall, h.path, `handle opened before ${this.wipes[i]} was replaced`);
+    }
     if (h.closed) throw fsError('EBADF', syscall, h.path, 'file handle is closed');
     if (write && !h.writable) throw fsError('EBADF', syscall, h.path, 'handle is open for reading only');
   }
@@ -183,6 +231,7 @@ export class DiskCore {
 
   rename(from: string, to: string): void {
     this.online('rename', from);
+    this.online('rename', to);
     this.tree.rename(from, to);
   }
 
@@ -247,6 +296,11 @@ export class DiskCore {
 
   private online(syscall: string, path: string): void {
     if (this.faults.offline) throw this.inject('offline', syscall, path);
+    if (this.offlineFor(path)) throw this.inject('offlinePrefix', syscall, path);
+  }
+
+  private offlineFor(path: string): boolean {
+    return this.faults.offline === true || (this.faults.offlinePrefixes?.some((prefix) => underPrefix(path, prefix)) ?? false);
   }
 
   /** Draws only when the fault is enabled, so enabling one fault does not shift other draws. */

@@ -260,6 +260,16 @@ export class DiskTree {
     dir.mtime = this.tick();
   }
 
+  /** Empties the folder at `path` for good: its current and durable entries both go (a replaced device). */
+  wipe(path: string): void {
+    const node = this.find(path, 'wipe');
+    if (node === null || node.kind !== 'dir') return;
+    node.entries.clear();
+    node.durable.clear();
+    node.mtime = this.tick();
+    this.collect();
+  }
+
   stat(node: Node): FileStat {
     const size = node.kind === 'file' ? node.current.size : 0;
     return { size, isFile: node.kind === 'file', isDirectory: node.kind === 'dir', mtimeMs: node.mtime };

@@ -23,6 +23,8 @@ export { CRASH_MODEL } from './sim-disk-tree.js';
 
 export class SimDisk {
   private readonly core: DiskCore;
+  /** Bumped by every event that changes files without a call (crash, replacement): part of fileStamp. */
+  private epoch = 0;
 
   constructor(name: string, random: SimRandom) {
     this.core = new DiskCore(name, random);
@@ -52,6 +54,7 @@ export class SimDisk {
 
   /** Power loss. Handles opened before it fail with EBADF (their gates should be dead anyway). */
   crash(): void {
+    this.epoch++;
     this.core.crash();
   }
 
@@ -62,7 +65,18 @@ export class SimDisk {
 
   /** Whole-drive loss: an empty drive with a durable root. Older handles fail with EIO. */
   replaceWithEmpty(): void {
+    this.epoch++;
     this.core.replaceWithEmpty();
+  }
+
+  /** The device mounted at folder `prefix` is replaced by an empty one (see DiskCore.wipe). */
+  wipe(prefix: string): void {
+    this.core.wipe(prefix);
+  }
+
+  /** Flips bits of `count` stored bytes of a file (rot at rest); false when no such non-empty file. */
+  rot(path: string, count = 1): boolean {
+    return this.core.rot(path, count);
   }
 
   /** sha256 (hex) of the durable and volatile state. */
@@ -74,6 +88,12 @@ export class SimDisk {
   peekFile(path: string): Uint8Array | null {
     const node = this.core.tree.findQuietly(path);
     return node?.kind === 'file' ? node.current.snapshot() : null;
+  }
+
+  /** Changes whenever the file's page-cache bytes change, except by rot(); null if not a file. */
+  fileStamp(path: string): string | null {
+    const node = this.core.tree.findQuietly(path);
+    return node?.kind === 'file' ? `${this.epoch}.${node.id}.${node.mtime}.${node.current.size}` : null;
   }
 
   /** Sorted absolute paths of the files at or under `path` (current entries; no directories). */

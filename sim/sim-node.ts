@@ -55,7 +55,15 @@ export class SimNode {
     private readonly random: SeededSimRandom,
     readonly disk: SimDisk,
     private readonly redis: SimRedis | null,
-    private readonly openOptions: { registryHashMod: number; nodeCacheSize: number; wrapFs?: (fs: FileSystem) => FileSystem; clustered?: boolean },
+    private readonly openOptions: {
+      registryHashMod: number;
+      nodeCacheSize: number;
+      wrapFs?: (fs: FileSystem) => FileSystem;
+      clustered?: boolean;
+      erasureCoding?: { dataShards: number; parityShards: number; drives: string[] };
+      /** Active/passive replication of FOLDER onto this folder (spec REPL-1..REPL-5). */
+      replica?: string;
+    },
   ) {
     this.clock = new SimClock(loop, this.gate, 1_700_000_000_000);
     this.engineSeed = random.int(0x7fffffff, 'engineSeed');
@@ -71,6 +79,8 @@ export class SimNode {
       nodeCacheSize: this.openOptions.nodeCacheSize,
       maintenance: { sweepIntervalMs: 2_000, busySweepIntervalMs: 500 },
       ...(this.openOptions.clustered ? { mode: 'clustered' as const, clusterGraceMs: 10_000 } : {}),
+      ...(this.openOptions.erasureCoding ? { erasureCoding: this.openOptions.erasureCoding } : {}),
+      ...(this.openOptions.replica ? { replication: { passive: this.openOptions.replica } } : {}),
     });
     if (!gate.alive()) return gate.hang();
     this.db = db;
@@ -103,6 +113,12 @@ export class SimNode {
     this.db = null;
     this.gate = new ProcessGate();
     this.clock = new SimClock(this.loop, this.gate, this.clock.offsetMs);
+  }
+
+  /** A FileSystem of the current incarnation (scheduled like the engine's, without its wrapFs): for checkers. */
+  fileSystem(): FileSystem {
+    const gate = this.gate;
+    return this.disk.view(gate, { complete: (label) => this.completeIo(gate, label) });
   }
 
   private env(gate: ProcessGate): Env {

@@ -18,3 +18,7 @@ export { SystemClock } from './adapters/system-clock.js';
 export { SeededRandom } from './adapters/seeded-random.js';
 export { MemoryCoordinator } from './adapters/memory-coordinator.js';
 export { realEnv } from './adapters/real-env.js';
+export type { ReplicationOptions, ReplicationInfo } from './replication/replication.js';
+export type { ReplicationEvent } from './replication/replicated-fs.js';
+export type { ReinstateProgress, ReinstateReport } from './replication/reinstate.js';
+export { FAILOVER_QUALIFIED_CODES } from './replication/qualify.js';

@@ -2,7 +2,12 @@ import type { Database } from '../../src/database/database.js';
 import { SopError } from '../../src/errors/sop-error.js';
 import type { History } from '../history.js';
 import { INITIAL_BALANCE, type WorkloadConfig } from '../workload.js';
+import { type ErasureView, checkErasureCoding } from './erasure-coding.js';
 import { checkListAppend } from './list-append.js';
+import { type ReplicationView, checkReplication } from './replication.js';
+
+export type { ErasureView } from './erasure-coding.js';
+export type { ReplicationView } from './replication.js';
 
 /** What a checker sees: the history, the healed database and the run's figures. */
 export interface CheckInput {
@@ -11,6 +16,10 @@ export interface CheckInput {
   readonly workload: WorkloadConfig;
   /** The final list contents read in the healing phase. */
   readonly finalLists: ReadonlyMap<string, number[]>;
+  /** Erasure-coded runs: the drives' geometry and a file system to scrub them; null otherwise. */
+  readonly erasure: ErasureView | null;
+  /** Replicated runs: the two drives (the oracle over the simulated disk); null otherwise. */
+  readonly replication: ReplicationView | null;
 }
 
 export interface Checker {
@@ -118,7 +127,31 @@ const stores: Checker = {
 };
 
 /**
- * The checker registry. Replication and erasure-coding checkers (REPL-*, EC-*) join here when
- * those features land.
+ * Erasure coding under drive faults: no wrong bytes from degraded reads (EC-1), nothing of a
+ * failed write or removed store left on a drive (EC-2), full redundancy after repair (EC-3).
+ * See erasure-coding.ts. Runs without erasure coding have nothing to check.
  */
-export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, stores, integrity];
+const erasureCoding: Checker = {
+  name: 'erasure-coding',
+  invariants: ['EC-1', 'EC-2', 'EC-3'],
+  async check({ history, db, erasure }) {
+    return erasure ? checkErasureCoding(history, db, erasure) : [];
+  },
+};
+
+/**
+ * Active/passive replication under drive faults: the epoch never goes backwards (REPL-1), the
+ * final reinstate leaves byte-identical replicas in sync (REPL-3). Acknowledged commits across
+ * failovers (REPL-2, REPL-4) and healed rot (REPL-5) are judged by durability, bank, stores and
+ * integrity. See replication.ts. Runs without replication have nothing to check.
+ */
+const replication: Checker = {
+  name: 'replication',
+  invariants: ['REPL-1', 'REPL-2', 'REPL-3', 'REPL-4', 'REPL-5'],
+  async check({ history, db, replication: view }) {
+    return view ? checkReplication(history, db, view) : [];
+  },
+};
+
+/** The checker registry. */
+export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, stores, integrity, erasureCoding, replication];

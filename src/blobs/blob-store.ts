@@ -5,6 +5,13 @@ import { writeSynced } from '../util/durable-file.js';
 import { joinPath } from '../util/paths.js';
 import type { BlobIssue, Blobs, BlobsFactory, ScrubProgress, ScrubReport } from './blobs.js';
 
+/**
+ * Blob writes, syncs and unlinks in flight at once. Concurrent fsyncs on one file system share
+ * journal commits, so a commit of many nodes costs far fewer device flushes than it has files
+ * (bench, 100k items: update 3.1k/s at 8 in flight, 6.1k/s at 128; 64 keeps descriptors modest).
+ */
+const BLOB_IO_PARALLELISM = 64;
+
 /** The default: every store keeps its blobs in `<store>/blobs/`. */
 export function localBlobs(env: Env): BlobsFactory {
   return { external: false, open: (_storeName, storeDir) => new BlobStore(env, joinPath(storeDir, 'blobs')) };
@@ -45,11 +52,11 @@ export class BlobStore implements Blobs {
   /** Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1). */
   async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
     const folders = new Set<string>();
-    await parallel(blobs, 8, async ({ id, bytes }) => {
+    await parallel(blobs, BLOB_IO_PARALLELISM, async ({ id, bytes }) => {
       await writeSynced(this.env.fs, this.pathOf(id), bytes);
       folders.add(this.folderOf(id));
     });
-    await parallel([...folders], 8, (folder) => this.env.fs.syncDir(folder));
+    await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
   /** null when the blob does not exist. */
@@ -70,14 +77,14 @@ export class BlobStore implements Blobs {
   async removeAll(ids: readonly string[], durable = false): Promise<void> {
     // Every folder is synced, even for ids already gone: an earlier unlink may not be durable yet.
     const folders = new Set(ids.map((id) => this.folderOf(id)));
-    await parallel(ids, 8, async (id) => {
+    await parallel(ids, BLOB_IO_PARALLELISM, async (id) => {
       try {
         await this.env.fs.unlink(this.pathOf(id));
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT') throw toSopError(error, `delete blob ${id}`);
       }
     });
-    if (durable) await parallel([...folders].sort(), 8, (folder) => this.env.fs.syncDir(folder));
+    if (durable) await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
   /** Every blob file's id, from the 256 fan-out folders (a missing folder holds none). */
@@ -98,11 +105,12 @@ export class BlobStore implements Blobs {
     const ids = await this.list();
     const issues: BlobIssue[] = [];
     let done = 0;
-    await parallel(ids, 8, async (id) => {
+    await parallel(ids, BLOB_IO_PARALLELISM, async (id) => {
       const file = this.pathOf(id);
       try {
         checkAnyFrame(await this.env.fs.readFile(file), `blob ${id}`);
       } catch (error) {
+        if ((error as { code?: string }).code === 'ENOENT') return void progress?.(++done, ids.length); // deleted since listed (cleanup)
         issues.push({ id, file, problem: error instanceof Error ? error.message : String(error) });
       }
       progress?.(++done, ids.length);

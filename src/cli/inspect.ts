@@ -4,7 +4,8 @@ import type { DriveHealth } from '../ec/repair.js';
 import { ErasureBlobStore } from '../ec/erasure-blob-store.js';
 import { blobsFactory } from '../ec/factory.js';
 import { joinPath } from '../util/paths.js';
-import { type OpsArgs, messageOf, progressLine, requireDatabase } from './ops-args.js';
+import { type OpsArgs, messageOf, openOptions, progressLine } from './ops-args.js';
+import { replicationLine } from './verify.js';
 
 interface StoreView {
   readonly name: string;
@@ -21,13 +22,15 @@ interface StoreView {
 /**
  * `sop inspect <folder>`: what is in a database. Per store: item count, tree depth and nodes,
  * registry handles, orphan blobs and health (the structure check), and with erasure coding each
- * drive's state and shard count. Reads only (opening runs recovery, as any open does).
+ * drive's state and shard count, and with replication which folder is active and what the passive
+ * one is worth (in sync, failed, being reinstated) with the recent status changes. Reads only (opening runs recovery, as any open does).
  */
 export async function inspect(args: OpsArgs): Promise<number> {
-  await requireDatabase(args.folder);
-  const db = await Database.open({ folder: args.folder, ...(args.erasureCoding ? { erasureCoding: args.erasureCoding } : {}) });
+  const options = await openOptions(args);
+  const db = await Database.open(options);
   const views: StoreView[] = [];
   const progress = progressLine();
+  const replication = db.replicationStatus();
   try {
     const factory = blobsFactory(realEnv(), args.erasureCoding);
     for (const name of await db.listStores()) {
@@ -48,13 +51,13 @@ export async function inspect(args: OpsArgs): Promise<number> {
     await db.close();
   }
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ folder: args.folder, erasureCoding: args.erasureCoding ?? null, stores: views }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ folder: args.folder, erasureCoding: args.erasureCoding ?? null, replication, stores: views }, null, 2)}\n`);
     return 0;
   }
   const rows = [['STORE', 'ITEMS', 'DEPTH', 'NODES', 'HANDLES', 'ORPHANS', 'HEALTH']];
   for (const v of views) rows.push([v.name, ...[v.count, v.depth, v.nodes, v.handles, v.orphanBlobs].map((n) => (n === undefined ? '-' : String(n))), v.health]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = [`sop inspect ${args.folder}: ${views.length} store(s)`, ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))];
+  const lines = [`sop inspect ${args.folder}: ${views.length} store(s)`, ...(replication ? [replicationLine(replication)] : []), ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))];
   for (const v of views.filter((s) => s.drives)) {
     lines.push(`  ${v.name} shards: ${v.drives!.map((d) => `[${d.index}] ${d.drive} ${d.state === 'ok' ? `${d.shards}` : d.state}`).join(' | ')}`);
   }

@@ -1,5 +1,5 @@
 import { Database } from '../database/database.js';
-import { type OpsArgs, messageOf, progressLine, requireDatabase } from './ops-args.js';
+import { type OpsArgs, messageOf, openOptions, progressLine } from './ops-args.js';
 
 /**
  * `sop repair <folder> [--drives a,b,c --data D --parity P]`: opens the database (recovery
@@ -7,11 +7,11 @@ import { type OpsArgs, messageOf, progressLine, requireDatabase } from './ops-ar
  * line. Exit 0 when every blob has full redundancy again, 1 when some could not be repaired.
  */
 export async function repair(args: OpsArgs): Promise<number> {
-  await requireDatabase(args.folder);
+  const options = await openOptions(args);
   const progress = progressLine();
   let db: Database;
   try {
-    db = await Database.open({ folder: args.folder, ...(args.erasureCoding ? { erasureCoding: args.erasureCoding } : {}) });
+    db = await Database.open(options);
   } catch (error) {
     process.stderr.write(`sop repair: cannot open ${args.folder}: ${messageOf(error)}\n`);
     return 1;

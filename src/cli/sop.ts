@@ -4,6 +4,7 @@
  */
 import { simCommand } from '../../sim/cli.js';
 import { demo } from './demo.js';
+import { reinstateCommand } from './reinstate.js';
 import { repair } from './repair.js';
 import { inspect } from './inspect.js';
 import { UsageError, parseOpsArgs } from './ops-args.js';
@@ -14,15 +15,20 @@ const USAGE = `usage: sop <command> [options]
        [--faults all|none|kind,kind] [--json] [--require-all] [--trace N]
                                                     deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)
-  verify  <folder> [--json] [--drives A,B,C --data D --parity P]
+  verify  <folder> [--json] [--passive DIR] [--drives A,B,C --data D --parity P]
                                                     full scrub: trees, counts, every blob's CRC (and EC shards,
-                                                    parity); exit 0 when healthy, 1 with a list of what is corrupt
-  inspect <folder> [--json] [--drives A,B,C --data D --parity P]
-                                                    stores, item counts, tree depth and nodes, registry and EC
-                                                    drive health
+                                                    parity, replicas equal); exit 0 when healthy, 1 with a list
+                                                    of what is corrupt
+  inspect <folder> [--json] [--passive DIR] [--drives A,B,C --data D --parity P]
+                                                    stores, item counts, tree depth and nodes, registry, EC
+                                                    drive health, replication status
   repair  <folder> [--json] [--drives A,B,C --data D --parity P]
                                                     rebuild every missing or corrupt EC shard (after a drive
-                                                    was replaced); exit 0 when every blob is whole again`;
+                                                    was replaced); exit 0 when every blob is whole again
+  reinstate <folder> [--json] [--passive DIR]       bring a replaced or repaired passive drive back: full copy,
+                                                    then the deltas, mirroring on; exit 0 when the replicas are
+                                                    identical (restartable). With replication, <folder> may be
+                                                    either drive; --passive names the other when it is empty`;
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -58,9 +64,11 @@ async function main(argv: string[]): Promise<number> {
     case 'verify':
     case 'inspect':
     case 'repair':
+    case 'reinstate':
       try {
         const parsed = parseOpsArgs(args);
-        return await (command === 'verify' ? verify(parsed) : command === 'repair' ? repair(parsed) : inspect(parsed));
+        const run = { verify, repair, inspect, reinstate: reinstateCommand }[command];
+        return await run(parsed);
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         process.stderr.write(`sop ${command}: ${error.message} (sop help: usage)\n`);

@@ -1,8 +1,6 @@
-import { realEnv } from '../adapters/real-env.js';
 import { Database } from '../database/database.js';
-import { blobsFactory } from '../ec/factory.js';
-import { joinPath } from '../util/paths.js';
-import { type OpsArgs, messageOf, progressLine, requireDatabase } from './ops-args.js';
+import type { ReplicationInfo } from '../replication/replication.js';
+import { type OpsArgs, messageOf, openOptions, progressLine } from './ops-args.js';
 
 /** One thing `sop verify` found wrong, naming where. */
 interface Problem {
@@ -30,18 +28,18 @@ const MAX_LINES = 50;
  * CRC, parity consistency and the decoded blob (EC-1). Exit 0 when healthy, 1 otherwise.
  */
 export async function verify(args: OpsArgs): Promise<number> {
-  await requireDatabase(args.folder);
+  const options = await openOptions(args);
   const problems: Problem[] = [];
   const stores: StoreSummary[] = [];
   const progress = progressLine();
   let db: Database;
   try {
-    db = await Database.open({ folder: args.folder, ...(args.erasureCoding ? { erasureCoding: args.erasureCoding } : {}) });
+    db = await Database.open(options);
   } catch (error) {
-    return report(args, stores, [{ problem: `cannot open: ${messageOf(error)}` }]);
+    return report(args, stores, [{ problem: `cannot open: ${messageOf(error)}` }], null);
   }
+  const replication = db.replicationStatus();
   try {
-    const factory = blobsFactory(realEnv(), args.erasureCoding);
     for (const name of await db.listStores()) {
       const before = problems.length;
       progress.show(`verify: store ${name}: structure`);
@@ -54,7 +52,7 @@ export async function verify(args: OpsArgs): Promise<number> {
       }
       let blobs = 0;
       try {
-        const scrub = await factory.open(name, joinPath(db.folder, 'stores', name)).scrub((done, total) => progress.show(`verify: store ${name}: blob ${done}/${total}`));
+        const scrub = await db.scrubStore(name, (done, total) => progress.show(`verify: store ${name}: blob ${done}/${total}`));
         blobs = scrub.blobs;
         for (const issue of scrub.issues) problems.push({ store: name, blob: issue.id, file: issue.file, problem: issue.problem });
       } catch (error) {
@@ -62,19 +60,30 @@ export async function verify(args: OpsArgs): Promise<number> {
       }
       stores.push({ name, count: check?.count, depth: check?.depth, nodes: check?.nodes, blobs, ok: problems.length === before });
     }
+    problems.push(...(await replicaProblems(db, progress)));
   } finally {
     progress.clear();
     await db.close();
   }
-  return report(args, stores, problems);
+  return report(args, stores, problems, replication);
 }
 
-function report(args: OpsArgs, stores: StoreSummary[], problems: Problem[]): number {
+/** Replication in sync: both folders must be byte-identical (REPL-3); out of sync is reported, not a problem of the data. */
+async function replicaProblems(db: Database, progress: ReturnType<typeof progressLine>): Promise<Problem[]> {
+  const status = db.replicationStatus();
+  if (!status || status.passiveState !== 'in-sync') return [];
+  progress.show('verify: comparing the replicas');
+  return (await db.compareReplicas()).map((difference) => ({ problem: `replica ${status.passive} differs from ${status.active}: ${difference}` }));
+}
+
+function report(args: OpsArgs, stores: StoreSummary[], problems: Problem[], replication: ReplicationInfo | null): number {
   const healthy = problems.length === 0;
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ folder: args.folder, healthy, stores, problems }, null, 2)}\n`);
+    const { events: _events, ...summary } = replication ?? { events: [] };
+    process.stdout.write(`${JSON.stringify({ folder: args.folder, healthy, stores, problems, replication: replication ? summary : null }, null, 2)}\n`);
   } else {
     const out: string[] = [`sop verify ${args.folder}`];
+    if (replication) out.push(`  ${replicationLine(replication)}`);
     for (const s of stores) {
       const shape = s.count === undefined ? 'structure check failed' : `${s.count} items, depth ${s.depth}, ${s.nodes} nodes`;
       out.push(`  store ${s.name}: ${shape}, ${s.blobs} blobs: ${s.ok ? 'ok' : 'PROBLEMS'}`);
@@ -90,4 +99,8 @@ function report(args: OpsArgs, stores: StoreSummary[], problems: Problem[]): num
     process.stdout.write(`${out.join('\n')}\n`);
   }
   return healthy ? 0 : 1;
+}
+
+export function replicationLine(r: ReplicationInfo): string {
+  return `replication: active ${r.active}, passive ${r.passive} ${r.passiveState} (epoch ${r.epoch}${r.failedOver ? ', failed over' : ''}): ${r.reason}`;
 }

@@ -30,6 +30,8 @@ export const BlockKind = {
   DbInfo: 8,
   /** One erasure-coded shard of a node or value blob (src/ec/shard-format.ts). Kinds are append-only. */
   EcShard: 9,
+  /** A drive's replication status (src/replication/status.ts). */
+  ReplicationStatus: 10,
 } as const;
 export type BlockKind = (typeof BlockKind)[keyof typeof BlockKind];
 

@@ -7,6 +7,8 @@ import { RedisCoordinator } from '../adapters/redis-coordinator.js';
 import { ClusterSync } from '../cluster/cluster-sync.js';
 import { blobsFactory } from '../ec/factory.js';
 import type { Env } from '../ports/env.js';
+import { type Replication, type ReplicationInfo, openReplication } from '../replication/replication.js';
+import type { ReinstateProgress, ReinstateReport } from '../replication/reinstate.js';
 import type { StoreInfo } from '../store/store-info.js';
 import { StoreRepository } from '../store/store-repository.js';
 import type { Store } from '../store/store.js';
@@ -52,6 +54,7 @@ export class Database {
     private readonly clusterGraceMs: number,
     /** A Coordinator this database connected itself, closed with it. */
     private readonly ownedCoordinator: RedisCoordinator | null,
+    private readonly replication: Replication | null,
   ) {
     this.ctx = {
       env,
@@ -89,16 +92,17 @@ export class Database {
     if (grace !== undefined && !(typeof grace === 'number' && grace >= 0)) throw invalid('clusterGraceMs must be a number >= 0');
     const folder = resolve(options.folder).replace(/\\/g, '/');
     const owned = options.mode === 'clustered' && !options.env ? await connectRedis(options) : null;
-    const env = owned ? { ...realEnv(), coordinator: owned } : (options.env ?? realEnv());
+    const base = owned ? { ...realEnv(), coordinator: owned } : (options.env ?? realEnv());
     try {
-      return await Database.openFolder(env, folder, options, owned);
+      const replicated = options.replication === undefined ? null : await openReplication(base, folder, options.replication, options.mode);
+      return await Database.openFolder(replicated?.env ?? base, folder, options, owned, replicated?.replication ?? null);
     } catch (error) {
       await owned?.close().catch(() => undefined);
       throw toSopError(error, `open ${folder}`);
     }
   }
 
-  private static async openFolder(env: Env, folder: string, options: DatabaseOptions, owned: RedisCoordinator | null): Promise<Database> {
+  private static async openFolder(env: Env, folder: string, options: DatabaseOptions, owned: RedisCoordinator | null, replication: Replication | null): Promise<Database> {
     const stat = await env.fs.stat(folder);
     if (stat && !stat.isDirectory) throw invalid(`${folder} is not a directory`);
     await ensureDurableDir(env.fs, folder);
@@ -138,7 +142,7 @@ export class Database {
     let db: Database | undefined;
     const isLive = async (tid: string): Promise<boolean> => (db?.live.has(tid) ?? true) || ((await cluster?.isLive(tid)) ?? false);
     const maintenance = new Maintenance(env, translogs, repo, namespace, isLive, options.maintenance, clustered, scan);
-    db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned);
+    db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned, replication);
     db.seq = Math.max(0, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
     return db;
   }
@@ -292,6 +296,43 @@ export class Database {
     });
   }
 
+  /** Reads every blob of a store and checks its checksums (and with erasure coding each shard): `sop verify`. */
+  async scrubStore(name: string, progress?: (done: number, total: number) => void): Promise<import('../blobs/blobs.js').ScrubReport> {
+    return this.api('scrubStore', async () => {
+      validateStoreName(name);
+      const store = await this.repo.get(name);
+      if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
+      return store.blobs.scrub(progress);
+    });
+  }
+
+  /** Replication (option `replication`): which folder is active, what the passive one is worth, recent changes; null without replication. */
+  replicationStatus(): ReplicationInfo | null {
+    this.ensureOpen();
+    return this.replication?.info() ?? null;
+  }
+
+  /**
+   * Replication: brings the passive folder (a replaced drive, or one that failed) back into
+   * replication while the database keeps running: full copy, then the changes made meanwhile,
+   * then mirroring on; afterwards both folders are byte-identical (spec REPL-3). Running it
+   * again after a crash starts over. Without replication: INVALID_ARGUMENT.
+   */
+  async reinstate(progress?: (p: ReinstateProgress) => void): Promise<ReinstateReport> {
+    return this.api('reinstate', async () => {
+      if (!this.replication) throw invalid('reinstate needs replication (option replication: { passive })');
+      return this.replication.reinstate(progress);
+    });
+  }
+
+  /** Replication: every difference between the active and passive folders (empty when identical). */
+  async compareReplicas(): Promise<string[]> {
+    return this.api('compareReplicas', async () => {
+      if (!this.replication) throw invalid('compareReplicas needs replication (option replication: { passive })');
+      return this.replication.compare();
+    });
+  }
+
   /** Runs one onIdle sweep now (recovery of dead transactions). */
   async sweep(): Promise<RecoveryReport | null> {
     this.ensureOpen();
@@ -303,6 +344,7 @@ export class Database {
     this.closed = true;
     for (const tx of this.live.values()) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
     await this.repo.close();
+    await this.replication?.close();
     await this.ownedCoordinator?.close().catch(() => undefined);
   }
 

@@ -40,6 +40,15 @@ export interface DatabaseOptions {
    * (INVALID_ARGUMENT when malformed). Registry, logs and store infos stay in `folder`.
    */
   erasureCoding?: { dataShards: number; parityShards: number; drives: string[] };
+  /**
+   * Active/passive replication of the folder onto a second drive (spec REPL-1..REPL-4): every
+   * change under `folder` is mirrored to `passive` in the same call; an I/O error that qualifies
+   * (EIO, ENOSPC, EROFS, ... see README) on the active drive fails over to the passive one,
+   * durably, without losing an acknowledged commit; `db.reinstate()` brings a replaced drive
+   * back. `folder` stays drive 0 and `passive` drive 1 for the life of the database.
+   * Standalone mode only. Erasure-coded blob drives are not replicated (parity protects them).
+   */
+  replication?: import('../replication/replication.js').ReplicationOptions;
 }
 
 /** A composite key field and its direction. */

@@ -4,7 +4,7 @@ import { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { writeSynced } from '../util/durable-file.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import { ensureDurableDir, joinPath } from '../util/paths.js';
+import { ensureDurableDir, joinPath, parentDir } from '../util/paths.js';
 import type { ErasureCoding } from './config.js';
 import { type DriveHealth, type RepairReport, driveHealth, repairBlobs } from './repair.js';
 import type { RsCodec } from './rs-codec.js';
@@ -31,7 +31,10 @@ const MAX_PENDING = 100_000;
  * - a read decodes from any D valid shards (spec EC-1): data shards first (no decoding when
  *   they are intact), parity only when one is missing or fails its CRC. A degraded read
  *   returns the bytes and remembers the id for repairPending(); nothing runs in the background;
- * - repair() rebuilds every missing or bad shard of every blob (spec EC-3).
+ * - repair() rebuilds every missing or bad shard of every blob (spec EC-3);
+ * - a delete that could not reach every drive leaves a tombstone `<id>.deleted` next to the
+ *   shards it did delete: list() no longer reports the blob, and repair() or the lazy repair
+ *   deletes the leftover shards once their drive is back, then the tombstones.
  */
 export class ErasureBlobStore implements Blobs {
   readonly external = true;
@@ -40,6 +43,8 @@ export class ErasureBlobStore implements Blobs {
   /** Per-blob exclusion of writes, deletes and repairs: a repair must never resurrect a deleted blob. */
   private readonly locks = new KeyedMutex();
   private readonly pending = new Set<string>();
+  /** Ids this process tombstoned, for the lazy repair to purge (a full repair finds every tombstone). */
+  private readonly tombstoned = new Set<string>();
 
   constructor(
     private readonly env: Env,
@@ -61,13 +66,24 @@ export class ErasureBlobStore implements Blobs {
     return joinPath(this.folderOn(drive), id.slice(0, 2), `${id}.${drive}`);
   }
 
+  /** The marker of a blob deleted while one of its shards could not be: the shard is garbage. */
+  tombstonePath(drive: number, id: string): string {
+    return joinPath(this.folderOn(drive), id.slice(0, 2), `${id}.deleted`);
+  }
+
   /** Blob ids a degraded read or write met, waiting for repairPending(). */
   get pendingRepairs(): number {
     return this.pending.size;
   }
 
-  /** The fan-out folders on every drive (a missing drive folder is created); at most P drives may fail. */
+  /**
+   * The fan-out folders on every drive (a missing drive folder is created); at most P drives may
+   * fail. The store folder's entry (a hidden one while the store is created) is made durable
+   * first: after a crash it is what tells the repository to remove what went to the drives
+   * (STORE-1, STORE-3); without it their folders and root blob would be left behind.
+   */
   async create(): Promise<void> {
+    await this.env.fs.syncDir(parentDir(this.dir));
     const failures = (await this.prepareDrives()).filter((e) => e !== null);
     if (failures.length > this.codec.parityShards) {
       throw new SopError('IO', `store ${this.storeName}: ${failures.length} of ${this.codec.total} drives failed: ${failures[0]!.message}`, { cause: failures[0] });
@@ -171,29 +187,45 @@ export class ErasureBlobStore implements Blobs {
 
   /**
    * Deletes every shard of each blob; missing ones are fine. A blob counts as deleted once at
-   * least P+1 of its shards are gone (fewer than D can remain, so it can never be read again);
-   * otherwise this rejects and the caller's cleanup runs again later.
+   * least P+1 of its shards are gone (fewer than D can remain, so it can never be read again)
+   * and, if some shard could not be deleted (its drive failing), a tombstone is durable on a
+   * drive where it was: the leftover shard is then garbage, which repair() deletes later
+   * (spec EC-2: nothing of a deleted or failed write stays). Otherwise this rejects and the
+   * caller's cleanup runs again later.
    */
   async removeAll(ids: readonly string[], durable = false): Promise<void> {
     if (ids.length === 0) return;
     await this.locks.runAll(ids, async () => {
-      const removed = await this.unlinkAll(ids, durable);
+      const gone = await this.unlinkAll(ids, durable);
       for (const id of ids) this.pending.delete(id);
-      const short = ids.find((id) => removed.get(id)! <= this.codec.parityShards);
+      const short = ids.find((id) => gone.get(id)!.size <= this.codec.parityShards);
       if (short !== undefined) {
-        throw new SopError('IO', `store ${this.storeName}: deleted ${removed.get(short)} of ${this.codec.total} shards of blob ${short}, ${this.codec.parityShards + 1} needed`);
+        throw new SopError('IO', `store ${this.storeName}: deleted ${gone.get(short)!.size} of ${this.codec.total} shards of blob ${short}, ${this.codec.parityShards + 1} needed`);
       }
+      const partial = ids.filter((id) => gone.get(id)!.size < this.codec.total);
+      await parallel(partial, 4, async (id) => {
+        const marked = await this.markDeleted(id, gone.get(id)!);
+        if (marked === 0) throw new SopError('IO', `store ${this.storeName}: blob ${id}: a shard could not be deleted and no drive took its tombstone`);
+        this.tombstoned.add(id);
+      });
     });
   }
 
-  /** Every blob id with a shard on some drive; IO when more than P drives cannot be listed. */
+  /** Every blob id with a shard on some drive and no tombstone; IO when more than P drives cannot be listed. */
   async list(): Promise<string[]> {
-    const ids = new Set<string>();
+    const { shards, tombstones } = await this.scan();
+    return [...shards].filter((id) => !tombstones.has(id)).sort();
+  }
+
+  /** Ids with a shard, and ids with a tombstone, over every drive that can be listed (at most P may fail). */
+  private async scan(): Promise<{ shards: Set<string>; tombstones: Set<string> }> {
+    const shards = new Set<string>();
+    const tombstones = new Set<string>();
     const failures: Error[] = [];
     await Promise.all(
       this.config.drives.map(async (_drive, d) => {
         try {
-          for (const id of await this.listDrive(d)) ids.add(id);
+          await this.listDrive(d, (id, kind) => (kind === 'shard' ? shards : tombstones).add(id));
         } catch (error) {
           failures.push(error instanceof Error ? error : new Error(String(error)));
         }
@@ -202,11 +234,14 @@ export class ErasureBlobStore implements Blobs {
     if (failures.length > this.codec.parityShards) {
       throw new SopError('IO', `store ${this.storeName}: ${failures.length} of ${this.codec.total} drives cannot be listed: ${failures[0]!.message}`, { cause: failures[0] });
     }
-    return [...ids].sort();
+    return { shards, tombstones };
   }
 
-  /** The ids of the shards on one drive; rejects (ENOENT included) when its store folder cannot be read. */
-  async listDrive(drive: number): Promise<string[]> {
+  /**
+   * The ids of the shards on one drive (`each` also sees tombstones); rejects (ENOENT included)
+   * when its store folder cannot be read.
+   */
+  async listDrive(drive: number, each?: (id: string, kind: 'shard' | 'tombstone') => void): Promise<string[]> {
     const ids: string[] = [];
     await this.env.fs.readdir(this.folderOn(drive));
     for (const sub of BlobStore.fanOut()) {
@@ -219,7 +254,12 @@ export class ErasureBlobStore implements Blobs {
       }
       for (const name of names) {
         const match = /^(.+)\.(\d+)$/.exec(name);
-        if (match) ids.push(match[1]!);
+        if (match) {
+          ids.push(match[1]!);
+          each?.(match[1]!, 'shard');
+        } else if (name.endsWith('.deleted')) {
+          each?.(name.slice(0, -'.deleted'.length), 'tombstone');
+        }
       }
     }
     return ids;
@@ -246,15 +286,74 @@ export class ErasureBlobStore implements Blobs {
     return scrubErasure(this, progress);
   }
 
-  /** Rebuilds the missing and bad shards of every blob; folders are recreated on replaced drives (spec EC-3). */
+  /**
+   * Rebuilds the missing and bad shards of every blob; folders are recreated on replaced drives
+   * (spec EC-3). Leftover shards of tombstoned (deleted) blobs are deleted first.
+   */
   async repair(progress?: ScrubProgress): Promise<RepairReport> {
     await this.prepareDrives();
-    return repairBlobs(this, await this.list(), progress);
+    const { shards, tombstones } = await this.scan();
+    await this.purge([...tombstones].sort());
+    return repairBlobs(this, [...shards].filter((id) => !tombstones.has(id)).sort(), progress);
   }
 
-  /** Repairs only the blobs that degraded reads and writes met since the last call (lazy repair). */
+  /** Repairs only the blobs that degraded reads and writes met since the last call (lazy repair), and purges this process's tombstones. */
   async repairPending(progress?: ScrubProgress): Promise<RepairReport> {
+    await this.purge([...this.tombstoned].sort());
     return repairBlobs(this, [...this.pending].sort(), progress);
+  }
+
+  /**
+   * Deletes the leftover shards of tombstoned blobs, then, once none is left, their tombstones;
+   * a blob whose leftover cannot be deleted yet (its drive still failing) keeps its tombstones.
+   */
+  private async purge(ids: readonly string[]): Promise<void> {
+    await parallel(ids, 4, (id) =>
+      this.locks.run(id, async () => {
+        const gone = await this.unlinkAll([id], true);
+        if (gone.get(id)!.size < this.codec.total) return;
+        const cleared = await this.unlinkFiles(this.config.drives.map((_, drive) => ({ drive, path: this.tombstonePath(drive, id) })));
+        if (cleared === this.codec.total) this.tombstoned.delete(id);
+      }),
+    );
+  }
+
+  /** Writes the blob's tombstone durably on each drive in `drives`; how many took it. */
+  private async markDeleted(id: string, drives: ReadonlySet<number>): Promise<number> {
+    let marked = 0;
+    await Promise.all(
+      [...drives].map(async (drive) => {
+        try {
+          await writeSynced(this.env.fs, this.tombstonePath(drive, id), new Uint8Array(0));
+          await this.env.fs.syncDir(joinPath(this.folderOn(drive), id.slice(0, 2)));
+          marked++;
+        } catch {
+          // that drive is failing too (or was replaced): another one takes the tombstone
+        }
+      }),
+    );
+    return marked;
+  }
+
+  /** Unlinks files (ENOENT counts as gone) and syncs their folders; how many are durably gone. */
+  private async unlinkFiles(files: ReadonlyArray<{ drive: number; path: string }>): Promise<number> {
+    let gone = 0;
+    await Promise.all(
+      files.map(async ({ path }) => {
+        try {
+          await this.env.fs.unlink(path);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ENOENT') return;
+        }
+        try {
+          await this.env.fs.syncDir(path.slice(0, path.lastIndexOf('/')));
+          gone++;
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ENOENT') gone++;
+        }
+      }),
+    );
+    return gone;
   }
 
   /** Per drive: reachable or not, and how many shards it holds (`sop inspect`). */
@@ -316,8 +415,8 @@ export class ErasureBlobStore implements Blobs {
     }
   }
 
-  /** Unlinks every shard of `ids`; how many drives no longer hold each blob's shard (ENOENT counts). */
-  private async unlinkAll(ids: readonly string[], durable: boolean): Promise<Map<string, number>> {
+  /** Unlinks every shard of `ids`; the drives that no longer hold each blob's shard (ENOENT counts). */
+  private async unlinkAll(ids: readonly string[], durable: boolean): Promise<Map<string, Set<number>>> {
     const gone = new Map(ids.map((id) => [id, new Set<number>()]));
     const tasks = ids.flatMap((id) => this.config.drives.map((_, drive) => ({ id, drive })));
     await parallel(tasks, 16, async ({ id, drive }) => {
@@ -345,7 +444,7 @@ export class ErasureBlobStore implements Blobs {
         }
       });
     }
-    return new Map([...gone].map(([id, drives]) => [id, drives.size]));
+    return gone;
   }
 }
 

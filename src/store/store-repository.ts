@@ -122,14 +122,21 @@ export class StoreRepository {
       }
       const temp = joinPath(this.dir, `.creating-${tid}-${info.name}`);
       const blobs = this.blobsFor.open(info.name, temp);
-      const written: { root?: string } = {};
+      const written: { root?: string; renamed?: boolean } = {};
       try {
         await this.writeNewStore(temp, info, blobs, written);
         await this.env.fs.rename(temp, final);
+        written.renamed = true;
         await this.env.fs.syncDir(this.dir);
       } catch (error) {
-        await this.env.fs.removeTree(temp).catch(() => undefined);
-        if (blobs.external && written.root) await blobs.removeAll([written.root], true).catch(() => undefined);
+        // Once renamed, the store may be durable: its root blob stays (the creation is in doubt,
+        // not undone). Before, external blobs go first: the hidden folder is what tells a later
+        // open (clearHidden) that they still need deleting, so it goes only once they are gone
+        // (found by the erasure-coded simulator, seed 90095).
+        if (!written.renamed) {
+          const blobsGone = !(blobs.external && written.root) || (await blobs.removeAll([written.root], true).then(() => true, () => false));
+          if (blobsGone) await this.env.fs.removeTree(temp).catch(() => undefined);
+        }
         // Another process created it between our check and our rename (clustered mode).
         const code = (error as { code?: string }).code;
         if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new SopError('STORE_EXISTS', `store ${info.name} already exists`);

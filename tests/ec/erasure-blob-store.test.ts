@@ -256,6 +256,27 @@ describe('ec/erasure-blob-store: delete, list, remove store', () => {
     await expectSopError(store.get(blobs[1]!.id), 'CORRUPT', 'IO');
   });
 
+  it('a delete that misses a failing drive leaves a tombstone: list() drops the blob, repair() deletes the leftover once the drive is back (EC-2)', async () => {
+    const drives = makeDrives(dirs, 3);
+    const faulty = new FaultyFileSystem(new NodeFileSystem(), plans.none());
+    const { store } = await makeStore(dirs, 2, 1, { drives, env: { ...realEnv(), fs: faulty } });
+    const blobs = sampleBlobs(34, 3);
+    await store.putAll(blobs);
+    faulty.plan = plans.failPaths(onDrives([drives[0]!]), ['unlink']);
+    await store.removeAll([blobs[0]!.id], true); // two of three gone: deleted, one leftover shard
+    assert.ok(fs.existsSync(store.shardPath(0, blobs[0]!.id)), 'the failing drive kept its shard');
+    assert.ok(fs.existsSync(store.tombstonePath(1, blobs[0]!.id)) && fs.existsSync(store.tombstonePath(2, blobs[0]!.id)));
+    assert.deepEqual(await store.list(), blobs.slice(1).map((b) => b.id).sort());
+    await store.repairPending(); // the drive still fails: the tombstones stay
+    assert.ok(fs.existsSync(store.tombstonePath(1, blobs[0]!.id)));
+    faulty.plan = plans.none();
+    const report = await store.repair();
+    assert.equal(report.unrecoverable, 0);
+    assert.deepEqual(shardFiles(drives).filter((f) => f.includes(blobs[0]!.id)), [], 'leftover shard and tombstones are gone');
+    assert.deepEqual(await store.list(), blobs.slice(1).map((b) => b.id).sort());
+    await readsBackExactly(store, blobs.slice(1), 'after the purge');
+  });
+
   it('list() is the union over drives; removeStore() deletes the store folder on every drive', async () => {
     const { store, drives } = await makeStore(dirs, 2, 1, { name: 'orders' });
     const blobs = sampleBlobs(33, 5);

@@ -40,13 +40,31 @@ describe('deliberately broken engines are caught (LOG-2, TX-3, COW-2, REG-4)', f
   });
 });
 
-describe('faults beyond the budget fail loudly (ACID-3, FMT-1, REG-4)', function () {
+describe('faults beyond the budget fail loudly (ACID-3, FMT-1, REG-4, EC-1, EC-3, REPL-2)', function () {
   this.timeout(900_000);
 
   it('losing the whole drive mid-run is reported (lost stores and commits), never passes', async () => {
     for (let seed = 1; seed <= 5; seed++) {
       const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'drive-loss' });
       assert.ok(r.violations.length > 0, `seed ${seed}: a lost drive went unnoticed`);
+    }
+  });
+
+  it('more than P erasure-coded drives replaced mid-run is reported with typed errors (EC-1, EC-3), never passes, never wrong bytes', async () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'ec-drive-loss' });
+      assert.match(r.scenario, /ec=(2\+1|4\+2)/);
+      assert.ok(r.violations.length > 0, `seed ${seed}: P+1 lost drives went unnoticed`);
+      assert.ok(!r.violations.some((v) => v.includes('wrong bytes') || v.includes('untyped')), `seed ${seed}: ${r.violations.join('\n')}`);
+    }
+  });
+
+  it('both replicated drives lost mid-run, or the active one while the passive is out of sync, is reported with typed errors (REPL-2), never passes', async () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'repl-both-drives' });
+      assert.match(r.scenario, /replicated/);
+      assert.ok(r.violations.length > 0, `seed ${seed}: losing both replicas went unnoticed`);
+      assert.ok(!r.violations.some((v) => v.includes('wrong bytes') || v.includes('untyped')), `seed ${seed}: ${r.violations.join('\n')}`);
     }
   });
 

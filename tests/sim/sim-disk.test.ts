@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { posix } from 'node:path';
 import type { FileHandle, FileSystem } from '../../src/ports/file-system.js';
+import { FolderDevice } from '../../sim/folder-device.js';
 import { SimDisk } from '../../sim/sim-disk.js';
 import type { Gate, IoScheduler, SimRandom } from '../../sim/types.js';
 
@@ -712,6 +713,39 @@ describe('sim-disk: gates, drive replacement and digests', () => {
     assert.deepEqual(await r.fs.readdir('/'), []);
     await durableFile(r.fs, '/new', text('n')); // the new drive works
     assert.equal(str(await r.fs.readFile('/new')), 'n');
+  });
+
+  it('folder devices: offline by prefix, wiped for good, rot at rest (sim/folder-device.ts)', async () => {
+    const r = rig();
+    for (const dir of ['/ec', '/ec/d0', '/ec/d1', '/ec/d10']) await r.fs.mkdir(dir);
+    await r.fs.syncDir('/');
+    await r.fs.syncDir('/ec');
+    await durableFile(r.fs, '/ec/d0/a', text('aaaa'));
+    await durableFile(r.fs, '/ec/d1/b', text('bbbb'));
+    await durableFile(r.fs, '/ec/d10/c', text('cccc'));
+    const d1 = new FolderDevice(r.disk, '/ec/d1');
+    const h = await r.fs.open('/ec/d1/b', 'read');
+    d1.offline = true;
+    await rejectsWith(r.fs.readFile('/ec/d1/b'), 'EIO', '/ec/d1/b');
+    await rejectsWith(r.fs.rename('/ec/d0/a', '/ec/d1/a'), 'EIO', '/ec/d1/a');
+    await rejectsWith(h.read(0, 1), 'EIO', '/ec/d1/b');
+    assert.equal(str(await r.fs.readFile('/ec/d10/c')), 'cccc', 'a prefix is a folder, not a string prefix');
+    assert.equal(str(await r.fs.readFile('/ec/d0/a')), 'aaaa');
+    d1.offline = false;
+    assert.equal(str(await h.read(0, 4)), 'bbbb');
+    d1.wipe();
+    await rejectsWith(h.read(0, 1), 'EIO', '/ec/d1/b');
+    assert.deepEqual(await r.fs.readdir('/ec/d1'), []);
+    assert.deepEqual(d1.files(), []);
+    powerCycle(r);
+    assert.deepEqual(await r.fs.readdir('/ec/d1'), [], 'a wipe is durable');
+    assert.deepEqual(await r.fs.readdir('/ec'), ['d0', 'd1', 'd10']);
+    const d0 = new FolderDevice(r.disk, '/ec/d0');
+    assert.equal(d0.rot('/ec/d1/x'), false);
+    assert.ok(d0.rot('/ec/d0/a', 2));
+    assert.notEqual(str(await r.fs.readFile('/ec/d0/a')), 'aaaa');
+    powerCycle(r);
+    assert.notEqual(str(await r.fs.readFile('/ec/d0/a')), 'aaaa', 'rot is at rest');
   });
 
   it('digest: equal for the same seed and calls, different after any change', async () => {

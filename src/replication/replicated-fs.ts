@@ -1,0 +1,355 @@
+import { SopError } from '../errors/sop-error.js';
+import type { Clock } from '../ports/clock.js';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../ports/file-system.js';
+import { writeSynced } from '../util/durable-file.js';
+import { ensureDurableDir, joinPath } from '../util/paths.js';
+import { Gate } from './gate.js';
+import { isValidFrame } from './heal.js';
+import { isFailoverQualified } from './qualify.js';
+import { ReplicatedHandle } from './replicated-handle.js';
+import { resolveStatus } from './resolve.js';
+import { type Drive, OPEN_MARKER, type ReplicationStatus, other, writeStatus } from './status.js';
+import { copyBytesDurably } from './tree-copy.js';
+
+/** A change of the replication status, kept for `sop inspect` and tests. */
+export interface ReplicationEvent {
+  readonly epoch: number;
+  readonly kind: 'failover' | 'passive-failed' | 'reinstate-started' | 'reinstated' | 'opened' | 'healed';
+  readonly reason: string;
+  readonly at: number;
+}
+
+/**
+ * Active/passive replication of a database folder (spec REPL-1..REPL-4) as a decorator over the
+ * FileSystem port: the engine keeps using paths under `folder`; this maps them to the active
+ * drive, and mirrors every change to the passive drive while it is in sync, in the same call
+ * (both sides settle before the engine continues). So the passive drive holds, at every moment,
+ * exactly the acknowledged state of the active one, and a failover is a switch of roots:
+ *
+ * - an error that qualifies (qualify.ts) on the active drive while the passive is in sync makes
+ *   the passive active, durably (status epoch + 1 written to it first), and the call's result is
+ *   the passive's: the engine does not even see the failure;
+ * - any error on the passive drive, or a passive that disagrees, takes it out of replication
+ *   (status written to the active drive before the call returns);
+ * - other errors on the active drive reach the engine, which rolls the transaction back.
+ *
+ * Paths outside `folder` (its parents, erasure-coded blob drives) pass through unmirrored.
+ */
+export class ReplicatedFileSystem implements FileSystem {
+  /** Logical paths changed while a reinstate copies (null otherwise): the copier's deltas. */
+  dirty: Set<string> | null = null;
+  readonly handles = new Set<ReplicatedHandle>();
+  readonly events: ReplicationEvent[] = [];
+  readonly gate = new Gate();
+  private statusChange: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly inner: FileSystem,
+    readonly roots: readonly [string, string],
+    private readonly clock: Clock,
+    private status_: ReplicationStatus,
+  ) {}
+
+  /** Reads both drives' statuses, settles the truth (resolve.ts) and records it. `seed`: the passive needs a first copy. */
+  static async open(inner: FileSystem, folder: string, passive: string, clock: Clock): Promise<{ fs: ReplicatedFileSystem; seed: boolean }> {
+    const roots = [folder, passive] as const;
+    const unprepared = [0, 1].map(() => null as unknown) as [unknown, unknown];
+    for (const drive of [0, 1] as const) await ensureDurableDir(inner, roots[drive]).catch((error) => (unprepared[drive] = error ?? 'error'));
+    const resolved = await resolveStatus(inner, roots, clock.now());
+    let status = resolved.status;
+    const active = status.active;
+    if (unprepared[active] !== null) failedRoot(roots[active], unprepared[active]);
+    if (unprepared[other(active)] !== null && status.passive !== 'failed') {
+      status = { ...status, epoch: status.epoch + 1, passive: 'failed', reason: `passive ${roots[other(active)]} unusable at open: ${describe(unprepared[other(active)])}` };
+    }
+    const fs = new ReplicatedFileSystem(inner, roots, clock, status);
+    if (resolved.changed || status !== resolved.status) await fs.persist(status, status.passive === 'in-sync' ? [0, 1] : [active]);
+    fs.record('opened', status.reason);
+    return { fs, seed: resolved.seed };
+  }
+
+  get status(): ReplicationStatus {
+    return this.status_;
+  }
+
+  get logicalRoot(): string {
+    return this.roots[0];
+  }
+
+  /** `path` on `drive`, or null when it lies outside the replicated folder. */
+  map(path: string, drive: Drive): string | null {
+    const root = this.roots[0];
+    if (path === root) return this.roots[drive];
+    if (!path.startsWith(`${root}/`)) return null;
+    return drive === 0 ? path : this.roots[1] + path.slice(root.length);
+  }
+
+  // ---- the FileSystem port ------------------------------------------------------------------
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    if (!this.inside(path)) return this.inner.open(path, mode);
+    if (mode === 'read') {
+      let used: Drive = this.status_.active;
+      const file = await this.onActive((d) => ((used = d), this.inner.open(this.map(path, d)!, 'read')));
+      return this.track(new ReplicatedHandle(this, path, false, used === 0 ? [file, null] : [null, file]));
+    }
+    const { perDrive } = await this.onBoth([path], (d) => this.inner.open(this.map(path, d)!, mode));
+    return this.track(new ReplicatedHandle(this, path, true, perDrive));
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    if (!this.inside(path)) return this.inner.readFile(path);
+    const bytes = await this.onActive((d) => this.inner.readFile(this.map(path, d)!));
+    if (this.status_.passive !== 'in-sync' || isValidFrame(bytes)) return bytes;
+    return this.healFromReplica(path, bytes);
+  }
+
+  /** Files healed from the passive copy since open (REPL-5). */
+  healed = 0;
+
+  /**
+   * A whole-file read that is not a valid frame on the active drive: if the passive copy is
+   * one, it is the truth (both drives got the same writes); it is returned and written back
+   * over the active copy. Otherwise the bad bytes go to the caller, whose decode reports CORRUPT.
+   */
+  private async healFromReplica(path: string, bad: Uint8Array): Promise<Uint8Array> {
+    const active = this.status_.active;
+    let good: Uint8Array;
+    try {
+      good = await this.inner.readFile(this.map(path, other(active))!);
+    } catch {
+      return bad;
+    }
+    if (!isValidFrame(good)) return bad;
+    await this.gate
+      .shared(async () => {
+        if (this.status_.active === active && this.status_.passive === 'in-sync') await copyBytesDurably(this.inner, this.map(path, active)!, good);
+      })
+      .catch(() => undefined); // the read has its good bytes; a drive that cannot take the rewrite fails the next write
+    this.healed++;
+    this.record('healed', `${path}: damaged on ${this.roots[active]}, restored from ${this.roots[other(active)]}`);
+    return good;
+  }
+
+  readdir(path: string): Promise<string[]> {
+    if (!this.inside(path)) return this.inner.readdir(path);
+    return this.onActive((d) => this.inner.readdir(this.map(path, d)!));
+  }
+
+  stat(path: string): Promise<FileStat | null> {
+    if (!this.inside(path)) return this.inner.stat(path);
+    return this.onActive((d) => this.inner.stat(this.map(path, d)!));
+  }
+
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    if (!this.inside(path)) return this.inner.writeFile(path, data);
+    await this.onBoth([path], (d) => this.inner.writeFile(this.map(path, d)!, data));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const inside = this.inside(from);
+    if (inside !== this.inside(to)) throw new SopError('INVALID_ARGUMENT', `rename across the replicated folder: ${from} -> ${to}`);
+    if (!inside) return this.inner.rename(from, to);
+    await this.onBoth([from, to], (d) => this.inner.rename(this.map(from, d)!, this.map(to, d)!));
+  }
+
+  /**
+   * A file missing on one drive and unlinked on the other ends the same (absent): concurrent
+   * removals of one file may interleave differently per drive, which is not a divergence.
+   */
+  async unlink(path: string): Promise<void> {
+    if (!this.inside(path)) return this.inner.unlink(path);
+    const { value: existed } = await this.onBoth([path], (d) =>
+      this.inner.unlink(this.map(path, d)!).then(
+        () => true,
+        (error: { code?: string }) => {
+          if (error?.code === 'ENOENT') return false;
+          throw error;
+        },
+      ),
+    );
+    if (!existed) throw Object.assign(new Error(`ENOENT: no such file, unlink '${path}'`), { code: 'ENOENT' });
+  }
+
+  async mkdir(path: string): Promise<void> {
+    if (!this.inside(path)) return this.inner.mkdir(path);
+    await this.onBoth([path], (d) => this.inner.mkdir(this.map(path, d)!));
+  }
+
+  async removeTree(path: string): Promise<void> {
+    if (!this.inside(path)) return this.inner.removeTree(path);
+    await this.onBoth([path], (d) => this.inner.removeTree(this.map(path, d)!));
+  }
+
+  async syncDir(path: string): Promise<void> {
+    if (!this.inside(path)) return this.inner.syncDir(path);
+    await this.onBoth([], (d) => this.inner.syncDir(this.map(path, d)!));
+  }
+
+  private inside(path: string): boolean {
+    return path === this.roots[0] || path.startsWith(`${this.roots[0]}/`);
+  }
+
+  // ---- mirroring ----------------------------------------------------------------------------
+
+  /** Runs a read on the active drive; a qualifying error fails over and retries once on the new active drive. */
+  async onActive<T>(run: (d: Drive) => Promise<T>): Promise<T> {
+    const drive = this.status_.active;
+    try {
+      return await run(drive);
+    } catch (error) {
+      if (!isFailoverQualified(error) || !(await this.failover(drive, error))) throw error;
+      return run(this.status_.active);
+    }
+  }
+
+  /**
+   * Runs a change on the active drive and, when in sync, on the passive one at the same time,
+   * then reconciles the two outcomes (class comment). `perDrive` holds each drive's result.
+   */
+  async onBoth<T>(changed: readonly string[], run: (d: Drive) => Promise<T>): Promise<{ value: T; perDrive: [T | null, T | null] }> {
+    return this.gate.shared(async () => {
+      if (this.dirty) for (const path of changed) this.dirty.add(path);
+      const active = this.status_.active;
+      const passive = other(active);
+      const mirror = this.status_.passive === 'in-sync';
+      const [a, p] = await Promise.allSettled([run(active), mirror ? run(passive) : Promise.resolve(null)]);
+      const perDrive: [T | null, T | null] = [null, null];
+      if (a.status === 'fulfilled') perDrive[active] = a.value;
+      if (mirror && p.status === 'fulfilled') perDrive[passive] = p.value as T;
+      if (a.status === 'fulfilled') {
+        if (mirror && p.status === 'rejected') await this.passiveFailed(passive, p.reason);
+        return { value: a.value, perDrive };
+      }
+      if (!mirror) throw a.reason;
+      if (p.status === 'rejected') throw a.reason; // refused by both drives: applied on neither, still equal; nothing to fail over to
+      if (isFailoverQualified(a.reason) && (await this.failover(active, a.reason))) return { value: p.value as T, perDrive };
+      // The request failed on the active drive only: the passive accepted it, so it is no longer a copy.
+      await closeQuietly(p.value);
+      perDrive[passive] = null;
+      await this.passiveFailed(passive, new Error(`passive accepted what the active refused: ${String(a.reason)}`));
+      throw a.reason;
+    });
+  }
+
+  // ---- status changes -----------------------------------------------------------------------
+
+  /**
+   * Makes the passive drive active after `failed` (the active one at the time) reported `cause`.
+   * False when it cannot (the passive is not in sync). Idempotent: a concurrent call that lost
+   * the race finds the switch done and adopts it (REPL-1: one switch per epoch).
+   */
+  failover(failed: Drive, cause: unknown): Promise<boolean> {
+    return this.changeStatus(async () => {
+      if (this.status_.active !== failed) return true;
+      if (this.status_.passive !== 'in-sync') return false;
+      const next = this.next({ active: other(failed), passive: 'failed', reason: `failover: ${this.roots[failed]}: ${describe(cause)}` });
+      await this.persist(next, [next.active]); // durable on the new active before any commit uses it
+      await writeStatus(this.inner, this.roots[failed], next).catch(() => undefined); // best effort: the drive is failing
+      this.adopt(next, 'failover');
+      await this.dropHandles(failed);
+      return true;
+    });
+  }
+
+  /** Takes the passive drive out of replication after `cause`; refuses (UNAVAILABLE) when that drive is already the active one. */
+  passiveFailed(drive: Drive, cause: unknown): Promise<void> {
+    return this.changeStatus(async () => {
+      if (this.status_.active === drive) {
+        throw new SopError('UNAVAILABLE', `both replicas are failing: ${this.roots[drive]}: ${describe(cause)}`, { cause });
+      }
+      if (this.status_.passive === 'failed') return;
+      const next = this.next({ passive: 'failed', reason: `passive ${this.roots[drive]} left replication: ${describe(cause)}` });
+      this.dirty = null;
+      await this.persist(next, [next.active]);
+      this.adopt(next, 'passive-failed');
+      await this.dropHandles(drive);
+    });
+  }
+
+  /** Serialises status changes (failovers and drops racing from concurrent calls). */
+  changeStatus<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.statusChange.then(work, work);
+    this.statusChange = run.catch(() => undefined);
+    return run;
+  }
+
+  next(change: Partial<Pick<ReplicationStatus, 'active' | 'passive' | 'reason'>>): ReplicationStatus {
+    return { ...this.status_, ...change, epoch: this.status_.epoch + 1, at: this.clock.now() };
+  }
+
+  /** Writes `status` durably to each of `drives`, in order; the first failure rejects (nothing is adopted). */
+  async persist(status: ReplicationStatus, drives: readonly Drive[]): Promise<void> {
+    for (const drive of drives) {
+      try {
+        await writeStatus(this.inner, this.roots[drive], status);
+      } catch (error) {
+        throw new SopError('UNAVAILABLE', `cannot record the replication status on ${this.roots[drive]}: ${describe(error)}`, { cause: error });
+      }
+    }
+  }
+
+  adopt(status: ReplicationStatus, kind: ReplicationEvent['kind']): void {
+    this.status_ = status;
+    this.record(kind, status.reason);
+  }
+
+  record(kind: ReplicationEvent['kind'], reason: string): void {
+    this.events.push({ epoch: this.status_.epoch, kind, reason, at: this.clock.now() });
+    if (this.events.length > 50) this.events.shift();
+  }
+
+  /** Whether either drive holds the open marker: the last run did not close cleanly. */
+  async openMarker(): Promise<boolean> {
+    for (const root of this.roots) if (await this.inner.stat(joinPath(root, OPEN_MARKER)).catch(() => null)) return true;
+    return false;
+  }
+
+  /**
+   * Writes the open marker, durably, before the engine writes anything: on the active drive
+   * (required) and on the passive one (best effort), so that whichever drive is active after a
+   * failover and a reinstate during this run still shows that the run did not end cleanly.
+   */
+  async markOpen(): Promise<void> {
+    const mark = async (root: string): Promise<void> => {
+      await writeSynced(this.inner, joinPath(root, OPEN_MARKER), new Uint8Array(0));
+      await this.inner.syncDir(root);
+    };
+    await mark(this.roots[this.status_.active]);
+    await mark(this.roots[other(this.status_.active)]).catch(() => undefined);
+  }
+
+  /** A clean close: the open marker goes (from both drives: a failover may have moved the active side). */
+  async markClosed(): Promise<void> {
+    for (const root of this.roots) {
+      await this.inner.unlink(joinPath(root, OPEN_MARKER)).then(
+        () => this.inner.syncDir(root),
+        () => undefined,
+      ).catch(() => undefined);
+    }
+  }
+
+  /** Closes every open file's handle on `drive` (failed, or about to be rewritten by reinstate); they reopen lazily. */
+  async dropHandles(drive: Drive): Promise<void> {
+    for (const handle of this.handles) await handle.drop(drive);
+  }
+
+  private track(handle: ReplicatedHandle): ReplicatedHandle {
+    this.handles.add(handle);
+    return handle;
+  }
+}
+
+async function closeQuietly(value: unknown): Promise<void> {
+  const file = value as { close?: () => Promise<void> } | null;
+  if (file && typeof file.close === 'function') await file.close().catch(() => undefined);
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return `${typeof e?.code === 'string' ? `${e.code} ` : ''}${e instanceof Error ? e.message : String(error)}`.slice(0, 300);
+}
+
+function failedRoot(root: string, error: unknown): never {
+  throw new SopError('UNAVAILABLE', `replication drive ${root} cannot be prepared: ${describe(error)}`, { cause: error });
+}

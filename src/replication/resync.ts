@@ -1,0 +1,67 @@
+import { joinPath } from '../util/paths.js';
+import { isValidFrame } from './heal.js';
+import { type Counters, copyPath } from './reinstate.js';
+import type { ReplicatedFileSystem } from './replicated-fs.js';
+import { DRIVE_FILES, type Drive, other } from './status.js';
+import { copyBytesDurably, diffTrees, readStable } from './tree-copy.js';
+
+/**
+ * At open, before the engine reads anything: makes an in-sync passive drive byte-identical to
+ * the active one again (spec REPL-3). Both drives get every change, but a power loss resolves
+ * what was not yet synced on each drive on its own: a write torn on one and whole on the other,
+ * a directory entry that reached one drive's durable state and not the other's. Recovery then
+ * reads the active drive only, so such a difference would outlive it, and a later failover
+ * would run on a copy that is not what the engine saw (found by the simulator: a crash left a
+ * transaction log and a store's `.creating-` folder on the passive drive only). The passive
+ * copy of each differing path is replaced by the active one's, as reinstate's delta copies do.
+ * One exception (REPL-5): a file that is a valid block on the passive drive and not on the
+ * active one is damage at rest on the active drive; the good copy is written back over it.
+ * It runs only when the last run did not close cleanly (the open marker, status.ts): after a
+ * crash the price is a read of both folders (a write-intent record of the paths in flight
+ * would narrow it: not built yet). A failure on the passive drive takes it out of replication (reinstate brings it
+ * back); one on the active drive fails the open.
+ */
+export async function resyncAfterOpen(fs: ReplicatedFileSystem): Promise<number> {
+  if (fs.status.passive !== 'in-sync') return 0;
+  const active = fs.status.active;
+  const passive = other(active);
+  const counters = { copied: 0, deltas: 0, bytes: 0 };
+  try {
+    const differences = await diffTrees(fs.inner, fs.roots[active], fs.roots[passive], DRIVE_FILES);
+    for (const { path, message } of differences) {
+      const logical = joinPath(fs.logicalRoot, path);
+      if (message === 'contents differ') await resyncFile(fs, logical, active, passive, counters);
+      else await copyPath(fs, logical, active, passive, counters);
+      counters.deltas++;
+    }
+  } catch (error) {
+    // Only an error of the passive drive takes it out of replication. One of the active drive
+    // (a read failing, found by the simulator: a transient EIO there once cost the passive its
+    // place, and with it the good copies REPL-5 needed) fails the open, which can be retried.
+    if (!onDrive(error, fs.roots[passive])) throw error;
+    await fs.passiveFailed(passive, error);
+    return counters.deltas;
+  }
+  if (counters.deltas > 0) fs.record('healed', `resync at open: ${counters.deltas} paths of ${fs.roots[passive]} differed from ${fs.roots[active]} (unsynced writes resolved apart by a power loss)`);
+  return counters.deltas;
+}
+
+/** One file whose bytes differ: the active copy wins, unless it is a damaged block and the passive one a valid block. */
+async function resyncFile(fs: ReplicatedFileSystem, logical: string, active: Drive, passive: Drive, counters: Counters): Promise<void> {
+  const [mine, theirs] = [await readStable(fs.inner, fs.map(logical, active)!), await readStable(fs.inner, fs.map(logical, passive)!)];
+  if (!isValidFrame(mine) && isValidFrame(theirs)) {
+    await copyBytesDurably(fs.inner, fs.map(logical, active)!, theirs);
+    fs.healed++;
+    fs.record('healed', `${logical}: damaged on ${fs.roots[active]}, restored from ${fs.roots[passive]} at open`);
+  } else {
+    await copyBytesDurably(fs.inner, fs.map(logical, passive)!, mine);
+  }
+  counters.bytes += mine.length;
+}
+
+/** Whether an I/O error names a path on the drive at `root` (node:fs and the simulator set `path`). */
+function onDrive(error: unknown, root: string): boolean {
+  const e = error as { path?: unknown; message?: unknown } | null;
+  const where = typeof e?.path === 'string' ? e.path : typeof e?.message === 'string' ? e.message : '';
+  return where.includes(`${root}/`) || where.endsWith(root) || where.includes(`'${root}'`);
+}
