@@ -223,7 +223,10 @@ export class ReplicatedFileSystem implements FileSystem {
       }
       if (!mirror) throw a.reason;
       if (p.status === 'rejected') throw a.reason; // refused by both drives: applied on neither, still equal; nothing to fail over to
-      if (isFailoverQualified(a.reason) && (await this.failover(active, a.reason))) return { value: p.value as T, perDrive };
+      // A failover that cannot be recorded does not happen (REPL-1); the passive then holds a
+      // change the active lacks (found by the simulator, seed 1789713833).
+      const switched = isFailoverQualified(a.reason) ? await this.failover(active, a.reason).catch(() => false) : false;
+      if (switched) return { value: p.value as T, perDrive };
       // The request failed on the active drive only: the passive accepted it, so it is no longer a copy.
       await closeQuietly(p.value);
       perDrive[passive] = null;
@@ -261,9 +264,14 @@ export class ReplicatedFileSystem implements FileSystem {
       if (this.status_.passive === 'failed') return;
       const next = this.next({ passive: 'failed', reason: `passive ${this.roots[drive]} left replication: ${describe(cause)}` });
       this.dirty = null;
-      await this.persist(next, [next.active]);
+      // Out of replication in memory at once, even when the active drive cannot record it now:
+      // trusting a passive that missed a change would be worse. Until it is recorded, a clean
+      // close keeps the open marker, so the next open resyncs (resync.ts).
+      const recorded = this.persist(next, [next.active]).then(() => true, (error: unknown) => ((this.unrecorded = true), error));
       this.adopt(next, 'passive-failed');
       await this.dropHandles(drive);
+      const outcome = await recorded;
+      if (outcome !== true) throw outcome;
     });
   }
 
@@ -319,8 +327,12 @@ export class ReplicatedFileSystem implements FileSystem {
     await mark(this.roots[other(this.status_.active)]).catch(() => undefined);
   }
 
+  /** A status change adopted in memory that the active drive could not record (passiveFailed). */
+  private unrecorded = false;
+
   /** A clean close: the open marker goes (from both drives: a failover may have moved the active side). */
   async markClosed(): Promise<void> {
+    if (this.unrecorded) return; // the drives' statuses are older than what ran: resync at the next open
     for (const root of this.roots) {
       await this.inner.unlink(joinPath(root, OPEN_MARKER)).then(
         () => this.inner.syncDir(root),

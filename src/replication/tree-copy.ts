@@ -32,7 +32,7 @@ export async function readStable(fs: FileSystem, path: string): Promise<Uint8Arr
     if (equal(again, last)) return again;
     last = again;
   }
-  throw Object.assign(new Error(`EIO: ${path} reads back different bytes every time`), { code: 'EIO' });
+  throw Object.assign(new Error(`EIO: ${path} reads back different bytes every time`), { code: 'EIO', unstable: true });
 }
 
 /** Overwrites `to` with `bytes` in place (same inode when it exists) and makes them durable. */
