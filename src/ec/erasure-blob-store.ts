@@ -45,6 +45,18 @@ export class ErasureBlobStore implements Blobs {
   private readonly pending = new Set<string>();
   /** Ids this process tombstoned, for the lazy repair to purge (a full repair finds every tombstone). */
   private readonly tombstoned = new Set<string>();
+  /**
+   * Drives whose folders (the store's folder, its blobs folder, the fan-out folders) this
+   * instance has not yet seen made durable. A folder creation that failed half way (ENOSPC on the
+   * 97th fan-out mkdir, an EIO syncDir) leaves folders that exist but whose entries a power loss
+   * reverts, and with them every shard written into them since: a shard there counts as stored
+   * only once its folder chain was synced (secureDrive). Every drive starts in doubt: another
+   * incarnation may have left such folders before it fail-stopped (its page cache survives).
+   * Per drive, how many doubts were raised and how many were settled: in doubt while they differ
+   * (a doubt raised while a sync runs is not settled by it).
+   */
+  private readonly doubts: number[];
+  private readonly settled: number[];
 
   constructor(
     private readonly env: Env,
@@ -55,6 +67,8 @@ export class ErasureBlobStore implements Blobs {
   ) {
     if (config.drives.length !== codec.total) throw new SopError('INVALID_ARGUMENT', `erasure coding ${codec.dataShards}+${codec.parityShards} needs ${codec.total} drives`);
     this.dir = storeDir;
+    this.doubts = range(0, codec.total).map(() => 1);
+    this.settled = range(0, codec.total).map(() => 0);
   }
 
   /** This store's blob folder on drive `drive`. */
@@ -97,9 +111,10 @@ export class ErasureBlobStore implements Blobs {
         try {
           await ensureDurableDir(this.env.fs, this.folderOn(d));
           for (const sub of BlobStore.fanOut()) await this.env.fs.mkdir(joinPath(this.folderOn(d), sub));
-          await this.env.fs.syncDir(this.folderOn(d));
+          await this.secureDrive(d, true);
           return null;
         } catch (error) {
+          this.doubts[d]!++; // folders made before the failure may not be durable (sim seed 500209)
           return error instanceof Error ? error : new Error(String(error));
         }
       }),
@@ -142,6 +157,18 @@ export class ErasureBlobStore implements Blobs {
             for (const id of inFolder) stored.get(id)!.delete(drive);
           }
         });
+        // ...and once the folders leading to it are (see doubts).
+        const drives = new Set([...folders.values()].map((f) => f.drive));
+        await Promise.all(
+          [...drives].map(async (drive) => {
+            try {
+              await this.secureDrive(drive);
+            } catch (error) {
+              failures.push(`drive ${this.config.drives[drive]}: ${message(error)}`);
+              for (const id of ids) stored.get(id)!.delete(drive);
+            }
+          }),
+        );
       } catch (error) {
         await this.unlinkAll(ids, true);
         throw error instanceof SopError ? error : new SopError('IO', `store ${this.storeName}: erasure-coded write failed: ${message(error)}`, { cause: error });
@@ -326,6 +353,7 @@ export class ErasureBlobStore implements Blobs {
         try {
           await writeSynced(this.env.fs, this.tombstonePath(drive, id), new Uint8Array(0));
           await this.env.fs.syncDir(joinPath(this.folderOn(drive), id.slice(0, 2)));
+          await this.secureDrive(drive);
           marked++;
         } catch {
           // that drive is failing too (or was replaced): another one takes the tombstone
@@ -381,17 +409,43 @@ export class ErasureBlobStore implements Blobs {
     return Promise.all(range(0, this.codec.total).map((d) => this.readShard(d, id)));
   }
 
-  /** Writes one shard durably, recreating its folder when the drive was replaced. */
+  /**
+   * Writes one shard durably, recreating its folder when the drive was replaced. Durably means
+   * its folder chain too: a repair whose prepareDrives() failed half way (sim seed 500209: ENOSPC
+   * after 150 of the 256 fan-out folders of a replaced drive, so the blobs folder was never
+   * synced) used to write into a fan-out folder whose entry a power loss then reverted, losing
+   * the rebuilt shard it had reported rewritten; with another shard rotted, the blob was lost.
+   */
   async writeShard(drive: number, id: string, file: Uint8Array): Promise<void> {
     const folder = joinPath(this.folderOn(drive), id.slice(0, 2));
     try {
       await writeSynced(this.env.fs, this.shardPath(drive, id), file);
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT') throw error;
-      await ensureDurableDir(this.env.fs, folder);
+      try {
+        await ensureDurableDir(this.env.fs, folder);
+      } catch (mkdirError) {
+        this.doubts[drive]!++; // a folder made before the failure may not be durable
+        throw mkdirError;
+      }
       await writeSynced(this.env.fs, this.shardPath(drive, id), file);
     }
     await this.env.fs.syncDir(folder);
+    await this.secureDrive(drive);
+  }
+
+  /**
+   * Makes the store's folders on drive `d` durable (the blobs folder's fan-out entries, the
+   * store folder's blobs entry, the drive's store entry) unless this instance already did and
+   * created no folder there since; `force` syncs them anyway. Rejects when a sync fails.
+   */
+  private async secureDrive(d: number, force = false): Promise<void> {
+    const doubts = this.doubts[d]!;
+    if (!force && this.settled[d] === doubts) return;
+    await this.env.fs.syncDir(this.folderOn(d));
+    await this.env.fs.syncDir(parentDir(this.folderOn(d)));
+    await this.env.fs.syncDir(this.config.drives[d]!);
+    this.settled[d] = Math.max(this.settled[d]!, doubts);
   }
 
   /** Called by repair: the blob has all its shards again. */

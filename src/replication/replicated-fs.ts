@@ -264,14 +264,20 @@ export class ReplicatedFileSystem implements FileSystem {
       if (this.status_.passive === 'failed') return;
       const next = this.next({ passive: 'failed', reason: `passive ${this.roots[drive]} left replication: ${describe(cause)}` });
       this.dirty = null;
-      // Out of replication in memory at once, even when the active drive cannot record it now:
-      // trusting a passive that missed a change would be worse. Until it is recorded, a clean
-      // close keeps the open marker, so the next open resyncs (resync.ts).
-      const recorded = this.persist(next, [next.active]).then(() => true, (error: unknown) => ((this.unrecorded = true), error));
-      this.adopt(next, 'passive-failed');
+      // Out of replication in memory at once (same epoch: nothing recorded yet), so no failover
+      // can pick the passive while the change is being written; even when the active drive
+      // cannot record it, trusting a passive that missed a change would be worse. Until it is
+      // recorded, a clean close keeps the open marker, so the next open resyncs (resync.ts).
+      this.status_ = { ...this.status_, passive: 'failed', reason: next.reason };
       await this.dropHandles(drive);
-      const outcome = await recorded;
-      if (outcome !== true) throw outcome;
+      try {
+        await this.persist(next, [next.active]);
+      } catch (error) {
+        this.unrecorded = true;
+        this.record('passive-failed', `${next.reason} (not recorded: ${describe(error)})`);
+        throw error;
+      }
+      this.adopt(next, 'passive-failed');
     });
   }
 
