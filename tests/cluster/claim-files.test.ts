@@ -53,12 +53,16 @@ describe('claim files (CLU-2, CLU-3)', () => {
     const clock = { now: () => real.now() + 24 * 3_600_000, monotonic: () => real.monotonic(), sleep: (ms: number, signal?: AbortSignal) => real.sleep(ms, signal) };
     const env = { ...realEnv(), clock };
     let order = '';
+    let inside!: () => void;
+    const holding = new Promise<void>((r) => (inside = r));
     const holder = withClaimFiles(realEnv(), dir, ['count'], async () => {
       order += 'A';
+      inside();
       await new Promise((r) => setTimeout(r, 30));
       order += 'a';
     });
-    await new Promise((r) => setTimeout(r, 5));
+    // Wait until the holder holds its claim (a fixed 5 ms sleep lost that race on a loaded CI machine: 'BAa').
+    await holding;
     await withClaimFiles(env, dir, ['count'], async () => void (order += 'B'));
     await holder;
     assert.equal(order, 'AaB');
