@@ -1,4 +1,5 @@
 import type { FileSystem } from '../ports/file-system.js';
+import { writeSynced } from '../util/durable-file.js';
 import { joinPath, parentDir } from '../util/paths.js';
 
 /**
@@ -35,17 +36,8 @@ export async function readStable(fs: FileSystem, path: string): Promise<Uint8Arr
   throw Object.assign(new Error(`EIO: ${path} reads back different bytes every time`), { code: 'EIO', unstable: true });
 }
 
-/** Overwrites `to` with `bytes` in place (same inode when it exists) and makes them durable. */
-export async function copyBytesDurably(fs: FileSystem, to: string, bytes: Uint8Array): Promise<void> {
-  const file = await fs.open(to, 'create');
-  try {
-    await file.truncate(0);
-    await file.write(0, bytes);
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
-}
+/** Overwrites `to` with `bytes` in place (same inode when it exists) and makes them durable: the engine's own synced write. */
+export const copyBytesDurably: (fs: FileSystem, to: string, bytes: Uint8Array) => Promise<void> = writeSynced;
 
 /** Removes a file or a folder tree when present; `sync` also makes the removal durable. */
 export async function removeOn(fs: FileSystem, path: string, sync = false): Promise<void> {
