@@ -33,7 +33,12 @@ export class EcDrives {
     return this.devices.flatMap((device, d) => (device.offline ? [d] : []));
   }
 
-  /** For every blob (`<store>/<id>`) with a shard file on some drive: the drives holding a valid shard of it. */
+  /**
+   * For every blob (`<store>/<id>`) with a shard file on some drive: the drives holding a valid
+   * shard of it that a power loss keeps (its folder entries durable, no unsynced write). A shard
+   * in the page cache only is no redundancy: a repair whose write or folder sync failed (drive
+   * offline mid-write) leaves one behind, and a crash after another drive fault took it (seed 111).
+   */
   census(): Map<string, Set<number>> {
     const blobs = new Map<string, Set<number>>();
     this.devices.forEach((device, d) => {
@@ -43,7 +48,7 @@ export class EcDrives {
         const key = `${shard.store}/${shard.id}`;
         let valid = blobs.get(key);
         if (!valid) blobs.set(key, (valid = new Set()));
-        if (shard.index === d && this.valid(path, shard.id, d)) valid.add(d);
+        if (shard.index === d && this.valid(path, shard.id, d) && this.disk.settledFile(path)) valid.add(d);
       }
     });
     return blobs;

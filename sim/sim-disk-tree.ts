@@ -349,6 +349,23 @@ export class DiskTree {
     for (const [name, id] of node.entries) this.listInto(this.node(id), prefix + name, out, seen);
   }
 
+  /**
+   * Whether the file at `path` would survive a power loss as it reads now: every entry leading
+   * to it is durable (reaching the same inode) and it has no unsynced writes.
+   */
+  settled(path: string): boolean {
+    const now = this.findQuietly(path);
+    if (now?.kind !== 'file' || now.pending.length > 0) return false;
+    let node = this.node(ROOT);
+    for (const name of splitPath(path, 'peek')) {
+      if (node.kind !== 'dir') return false;
+      const id = node.durable.get(name);
+      if (id === undefined) return false;
+      node = this.node(id);
+    }
+    return node.id === now.id;
+  }
+
   findQuietly(path: string): Node | null {
     try {
       return this.find(path, 'peek');

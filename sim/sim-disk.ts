@@ -96,6 +96,11 @@ export class SimDisk {
     return node?.kind === 'file' ? `${this.epoch}.${node.id}.${node.mtime}.${node.current.size}` : null;
   }
 
+  /** Whether the file at `path` survives a power loss with the bytes it reads now (durable entries, no unsynced writes). */
+  settledFile(path: string): boolean {
+    return this.core.tree.settled(path);
+  }
+
   /** Sorted absolute paths of the files at or under `path` (current entries; no directories). */
   listTree(path: string): string[] {
     return this.core.tree.listTree(path);

@@ -46,6 +46,18 @@ export class ErasureBlobStore implements Blobs {
   /** Ids this process tombstoned, for the lazy repair to purge (a full repair finds every tombstone). */
   private readonly tombstoned = new Set<string>();
   /**
+   * Ids whose write failed or whose delete did not finish, with shards possibly left behind (a
+   * drive failing): garbage that a repair must never rebuild; it deletes them instead.
+   */
+  private readonly doomed = new Set<string>();
+  /**
+   * Shard files (`<drive>:<id>`) this process created whose durability was not established: the
+   * write, the close, the folder sync or the folder chain's sync failed (a drive going offline
+   * mid-write). Such a file reads back valid from the page cache, yet a power loss may take it;
+   * a repair makes it durable before counting on it (sim seed 111).
+   */
+  private readonly unsettled = new Set<string>();
+  /**
    * Drives whose folders (the store's folder, its blobs folder, the fan-out folders) this
    * instance has not yet seen made durable. A folder creation that failed half way (ENOSPC on the
    * 97th fan-out mkdir, an EIO syncDir) leaves folders that exist but whose entries a power loss
@@ -126,6 +138,7 @@ export class ErasureBlobStore implements Blobs {
     if (blobs.length === 0) return;
     const ids = blobs.map((b) => b.id);
     await this.locks.runAll(ids, async () => {
+      for (const id of ids) this.doomed.delete(id);
       const stored = new Map(ids.map((id) => [id, new Set<number>()]));
       const failures: string[] = [];
       const folders = new Map<string, { drive: number; ids: string[] }>();
@@ -137,6 +150,7 @@ export class ErasureBlobStore implements Blobs {
               try {
                 await writeSynced(this.env.fs, this.shardPath(drive, id), file);
               } catch (error) {
+                this.unsettle(drive, id); // the file may exist, its bytes in the page cache only
                 failures.push(`shard ${drive} on ${this.config.drives[drive]}: ${message(error)}`);
                 return;
               }
@@ -154,7 +168,10 @@ export class ErasureBlobStore implements Blobs {
             await this.env.fs.syncDir(folder);
           } catch (error) {
             failures.push(`folder ${folder}: ${message(error)}`);
-            for (const id of inFolder) stored.get(id)!.delete(drive);
+            for (const id of inFolder) {
+              stored.get(id)!.delete(drive);
+              this.unsettle(drive, id);
+            }
           }
         });
         // ...and once the folders leading to it are (see doubts).
@@ -165,17 +182,19 @@ export class ErasureBlobStore implements Blobs {
               await this.secureDrive(drive);
             } catch (error) {
               failures.push(`drive ${this.config.drives[drive]}: ${message(error)}`);
-              for (const id of ids) stored.get(id)!.delete(drive);
+              for (const id of ids) {
+                if (stored.get(id)!.delete(drive)) this.unsettle(drive, id);
+              }
             }
           }),
         );
       } catch (error) {
-        await this.unlinkAll(ids, true);
+        await this.discard(ids);
         throw error instanceof SopError ? error : new SopError('IO', `store ${this.storeName}: erasure-coded write failed: ${message(error)}`, { cause: error });
       }
       const short = ids.find((id) => stored.get(id)!.size < this.codec.dataShards);
       if (short !== undefined) {
-        await this.unlinkAll(ids, true); // nothing of a write that did not commit stays behind (EC-2)
+        await this.discard(ids); // nothing of a write that did not commit stays behind (EC-2)
         throw new SopError(
           'IO',
           `store ${this.storeName}: blob ${short} stored ${stored.get(short)!.size} of ${this.codec.total} shards, ${this.codec.dataShards} needed (EC-2): ${failures.slice(0, 3).join('; ')}`,
@@ -223,8 +242,12 @@ export class ErasureBlobStore implements Blobs {
   async removeAll(ids: readonly string[], durable = false): Promise<void> {
     if (ids.length === 0) return;
     await this.locks.runAll(ids, async () => {
+      for (const id of ids) this.doomed.add(id); // dead from now on: a repair must not rebuild it
       const gone = await this.unlinkAll(ids, durable);
-      for (const id of ids) this.pending.delete(id);
+      for (const id of ids) {
+        this.pending.delete(id);
+        if (gone.get(id)!.size === this.codec.total) this.doomed.delete(id);
+      }
       const short = ids.find((id) => gone.get(id)!.size <= this.codec.parityShards);
       if (short !== undefined) {
         throw new SopError('IO', `store ${this.storeName}: deleted ${gone.get(short)!.size} of ${this.codec.total} shards of blob ${short}, ${this.codec.parityShards + 1} needed`);
@@ -234,6 +257,7 @@ export class ErasureBlobStore implements Blobs {
         const marked = await this.markDeleted(id, gone.get(id)!);
         if (marked === 0) throw new SopError('IO', `store ${this.storeName}: blob ${id}: a shard could not be deleted and no drive took its tombstone`);
         this.tombstoned.add(id);
+        this.doomed.delete(id);
       });
     });
   }
@@ -315,19 +339,37 @@ export class ErasureBlobStore implements Blobs {
 
   /**
    * Rebuilds the missing and bad shards of every blob; folders are recreated on replaced drives
-   * (spec EC-3). Leftover shards of tombstoned (deleted) blobs are deleted first.
+   * (spec EC-3). Leftover shards of tombstoned (deleted) blobs are deleted first. Safe while
+   * writes and deletes run: each blob is repaired under its lock, and one whose write failed or
+   * that was deleted since the scan is not rebuilt (see repairBlobs).
    */
   async repair(progress?: ScrubProgress): Promise<RepairReport> {
     await this.prepareDrives();
     const { shards, tombstones } = await this.scan();
-    await this.purge([...tombstones].sort());
+    await this.purge([...new Set([...tombstones, ...this.tombstoned])].sort());
     return repairBlobs(this, [...shards].filter((id) => !tombstones.has(id)).sort(), progress);
   }
 
-  /** Repairs only the blobs that degraded reads and writes met since the last call (lazy repair), and purges this process's tombstones. */
+  /**
+   * Repairs only the blobs that degraded reads and writes met since the last call (lazy repair),
+   * and purges this process's tombstones. When a drive was replaced (it answers but lacks this
+   * store's folder) nothing may have met its blobs yet: a full repair() runs instead, so a
+   * replaced drive gets its shards back in the background (README "Lifecycle").
+   */
   async repairPending(progress?: ScrubProgress): Promise<RepairReport> {
+    if (await this.replacedDrive()) return this.repair(progress);
     await this.purge([...this.tombstoned].sort());
+    await parallel([...this.doomed].sort(), 4, (id) => this.locks.run(id, async () => (this.doomed.has(id) ? this.discardLocked(id) : undefined)));
     return repairBlobs(this, [...this.pending].sort(), progress);
+  }
+
+  /** Whether some drive answers (its folder is there) but lacks this store's blobs folder: a replaced drive. */
+  private async replacedDrive(): Promise<boolean> {
+    for (const [index, drive] of this.config.drives.entries()) {
+      const root = await this.env.fs.stat(drive).catch(() => null);
+      if (root?.isDirectory && !(await this.env.fs.stat(this.folderOn(index)).catch(() => 'unknown'))) return true;
+    }
+    return false;
   }
 
   /**
@@ -339,6 +381,7 @@ export class ErasureBlobStore implements Blobs {
       this.locks.run(id, async () => {
         const gone = await this.unlinkAll([id], true);
         if (gone.get(id)!.size < this.codec.total) return;
+        this.doomed.delete(id);
         const cleared = await this.unlinkFiles(this.config.drives.map((_, drive) => ({ drive, path: this.tombstonePath(drive, id) })));
         if (cleared === this.codec.total) this.tombstoned.delete(id);
       }),
@@ -396,6 +439,43 @@ export class ErasureBlobStore implements Blobs {
     return this.locks.run(id, task);
   }
 
+  /**
+   * Whether the blob is garbage, not data (call holding its lock): its write failed, or this
+   * process began deleting it. A repair never rebuilds it.
+   */
+  isDead(id: string): boolean {
+    return this.doomed.has(id) || this.tombstoned.has(id);
+  }
+
+  /** Whether some drive holds the blob's tombstone (a delete a repair must not undo, or count as a loss). */
+  async hasTombstone(id: string): Promise<boolean> {
+    const marks = await Promise.all(this.config.drives.map((_, d) => this.env.fs.stat(this.tombstonePath(d, id)).then((s) => s !== null, () => false)));
+    return marks.some((m) => m);
+  }
+
+  /** Deletes what is left of a dead blob (call holding its lock); it stays doomed until every shard is gone. */
+  async discardLocked(id: string): Promise<void> {
+    if (this.tombstoned.has(id)) return; // purge() deletes it, then its tombstones
+    await this.discard([id]);
+  }
+
+  /** Whether shard `drive` of the blob may exist without being durable (see unsettled). */
+  isUnsettled(drive: number, id: string): boolean {
+    return this.unsettled.has(`${drive}:${id}`);
+  }
+
+  /** The shard's folder (fan-out folder of drive `drive` holding it). */
+  shardFolder(drive: number, id: string): string {
+    return joinPath(this.folderOn(drive), id.slice(0, 2));
+  }
+
+  /** Makes the entry of a shard that reads back valid durable: its folder, then the folder chain. */
+  async secureShard(drive: number, id: string): Promise<void> {
+    await this.env.fs.syncDir(this.shardFolder(drive, id));
+    await this.secureDrive(drive);
+    this.unsettled.delete(`${drive}:${id}`);
+  }
+
   async readShard(drive: number, id: string): Promise<ShardRead> {
     try {
       return { file: await this.env.fs.readFile(this.shardPath(drive, id)), failure: null, detail: '' };
@@ -417,6 +497,16 @@ export class ErasureBlobStore implements Blobs {
    * the rebuilt shard it had reported rewritten; with another shard rotted, the blob was lost.
    */
   async writeShard(drive: number, id: string, file: Uint8Array): Promise<void> {
+    try {
+      await this.writeShardOnce(drive, id, file);
+    } catch (error) {
+      this.unsettle(drive, id); // the file may be there, in the page cache only
+      throw error;
+    }
+    this.unsettled.delete(`${drive}:${id}`);
+  }
+
+  private async writeShardOnce(drive: number, id: string, file: Uint8Array): Promise<void> {
     const folder = joinPath(this.folderOn(drive), id.slice(0, 2));
     try {
       await writeSynced(this.env.fs, this.shardPath(drive, id), file);
@@ -455,6 +545,23 @@ export class ErasureBlobStore implements Blobs {
 
   needsRepair(id: string): void {
     if (this.pending.size < MAX_PENDING) this.pending.add(id);
+  }
+
+  private unsettle(drive: number, id: string): void {
+    if (this.unsettled.size < MAX_PENDING) this.unsettled.add(`${drive}:${id}`);
+  }
+
+  /**
+   * Deletes every shard of blobs that are garbage (a failed write, an unfinished delete);
+   * those with a shard left (its drive failing) stay doomed, for purge() or a repair to finish.
+   */
+  private async discard(ids: readonly string[]): Promise<void> {
+    const gone = await this.unlinkAll(ids, true);
+    for (const id of ids) {
+      this.pending.delete(id);
+      if (gone.get(id)!.size === this.codec.total) this.doomed.delete(id);
+      else if (this.doomed.size < MAX_PENDING) this.doomed.add(id);
+    }
   }
 
   private async readInto(id: string, drives: readonly number[], into: (ShardRead | undefined)[]): Promise<void> {
@@ -497,6 +604,7 @@ export class ErasureBlobStore implements Blobs {
           if ((error as { code?: string }).code !== 'ENOENT') for (const id of inFolder) gone.get(id)!.delete(drive);
         }
       });
+      for (const [id, drives] of gone) for (const drive of drives) this.unsettled.delete(`${drive}:${id}`);
     }
     return gone;
   }

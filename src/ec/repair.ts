@@ -17,34 +17,56 @@ export interface RepairReport {
 }
 
 /**
- * Repairs blobs one at a time under the blob's lock (a concurrent delete must not be undone):
- * reads every shard, and when at least D are valid rebuilds the missing and bad ones and writes
- * them durably. Afterwards every repaired blob has all D+P shards valid (spec EC-3).
+ * Repairs blobs one at a time under the blob's lock (a concurrent write or delete of it has
+ * finished before, or starts after): reads every shard, and when at least D are valid rebuilds
+ * the missing and bad ones and writes them durably. A blob that is garbage by then (its write
+ * failed, or it was deleted since the caller listed it) is never rebuilt: what is left of it is
+ * deleted instead. The valid shards it keeps are made durable too (their folders synced once per
+ * call, and again for a shard whose own write failed half way): a shard that reads back from the
+ * page cache only would be lost by a power loss after the repair counted the blob whole (sim
+ * seed 111). Afterwards every repaired blob has all D+P shards valid and durable (spec EC-3).
  */
 export async function repairBlobs(store: ErasureBlobStore, ids: readonly string[], progress?: ScrubProgress): Promise<RepairReport> {
   let shardsRewritten = 0;
   let unwritable = 0;
   const unrecoverable: string[] = [];
+  /** Folders synced by this call: an entry made before that sync is durable. */
+  const synced = new Set<string>();
   let done = 0;
   await parallel(ids, 4, async (id) => {
     await store.locked(id, async () => {
+      if (store.isDead(id)) return store.discardLocked(id);
       const reads = await store.readAll(id);
       if (reads.every((r) => r.failure === 'missing')) return store.repaired(id); // deleted meanwhile
       const states = store.codec.check(id, reads.map((r) => r.file));
       const bad = states.flatMap((s, d) => (s.shard ? [] : [d]));
-      if (bad.length === 0) return store.repaired(id);
       if (states.length - bad.length < store.codec.dataShards) {
+        if (await store.hasTombstone(id)) return; // deleted since the caller listed it: purge() deletes the rest
         unrecoverable.push(id);
         return;
       }
-      const full = await store.codec.rebuild(states.map((s) => s.shard));
       let failed = 0;
-      for (const d of bad) {
+      // The valid shards must be durable, not only readable from the page cache.
+      for (const [d, s] of states.entries()) {
+        if (!s.shard) continue;
+        const folder = store.shardFolder(d, id);
+        if (synced.has(folder) && !store.isUnsettled(d, id)) continue;
         try {
-          await store.writeShard(d, id, encodeShard(full[d]!));
-          shardsRewritten++;
+          await store.secureShard(d, id);
+          synced.add(folder);
         } catch {
           failed++;
+        }
+      }
+      if (bad.length > 0) {
+        const full = await store.codec.rebuild(states.map((s) => s.shard));
+        for (const d of bad) {
+          try {
+            await store.writeShard(d, id, encodeShard(full[d]!));
+            shardsRewritten++;
+          } catch {
+            failed++;
+          }
         }
       }
       unwritable += failed;

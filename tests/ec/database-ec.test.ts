@@ -68,7 +68,7 @@ describe('ec/database: Database.open({ erasureCoding }) (EC-1, EC-2)', () => {
     await db.close();
   });
 
-  it('a replaced drive: reads decode around it, the sweep repairs what reads met, db.repair() the rest (EC-1, EC-3)', async () => {
+  it('a replaced drive: reads decode around it, the sweep rebuilds it, db.repair() finds nothing left (EC-1, EC-3)', async () => {
     const folder = dirs.make();
     const drives = makeDrives(dirs, 3);
     const erasureCoding = { dataShards: 2, parityShards: 1, drives };
@@ -81,14 +81,38 @@ describe('ec/database: Database.open({ erasureCoding }) (EC-1, EC-2)', () => {
     db = await Database.open({ folder, erasureCoding });
     try {
       await readAll(db, 'docs'); // degraded reads: every value still exact (EC-1)
-      await db.sweep(); // lazy repair of what the reads met
+      await db.sweep(); // the drive lacks the store's folder: the sweep runs a full repair
       const lazily = shardCount(drives[0]!);
-      assert.ok(lazily > 0 && lazily <= full, `lazy repair rebuilt ${lazily} of ${full} shards`);
+      assert.equal(lazily, full, `the sweep rebuilt ${lazily} of ${full} shards`);
       const report = await db.repair();
       assert.equal(report.unrecoverable, 0);
       assert.equal(report.shardsRewritten, full - lazily, 'full repair rebuilt exactly the rest');
       assert.deepEqual(drives.map(shardCount), [full, full, full]);
       fs.rmSync(drives[1]!, { recursive: true, force: true }); // now another drive may go
+      await readAll(db, 'docs');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a replaced drive nothing read: the sweep alone restores full redundancy in the background (EC-3)', async () => {
+    const folder = dirs.make();
+    const drives = makeDrives(dirs, 3);
+    const erasureCoding = { dataShards: 2, parityShards: 1, drives };
+    let db = await Database.open({ folder, erasureCoding });
+    await fill(db, 'docs');
+    const full = shardCount(drives[1]!);
+    await db.close();
+    fs.rmSync(drives[1]!, { recursive: true, force: true });
+    fs.mkdirSync(drives[1]!); // a drive replaced by an empty one; no read meets its blobs
+    db = await Database.open({ folder, erasureCoding });
+    try {
+      await db.sweep();
+      assert.deepEqual(drives.map(shardCount), [full, full, full], 'the sweep rebuilt every shard of the replaced drive');
+      const report = await db.repair();
+      assert.equal(report.shardsRewritten, 0, 'nothing left for a full repair');
+      assert.equal(report.unrecoverable, 0);
+      fs.rmSync(drives[0]!, { recursive: true, force: true }); // now another drive may go
       await readAll(db, 'docs');
     } finally {
       await db.close();

@@ -186,6 +186,44 @@ describe('ec/erasure-blob-store: bit rot and repair (EC-1, EC-3)', () => {
   });
 });
 
+describe('ec/erasure-blob-store: repair during writes and deletes (EC-2, EC-3)', () => {
+  it('a shard whose folder sync failed reads back valid, yet repair makes it durable before counting the blob whole', async () => {
+    const drives = makeDrives(dirs, 3);
+    const faulty = new FaultyFileSystem(new NodeFileSystem(), plans.none());
+    const { store } = await makeStore(dirs, 2, 1, { drives, env: { ...realEnv(), fs: faulty } });
+    const blobs = sampleBlobs(41, 4);
+    faulty.plan = plans.failPaths(onDrives([drives[2]!]), ['syncDir']);
+    await store.putAll(blobs); // two shards durable: committed; shard 2 is in the page cache only
+    assert.equal(store.pendingRepairs, blobs.length);
+    faulty.plan = plans.none();
+    faulty.record = true;
+    const report = await store.repairPending();
+    assert.equal(report.shardsRewritten, 0, 'every shard reads back valid');
+    const synced = new Set(faulty.calls.filter((c) => c.op === 'syncDir').map((c) => c.path));
+    for (const blob of blobs) assert.ok(synced.has(path.dirname(store.shardPath(2, blob.id))), `folder of shard 2 of ${blob.id} synced`);
+    assert.equal(store.pendingRepairs, 0);
+  });
+
+  it('a repair that listed a blob before its delete half failed does not rebuild it; the garbage goes once the drives answer', async () => {
+    const drives = makeDrives(dirs, 3);
+    const faulty = new FaultyFileSystem(new NodeFileSystem(), plans.none());
+    const { store } = await makeStore(dirs, 2, 1, { drives, env: { ...realEnv(), fs: faulty } });
+    const [blob] = sampleBlobs(42, 1);
+    await store.putAll([blob!]);
+    fs.rmSync(store.shardPath(0, blob!.id)); // degraded: a repair would rebuild shard 0
+    faulty.plan = plans.failPaths(onDrives([drives[1]!, drives[2]!]), ['unlink']);
+    const [repaired, deleted] = await Promise.allSettled([store.repair(), store.removeAll([blob!.id], true)]);
+    assert.equal(deleted.status, 'rejected', 'two shards left: the delete is not done');
+    assert.equal(repaired.status, 'fulfilled');
+    assert.equal(fs.existsSync(store.shardPath(0, blob!.id)), false, 'shard 0 of a deleted blob was not rebuilt');
+    faulty.plan = plans.none();
+    const report = await store.repair();
+    assert.equal(report.shardsRewritten, 0);
+    assert.equal(report.unrecoverable, 0);
+    assert.deepEqual(shardFiles(drives), [], 'the leftovers of the delete are gone');
+  });
+});
+
 describe('ec/erasure-blob-store: write quorum (EC-2)', () => {
   it('2+1 with two drives failing writes: putAll rejects and leaves no shard behind', async () => {
     const drives = makeDrives(dirs, 3);
