@@ -1,7 +1,7 @@
 import { SopError } from '../errors/sop-error.js';
 import { ensureDurableDir, joinPath, parentDir } from '../util/paths.js';
 import type { ReplicatedFileSystem } from './replicated-fs.js';
-import { DRIVE_FILES, type Drive, other } from './status.js';
+import { DRIVE_FILES, type Drive, other, readStatus } from './status.js';
 import { isValidFrame } from './heal.js';
 import { copyBytesDurably, copyFileDurably, readStable, removeOn } from './tree-copy.js';
 
@@ -36,7 +36,7 @@ export async function reinstate(fs: ReplicatedFileSystem, progress?: (p: Reinsta
   if (fs.status.passive === 'in-sync') return { alreadyInSync: true, copied: 0, deltas: 0, bytes: 0, epoch: fs.status.epoch };
   const active = fs.status.active;
   const passive = other(active);
-  await start(fs, active, passive);
+  const started = await start(fs, active, passive);
   const counters = { copied: 0, deltas: 0, bytes: 0 };
   try {
     await fullCopy(fs, active, passive, counters, progress);
@@ -45,7 +45,7 @@ export async function reinstate(fs: ReplicatedFileSystem, progress?: (p: Reinsta
     }
     await fs.gate.exclusive(async () => {
       await copyDeltas(fs, active, passive, counters, 'switch', progress);
-      await finish(fs, active, passive);
+      await finish(fs, active, passive, started);
     });
   } catch (error) {
     fs.dirty = null;
@@ -55,9 +55,9 @@ export async function reinstate(fs: ReplicatedFileSystem, progress?: (p: Reinsta
   return { alreadyInSync: false, ...counters, epoch: fs.status.epoch };
 }
 
-/** With writes held: record 'reinstating' on both drives and start recording changed paths. */
-async function start(fs: ReplicatedFileSystem, active: Drive, passive: Drive): Promise<void> {
-  await fs.gate.exclusive(() =>
+/** With writes held: record 'reinstating' on both drives and start recording changed paths. Returns the epoch recorded. */
+async function start(fs: ReplicatedFileSystem, active: Drive, passive: Drive): Promise<number> {
+  return fs.gate.exclusive(() =>
     fs.changeStatus(async () => {
       if (fs.status.active !== active) throw new SopError('UNAVAILABLE', 'the active drive changed while reinstate started');
       await ensureDurableDir(fs.inner, fs.roots[passive]); // a replaced drive may not even have the folder
@@ -66,22 +66,43 @@ async function start(fs: ReplicatedFileSystem, active: Drive, passive: Drive): P
       fs.adopt(next, 'reinstate-started');
       fs.dirty = new Set();
       await fs.dropHandles(passive); // the copies replace files: old handles must not write to them
+      return next.epoch;
     }),
   );
 }
 
 /** Under the exclusive gate, nothing changes any more: mirroring turns on, recorded on the passive drive first. */
-async function finish(fs: ReplicatedFileSystem, active: Drive, passive: Drive): Promise<void> {
+async function finish(fs: ReplicatedFileSystem, active: Drive, passive: Drive, started: number): Promise<void> {
   await fs.changeStatus(async () => {
     if (fs.status.passive !== 'reinstating' || fs.status.active !== active) {
       throw new SopError('UNAVAILABLE', `reinstate interrupted: ${fs.status.reason}`);
     }
+    await assertSameDrive(fs, passive, started);
     const next = fs.next({ passive: 'in-sync', reason: `${fs.roots[passive]} reinstated` });
     await fs.persist(next, [passive, active]);
     fs.dirty = null;
     await fs.dropHandles(passive);
     fs.adopt(next, 'reinstated');
   });
+}
+
+/**
+ * The passive drive must still be the one this reinstate started on: the 'reinstating' status
+ * written there by start() is the witness. A drive replaced by an empty one while the copy ran
+ * lost everything copied before the replacement, and the copy never notices: the FileSystem
+ * port's mkdir creates missing parents and a copy recreates its file, so the later folders and
+ * files land on the new drive as if nothing happened. Declaring that drive in sync made it a
+ * partial replica (found by the simulator, seed 518: the passive drive was wiped while
+ * mirrorFolders walked stores/bank/blobs; the fan-out folders 00..38 done before the wipe were
+ * gone, 39..ff were recreated under a recreated stores/bank/blobs, and the drive was declared
+ * 'in-sync' with 57 folders missing). Such a reinstate fails; the next one starts over.
+ */
+async function assertSameDrive(fs: ReplicatedFileSystem, passive: Drive, started: number): Promise<void> {
+  const reading = await readStatus(fs.inner, fs.roots[passive]);
+  const status = reading.status;
+  if (status && status.passive === 'reinstating' && status.epoch >= started && status.active === fs.status.active) return;
+  const found = status ? `epoch ${status.epoch} '${status.passive}'` : (reading as { problem: string | null }).problem ?? 'no status';
+  throw new SopError('IO', `reinstate of ${fs.roots[passive]} failed: the drive no longer holds the 'reinstating' status of epoch ${started} (${found}): replaced while it was copied`);
 }
 
 export type Counters = { copied: number; deltas: number; bytes: number };
