@@ -109,6 +109,24 @@ export function checkAnyFrame(bytes: Uint8Array, what: string): BlockKind {
   return expected;
 }
 
+const JSON_TEXT = new TextEncoder();
+const JSON_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A small JSON document (database info, replication status) as one framed block. */
+export function encodeJsonFrame(kind: BlockKind, value: unknown): Uint8Array {
+  return encodeFrame(kind, JSON_TEXT.encode(JSON.stringify(value)));
+}
+
+/** The JSON document of a valid frame of `kind`; CORRUPT when the frame or the JSON is bad (its shape is the caller's to check). */
+export function decodeJsonFrame<T>(bytes: Uint8Array, kind: BlockKind, where: string): T {
+  try {
+    return JSON.parse(JSON_UTF8.decode(decodeFrame(bytes, kind, where))) as T;
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof TypeError) throw corrupt(`${where}: not valid JSON`);
+    throw error;
+  }
+}
+
 /** Like decodeFrame, but a zero-length or all-zero block (sparse, never written) yields null. */
 export function decodeFrameOrEmpty(bytes: Uint8Array, expectedKind: BlockKind, what: string): Uint8Array | null {
   return isAllZero(bytes) ? null : decodeFrame(bytes, expectedKind, what);

@@ -1,4 +1,4 @@
-import { BlockKind, decodeFrame, encodeFrame } from '../codec/frame.js';
+import { BlockKind, decodeJsonFrame, encodeJsonFrame } from '../codec/frame.js';
 import { corrupt, invalid } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { replaceDurably } from '../util/durable-file.js';
@@ -11,9 +11,6 @@ export interface DbInfo {
   readonly createdAt: number;
 }
 
-const TEXT = new TextEncoder();
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 export async function loadOrCreateDbInfo(env: Env, folder: string, hashMod: number | undefined, fallback: number): Promise<DbInfo> {
   const path = joinPath(folder, 'sop.db');
   if (await env.fs.stat(path)) {
@@ -24,18 +21,12 @@ export async function loadOrCreateDbInfo(env: Env, folder: string, hashMod: numb
     return info;
   }
   const info: DbInfo = { format: 1, hashMod: hashMod ?? fallback, createdAt: env.clock.now() };
-  await replaceDurably(env.fs, folder, 'sop.db', encodeFrame(BlockKind.DbInfo, TEXT.encode(JSON.stringify(info))));
+  await replaceDurably(env.fs, folder, 'sop.db', encodeJsonFrame(BlockKind.DbInfo, info));
   return info;
 }
 
 function decode(bytes: Uint8Array, where: string): DbInfo {
-  let raw: DbInfo;
-  try {
-    raw = JSON.parse(UTF8.decode(decodeFrame(bytes, BlockKind.DbInfo, where))) as DbInfo;
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof TypeError) throw corrupt(`${where}: not valid JSON`);
-    throw error;
-  }
+  const raw = decodeJsonFrame<DbInfo>(bytes, BlockKind.DbInfo, where);
   if (raw?.format !== 1 || !Number.isInteger(raw.hashMod) || raw.hashMod < 1) throw corrupt(`${where}: malformed database info`);
   return raw;
 }

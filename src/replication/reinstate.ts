@@ -228,7 +228,6 @@ async function copyFileOnce(fs: ReplicatedFileSystem, logical: string, active: D
     const theirs = await readStable(fs.inner, to).catch(() => null);
     if (theirs && isValidFrame(theirs)) {
       await copyBytesDurably(fs.inner, from, theirs);
-      fs.healed++;
       fs.record('healed', `${logical}: damaged on ${fs.roots[active]}, restored from ${fs.roots[passive]} during reinstate`);
       return theirs.length;
     }

@@ -104,9 +104,6 @@ export class ReplicatedFileSystem implements FileSystem {
     return this.healFromReplica(path, bytes);
   }
 
-  /** Files healed from the passive copy since open (REPL-5). */
-  healed = 0;
-
   /**
    * A whole-file read that is not a valid frame on the active drive: if the passive copy is
    * one, it is the truth (both drives got the same writes); it is returned and written back
@@ -126,7 +123,6 @@ export class ReplicatedFileSystem implements FileSystem {
         if (this.status_.active === active && this.status_.passive === 'in-sync') await copyBytesDurably(this.inner, this.map(path, active)!, good);
       })
       .catch(() => undefined); // the read has its good bytes; a drive that cannot take the rewrite fails the next write
-    this.healed++;
     this.record('healed', `${path}: damaged on ${this.roots[active]}, restored from ${this.roots[other(active)]}`);
     return good;
   }

@@ -51,7 +51,6 @@ async function resyncFile(fs: ReplicatedFileSystem, logical: string, active: Dri
   const [mine, theirs] = [await readStable(fs.inner, fs.map(logical, active)!), await readStable(fs.inner, fs.map(logical, passive)!)];
   if (!isValidFrame(mine) && isValidFrame(theirs)) {
     await copyBytesDurably(fs.inner, fs.map(logical, active)!, theirs);
-    fs.healed++;
     fs.record('healed', `${logical}: damaged on ${fs.roots[active]}, restored from ${fs.roots[passive]} at open`);
   } else {
     await copyBytesDurably(fs.inner, fs.map(logical, passive)!, mine);

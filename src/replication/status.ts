@@ -1,4 +1,4 @@
-import { BlockKind, decodeFrame, encodeFrame } from '../codec/frame.js';
+import { BlockKind, decodeJsonFrame, encodeJsonFrame } from '../codec/frame.js';
 import { corrupt } from '../errors/sop-error.js';
 import type { FileSystem } from '../ports/file-system.js';
 import { replaceDurably } from '../util/durable-file.js';
@@ -44,21 +44,12 @@ export const OPEN_MARKER = 'replication.open';
 /** The per-drive files of replication itself, never copied or compared (they live at each drive's root). */
 export const DRIVE_FILES: ReadonlySet<string> = new Set([STATUS_FILE, `${STATUS_FILE}.tmp`, OPEN_MARKER]);
 
-const TEXT = new TextEncoder();
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 export function encodeStatus(status: ReplicationStatus): Uint8Array {
-  return encodeFrame(BlockKind.ReplicationStatus, TEXT.encode(JSON.stringify(status)));
+  return encodeJsonFrame(BlockKind.ReplicationStatus, status);
 }
 
 export function decodeStatus(bytes: Uint8Array, where: string): ReplicationStatus {
-  let raw: ReplicationStatus;
-  try {
-    raw = JSON.parse(UTF8.decode(decodeFrame(bytes, BlockKind.ReplicationStatus, where))) as ReplicationStatus;
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof TypeError) throw corrupt(`${where}: not valid JSON`);
-    throw error;
-  }
+  const raw = decodeJsonFrame<ReplicationStatus>(bytes, BlockKind.ReplicationStatus, where);
   const wellFormed =
     raw?.format === 1 &&
     Number.isSafeInteger(raw.epoch) &&

@@ -1,29 +1,17 @@
 /** Fixtures for the replication suites: two drive folders, drive-level fault plans over real node:fs, a counted workload. */
 import { strict as assert } from 'node:assert';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { FaultyFileSystem, ioError } from '../../fault-injection/faulty-fs.js';
 import { realEnv } from '../../src/adapters/real-env.js';
 import { Database } from '../../src/database/database.js';
 
-export class TempDirs {
-  private readonly dirs: string[] = [];
+import { TempDirs } from '../ec/helpers.js';
 
-  make(prefix = 'sop-repl-'): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    this.dirs.push(dir);
-    return dir;
-  }
-
-  cleanup(): void {
-    for (const dir of this.dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { TempDirs };
 
 /** Two drive folders (not created: the database creates them). */
 export function drivePair(dirs: TempDirs): { a: string; b: string } {
-  const root = dirs.make();
+  const root = dirs.make('sop-repl-');
   return { a: path.join(root, 'drive-a'), b: path.join(root, 'drive-b') };
 }
 
