@@ -3,7 +3,7 @@
  * each in its own child process, one after another, plus the `raw` disk limits. Writes
  * benchmarks/results/<timestamp>.jsonl, latest.jsonl, latest.md and latest.svg.
  *
- *   npx tsx benchmarks/run.ts [--n 100000] [--peers raw,sop-ts,better-sqlite3,lmdb,classic-level]
+ *   npx tsx benchmarks/run.ts [--n 100000] [--peers raw,sop-ts,sop-ts-journal,better-sqlite3,lmdb,classic-level]
  *     [--out DIR] [--smoke] [--seed 1] [--sweep 10000,100000,1000000] [--commits 1000]
  *     [--txn 1000] [--value 100] [--tmp DIR] [--timeout SECONDS] [--sweep-budget SECONDS]
  *     [--profile DIR] [--profile-phases insert,read] [--no-install]
@@ -19,7 +19,9 @@ const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, '..');
 const PEERS_DIR = join(HERE, 'peers');
 const CHILD = join(HERE, 'lib', 'child.ts');
-const ALL_PEERS = ['raw', 'sop-ts', 'better-sqlite3', 'lmdb', 'classic-level'];
+const ALL_PEERS = ['raw', 'sop-ts', 'sop-ts-journal', 'better-sqlite3', 'lmdb', 'classic-level'];
+/** The two ways sop-ts commits: in place (default) and journal mode. */
+const SOP_PEERS = ['sop-ts', 'sop-ts-journal'];
 const NPM_PEERS = new Set(['better-sqlite3', 'lmdb', 'classic-level']);
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
         ? smoke
           ? ['--syncs', '200', '--seq-mib', '32', '--raw-reads', '20000']
           : []
-        : [...common, ...(peer === 'sop-ts' && profileDir ? ['--profile', profileDir, ...(profilePhases ? ['--profile-phases', profilePhases] : [])] : [])];
+        : [...common, ...(SOP_PEERS.includes(peer) && profileDir ? ['--profile', profileDir, ...(profilePhases ? ['--profile-phases', profilePhases] : [])] : [])];
     const r = await runChild(peer, args);
     results.push(...r.results);
     if (r.info) meta.peers[peer] = r.info;
@@ -253,13 +255,13 @@ async function main(): Promise<void> {
     log(`bench: ${peer} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
-  for (const size of sweep) {
+  for (const [peer, size] of SOP_PEERS.filter((p) => peers.includes(p)).flatMap((p) => sweep.map((n) => [p, n] as const))) {
     const t0 = performance.now();
-    log(`bench: sweep sop-ts insert n=${size} ...`);
-    const r = await runChild('sop-ts', ['--n', String(size), '--txn', String(txn), '--value', String(valueSize), '--phases', 'insert', '--no-checks', '--insert-budget', String(sweepBudgetS)], `sweep-${size}`);
+    log(`bench: sweep ${peer} insert n=${size} ...`);
+    const r = await runChild(peer, ['--n', String(size), '--txn', String(txn), '--value', String(valueSize), '--phases', 'insert', '--no-checks', '--insert-budget', String(sweepBudgetS)], `sweep-${peer}-${size}`);
     for (const x of r.results) results.push({ ...x, phase: 'sweep_insert' });
     if (r.error) {
-      meta.errors[`sweep n=${size}`] = r.error;
+      meta.errors[`sweep ${peer} n=${size}`] = r.error;
       log(`bench: sweep n=${size} failed: ${r.error}`);
     }
     log(`bench: sweep n=${size} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -278,7 +280,7 @@ async function main(): Promise<void> {
   log(`bench: wrote ${rel(stampedFile)}, ${rel(join(outDir, 'latest.md'))}, ${rel(join(outDir, 'latest.svg'))}`);
   if (profileDir) log(`bench: CPU profiles in ${rel(profileDir)} (summarize: npx tsx benchmarks/profile-summary.ts ${rel(profileDir)}/*.cpuprofile)`);
   process.stdout.write(renderMarkdown(results, meta, { brief: true }));
-  const failed = Object.keys(meta.errors).filter((k) => k === 'sop-ts' || k.startsWith('sweep'));
+  const failed = Object.keys(meta.errors).filter((k) => SOP_PEERS.includes(k) || k.startsWith('sweep'));
   process.exitCode = failed.length > 0 ? 1 : 0;
 }
 

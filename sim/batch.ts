@@ -13,6 +13,8 @@ export interface BatchOptions {
   readonly budgetMs?: number;
   readonly now: () => number;
   readonly onResult?: (result: RunResult, done: number) => void;
+  /** Forces journal mode on (true) or off (false) for every standalone seed without erasure coding. */
+  readonly journal?: boolean;
 }
 
 export interface BatchSummary {
@@ -34,7 +36,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const summary = { runs: 0, transactions: { ok: 0, fail: 0, info: 0 }, faults: {} as Record<string, number>, crashPoints: {} as Record<string, number>, checks: 0, failed: [] as RunResult[] };
   for (const seed of options.seeds) {
     if (options.budgetMs !== undefined && options.now() - started > options.budgetMs) break;
-    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, nodes: options.nodes, faults: options.faults, traceEvents: options.traceEvents });
+    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, nodes: options.nodes, faults: options.faults, traceEvents: options.traceEvents, ...(options.journal !== undefined ? { journal: options.journal } : {}) });
     summary.runs++;
     for (const k of ['ok', 'fail', 'info'] as const) summary.transactions[k] += result.transactions[k];
     add(summary.faults, result.faults);

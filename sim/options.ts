@@ -36,6 +36,13 @@ export const EC_SEED_SHARE = 0.2;
 /** Faults of the two replicated drives: only runs with replication inject them (standalone runs only). */
 export const REPL_FAULT_KINDS: readonly FaultKind[] = ['repl-drive-loss', 'repl-bit-rot'];
 
+/** Share of standalone seeds without erasure coding that commit through the journal (spec JNL-1..JNL-4). */
+export const JOURNAL_SEED_SHARE = 0.35;
+
+/** The crash points of the in-place protocol: seeds without journal mode focus on one of these. */
+const IN_PLACE_POINTS = CRASH_POINTS.filter((p) => !p.startsWith('journal.'));
+const JOURNAL_POINTS = CRASH_POINTS.filter((p) => p.startsWith('journal.') || p === 'store.afterCreate');
+
 /** Share of standalone seeds that replicate their folder onto a second drive folder (spec REPL-1..REPL-5). */
 export const REPL_SEED_SHARE = 0.2;
 
@@ -67,6 +74,11 @@ export interface RunOptions {
    * it; absent, each standalone seed draws it (REPL_SEED_SHARE). Clustered runs never use it.
    */
   readonly replication?: boolean;
+  /**
+   * Journal mode (spec JNL-1..JNL-4): true or false forces it; absent, each standalone seed
+   * without erasure coding draws it (JOURNAL_SEED_SHARE). Clustered runs never use it.
+   */
+  readonly journal?: boolean;
   /** Wraps each incarnation's FileSystem (fault-injection breaks and decorators). */
   readonly wrapFs?: (fs: import('../src/ports/file-system.js').FileSystem) => import('../src/ports/file-system.js').FileSystem;
 }
@@ -93,6 +105,8 @@ export interface Scenario {
   readonly erasure: EcGeometry | null;
   /** The passive drive folder of a replicated run (the active one is the database folder), or null. */
   readonly replica: string | null;
+  /** Journal mode and its checkpoint threshold (small ones checkpoint often), or null. */
+  readonly journal: { maxRecords: number } | null;
 }
 
 export function scenario(random: SeededSimRandom, options: RunOptions): Scenario {
@@ -113,7 +127,7 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
     nodeCacheSize: random.pick([4, 64, 10_000], 'swarm.cache'),
     crashAtPoint: enabled.has('crash-point') ? 0.002 + random.float('swarm.pp') * 0.02 : 0,
     crashAtIo: enabled.has('crash-io') ? 0.0005 + random.float('swarm.pi') * 0.003 : 0,
-    focusPoint: enabled.has('crash-point') ? random.pick(CRASH_POINTS, 'swarm.focus') : undefined,
+    focusPoint: enabled.has('crash-point') ? random.pick(IN_PLACE_POINTS, 'swarm.focus') : (undefined as CrashPoint | undefined),
   };
   // Erasure coding is drawn last, so a seed that does not use it keeps the scenario it always had.
   const nodes = options.nodes ?? 1;
@@ -132,9 +146,13 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
   // it keeps the scenario and trace hash it had before replication joined the simulator.
   const replDrawn = random.chance(REPL_SEED_SHARE, 'swarm.repl');
   const repl = nodes === 1 && (options.beyondBudget === 'repl-both-drives' || (options.replication ?? replDrawn));
-  if (!repl) return { ...s, erasure, replica: null };
-  for (const kind of options.faults.filter(isRepl)) if (random.chance(0.5, 'swarm.repl.fault')) enabled.add(kind);
-  return { ...s, erasure, replica: REPLICA_FOLDER };
+  if (repl) for (const kind of options.faults.filter(isRepl)) if (random.chance(0.5, 'swarm.repl.fault')) enabled.add(kind);
+  // Journal mode is drawn last of all, for the same reason.
+  const journalDrawn = random.chance(JOURNAL_SEED_SHARE, 'swarm.journal');
+  const journal = nodes === 1 && !erasure && (options.journal ?? journalDrawn) ? { maxRecords: random.pick([1, 3, 16, 1024], 'swarm.journal.records') } : null;
+  // Journal commits never reach the in-place commit points: focus on the ones they do reach.
+  const focusPoint = journal && s.focusPoint ? random.pick(JOURNAL_POINTS, 'swarm.journal.focus') : s.focusPoint;
+  return { ...s, focusPoint, erasure, replica: repl ? REPLICA_FOLDER : null, journal };
 }
 
 /** The passive drive folder of replicated runs (drive 0 is the database folder /db). */
@@ -145,6 +163,6 @@ export function describeScenario(s: Scenario): string {
   return [
     `keys=${w.listKeys} accounts=${w.accounts} slot=${w.slotLength} blobValues=${w.blobValues}`,
     `${s.nodes > 1 ? `nodes=${s.nodes} ` : ''}redis=${s.useRedis} hashMod=${s.registryHashMod} cache=${s.nodeCacheSize}`,
-    `faults=${[...s.enabled].join(',') || 'none'}${s.focusPoint ? ` focus=${s.focusPoint}` : ''}${s.erasure ? ` ec=${s.erasure.dataShards}+${s.erasure.parityShards}` : ''}${s.replica ? ' replicated' : ''}`,
+    `faults=${[...s.enabled].join(',') || 'none'}${s.focusPoint ? ` focus=${s.focusPoint}` : ''}${s.erasure ? ` ec=${s.erasure.dataShards}+${s.erasure.parityShards}` : ''}${s.replica ? ' replicated' : ''}${s.journal ? ` journal=${s.journal.maxRecords}` : ''}`,
   ].join(' ');
 }

@@ -48,7 +48,7 @@ export async function runSeed(options: RunOptions): Promise<RunResult> {
   const disk = new SimDisk('d0', root.fork('disk'));
   const erasureCoding = s.erasure ? { dataShards: s.erasure.dataShards, parityShards: s.erasure.parityShards, drives: [...s.erasure.drives] } : undefined;
   const replica = s.replica ?? undefined;
-  const open = { registryHashMod: s.registryHashMod, nodeCacheSize: s.nodeCacheSize, wrapFs: options.wrapFs, clustered: s.nodes > 1, erasureCoding, replica };
+  const open = { registryHashMod: s.registryHashMod, nodeCacheSize: s.nodeCacheSize, wrapFs: options.wrapFs, clustered: s.nodes > 1, erasureCoding, replica, ...(s.journal ? { journal: s.journal } : {}) };
   // Node 0 keeps the streams a standalone run always had; further nodes share its disk and Redis.
   const nodes = Array.from({ length: s.nodes }, (_, i) => new SimNode(`n${i}`, loop, root.fork(i === 0 ? 'node' : `node${i}`), disk, redis, open));
   for (const node of nodes) node.group = nodes;

@@ -63,6 +63,8 @@ export class SimNode {
       erasureCoding?: { dataShards: number; parityShards: number; drives: string[] };
       /** Active/passive replication of FOLDER onto this folder (spec REPL-1..REPL-5). */
       replica?: string;
+      /** Journal mode with this checkpoint threshold (spec JNL-1..JNL-4). */
+      journal?: { maxRecords: number };
     },
   ) {
     this.clock = new SimClock(loop, this.gate, 1_700_000_000_000);
@@ -81,6 +83,7 @@ export class SimNode {
       ...(this.openOptions.clustered ? { mode: 'clustered' as const, clusterGraceMs: 10_000 } : {}),
       ...(this.openOptions.erasureCoding ? { erasureCoding: this.openOptions.erasureCoding } : {}),
       ...(this.openOptions.replica ? { replication: { passive: this.openOptions.replica } } : {}),
+      ...(this.openOptions.journal ? { journal: this.openOptions.journal } : {}),
     });
     if (!gate.alive()) return gate.hang();
     this.db = db;

@@ -49,14 +49,46 @@ export class BlobStore implements Blobs {
     return joinPath(this.dir, id.slice(0, 2));
   }
 
-  /** Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1). */
-  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
+  /**
+   * Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1).
+   * `durable` false (journal mode) only writes: the journal record holds the bytes until a
+   * checkpoint makes them durable (makeDurable, spec JNL-3).
+   */
+  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, durable = true): Promise<void> {
     const folders = new Set<string>();
     await parallel(blobs, BLOB_IO_PARALLELISM, async ({ id, bytes }) => {
-      await writeSynced(this.env.fs, this.pathOf(id), bytes);
+      if (durable) await writeSynced(this.env.fs, this.pathOf(id), bytes);
+      else await this.env.fs.writeFile(this.pathOf(id), bytes);
       folders.add(this.folderOf(id));
     });
-    await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
+    if (durable) await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
+  }
+
+  putLazily(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
+    return this.putAll(blobs, false);
+  }
+
+  /**
+   * Checkpoint (spec JNL-3): syncs the blobs written without sync that still exist, then every
+   * folder that gained or lost one of these entries.
+   */
+  async makeDurable(written: readonly string[], removed: readonly string[]): Promise<void> {
+    await parallel(written, BLOB_IO_PARALLELISM, async (id) => {
+      let file;
+      try {
+        file = await this.env.fs.open(this.pathOf(id), 'readWrite');
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ENOENT') return; // written and deleted since
+        throw error;
+      }
+      try {
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+    });
+    const folders = new Set([...written, ...removed].map((id) => this.folderOf(id)));
+    await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
   /** null when the blob does not exist. */

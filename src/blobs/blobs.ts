@@ -18,6 +18,12 @@ export interface Blobs {
   create(): Promise<void>;
   /** Writes every blob durably; rejects if one could not be stored (the commit rolls back). */
   putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void>;
+  /**
+   * Journal mode (spec JNL-2, JNL-3), local blobs only: `putLazily` writes without syncing (the
+   * journal record holds the bytes), `makeDurable` syncs what was written and deleted since.
+   */
+  putLazily?(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void>;
+  makeDurable?(written: readonly string[], removed: readonly string[]): Promise<void>;
   /** The blob's bytes; null when it does not exist. */
   get(id: string): Promise<Uint8Array | null>;
   /** Deletes blobs, missing ones included; `durable` also syncs the folders. */

@@ -11,7 +11,7 @@ import { UsageError, parseOpsArgs } from './ops-args.js';
 import { verify } from './verify.js';
 
 const USAGE = `usage: sop <command> [options]
-  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1..8] [--clients N]
+  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1..8] [--clients N] [--journal]
        [--faults all|none|kind,kind] [--json] [--require-all] [--trace N]
                                                     deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)
@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         json: args.includes('--json'),
         requireAll: args.includes('--require-all'),
         trace: num(option(args, 'trace')),
+        journal: args.includes('--journal'),
       });
     case 'demo':
       return demo({ folder: option(args, 'folder'), seconds: Number(option(args, 'seconds') ?? 5), workers: Number(option(args, 'workers') ?? 8) });

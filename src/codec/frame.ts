@@ -32,6 +32,8 @@ export const BlockKind = {
   EcShard: 9,
   /** A drive's replication status (src/replication/status.ts). */
   ReplicationStatus: 10,
+  /** One journal record: a committed transaction's blobs and sector after-images (src/journal/record.ts). */
+  Journal: 11,
 } as const;
 export type BlockKind = (typeof BlockKind)[keyof typeof BlockKind];
 

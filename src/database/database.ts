@@ -15,6 +15,8 @@ import type { Store } from '../store/store.js';
 import type { TxContext } from '../txn/context.js';
 import { LocalLocks } from '../txn/locks.js';
 import { Maintenance } from '../txn/maintenance.js';
+import { Journal } from '../journal/journal.js';
+import { type ReplayReport, replayJournal } from '../journal/replay.js';
 import { priorityLogTids } from '../txn/cluster-recovery.js';
 import { type LogState, type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
@@ -41,6 +43,8 @@ export class Database {
   private seq = 0;
   private readonly ctx: TxContext;
   private fastPath: Promise<void> | null = null;
+  /** What the journal replay did when the folder was opened (spec JNL-4). */
+  journalReplay: ReplayReport = { replayed: 0, discarded: 0, seq: 0 };
 
   private constructor(
     readonly folder: string,
@@ -55,6 +59,7 @@ export class Database {
     /** A Coordinator this database connected itself, closed with it. */
     private readonly ownedCoordinator: RedisCoordinator | null,
     private readonly replication: Replication | null,
+    private readonly journal: Journal | null,
   ) {
     this.ctx = {
       env,
@@ -66,6 +71,7 @@ export class Database {
       locks: new LocalLocks(),
       nextSeq: (floor = 0) => (this.seq = Math.max(this.seq, floor) + 1),
       cluster,
+      journal,
       restartFastPath: () => this.restartFastPath(),
       commitNeedsRecovery: (tid, error) => {
         this.failure_ ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
@@ -88,6 +94,7 @@ export class Database {
     }
     const hashMod = options.registryHashMod;
     if (hashMod !== undefined && !(Number.isInteger(hashMod) && hashMod >= 1 && hashMod <= 100_000)) throw invalid('registryHashMod must be an integer in 1..100000');
+    checkJournalOptions(options);
     const grace = options.clusterGraceMs;
     if (grace !== undefined && !(typeof grace === 'number' && grace >= 0)) throw invalid('clusterGraceMs must be a number >= 0');
     const folder = resolve(options.folder).replace(/\\/g, '/');
@@ -123,8 +130,11 @@ export class Database {
     const scan = cluster ? { quietLongEnough: (tid: string, mtimeMs: number) => cluster.quietLongEnough(tid, mtimeMs, grace) } : {};
     let states: LogState[];
     let report: RecoveryReport;
+    let replayed: ReplayReport;
     try {
       await repo.init();
+      // Journal records first, in any mode: a folder last run in journal mode may have some (JNL-4).
+      replayed = await replayJournal(env, translogs, repo);
       states = await scanLogs(env, translogs, (tid) => cluster?.isLive(tid) ?? false, scan);
       const redoTids = new Set(needsRedo(states).map((s) => s.tid));
       // Clustered: a torn sector may belong to a process that died holding a liveness lock that
@@ -142,8 +152,11 @@ export class Database {
     let db: Database | undefined;
     const isLive = async (tid: string): Promise<boolean> => (db?.live.has(tid) ?? true) || ((await cluster?.isLive(tid)) ?? false);
     const maintenance = new Maintenance(env, translogs, repo, namespace, isLive, options.maintenance, clustered, scan);
-    db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned, replication);
-    db.seq = Math.max(0, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
+    const journal = options.journal ? new Journal(env, translogs, repo, options.journal === true ? {} : options.journal) : null;
+    if (journal) maintenance.checkpoint = () => journal.checkpoint();
+    db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned, replication, journal);
+    db.journalReplay = replayed;
+    db.seq = Math.max(replayed.seq, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
     return db;
   }
 
@@ -343,6 +356,7 @@ export class Database {
     if (this.closed) return;
     this.closed = true;
     for (const tx of this.live.values()) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+    await this.journal?.checkpoint().catch(() => undefined); // kept records are replayed at the next open
     await this.repo.close();
     await this.replication?.close();
     await this.ownedCoordinator?.close().catch(() => undefined);
@@ -424,5 +438,19 @@ async function connectRedis(options: DatabaseOptions): Promise<RedisCoordinator>
     return await RedisCoordinator.connect(options.redis, options.redisOptions);
   } catch (error) {
     throw new SopError('UNAVAILABLE', `clustered mode cannot reach Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/** Journal mode needs one process and local blobs (spec JNL-1). */
+function checkJournalOptions(options: DatabaseOptions): void {
+  const j = options.journal;
+  if (j === undefined || j === false) return;
+  if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes? }');
+  if (options.mode === 'clustered') throw invalid('journal mode is standalone only');
+  if (options.erasureCoding) throw invalid('journal mode needs local blobs: it cannot be combined with erasureCoding');
+  if (j === true) return;
+  for (const key of ['maxRecords', 'maxBytes'] as const) {
+    const v = j[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw invalid(`journal.${key} must be an integer >= 1`);
   }
 }

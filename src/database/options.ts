@@ -49,6 +49,17 @@ export interface DatabaseOptions {
    * Standalone mode only. Erasure-coded blob drives are not replicated (parity protects them).
    */
   replication?: import('../replication/replication.js').ReplicationOptions;
+  /**
+   * Journal mode (spec JNL-1..JNL-4): each commit is made durable by one record written and
+   * synced once (`translogs/<tid>.wal`: its node and value blobs, its registry sector
+   * after-images, its store infos), instead of syncing every file it changes in place. Those
+   * files are then written without syncing, and a checkpoint syncs them all and deletes the
+   * records: after `maxRecords` records or `maxBytes` of them, and at close. A crash replays the
+   * kept records at open. `true` takes the defaults (1024 records, 64 MiB). Standalone mode with
+   * local blobs only (INVALID_ARGUMENT with `mode: 'clustered'` or `erasureCoding`). Default off:
+   * every commit syncs in place, the protocol SOP documents.
+   */
+  journal?: boolean | import('../journal/journal.js').JournalOptions;
 }
 
 /** A composite key field and its direction. */

@@ -15,6 +15,9 @@ export const CRASH_POINTS = [
   'commit.afterStoreInfo',
   'commit.afterDone',
   'commit.afterCleanup',
+  'journal.afterRecord',
+  'journal.afterApply',
+  'journal.afterCheckpointSync',
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];

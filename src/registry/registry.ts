@@ -15,13 +15,18 @@ export interface HandleChange {
   readonly after: Handle | null;
 }
 
-interface Location {
+export interface Location {
   segment: number;
   sector: number;
   slot: number;
 }
 
 const MAX_SEGMENTS = 1000;
+
+/** The segment file `<store>-<n>.reg` in the store folder (journal replay writes it directly). */
+export function segmentPath(dir: string, name: string, segment: number): string {
+  return joinPath(dir, `${name}-${segment}.reg`);
+}
 
 /**
  * Cluster-wide exclusion of sector rewrites (clustered mode, spec CLU-2): runs `task` while no
@@ -93,7 +98,7 @@ export class Registry {
   }
 
   segmentPath(segment: number): string {
-    return joinPath(this.dir, `${this.name}-${segment}.reg`);
+    return segmentPath(this.dir, this.name, segment);
   }
 
   cowPath(segment: number): string {
@@ -219,8 +224,38 @@ export class Registry {
     await Promise.all(files.map((f) => f.close()));
   }
 
-  private stage(change: HandleChange, mode: 'commit' | 'redo', touched: Map<string, SectorSlots>): boolean {
-    const location = this.locations.get(change.id);
+  /**
+   * Journal mode (spec JNL-1): the sector after-images `changes` lead to, computed without
+   * writing anything but new segments (made durable: an empty segment is harmless). The caller
+   * logs the images, then calls `applyStaged`; nothing else writes this registry in between
+   * (the journal mutex). Locations move only when applied, so an abandoned stage leaves no trace.
+   */
+  async stageForJournal(changes: readonly HandleChange[]): Promise<StagedSectors> {
+    assert(!this.guard, `registry ${this.name}: journal commits are standalone only`);
+    const touched = new Map<string, SectorSlots>();
+    const moved = new Map<string, Location | null>();
+    for (const change of changes) this.stage(change, 'commit', touched, moved);
+    const images = [...touched.entries()].map(([key, slots]) => {
+      const [segment, sector] = key.split(':').map(Number) as [number, number];
+      return { key, segment, sector, slots, bytes: encodeSector(slots) };
+    });
+    while (images.some((e) => e.segment > this.segmentCount)) await this.addSegment(true);
+    return { images, moved };
+  }
+
+  /** Writes staged sectors without syncing them: the journal record already holds them (spec JNL-2). */
+  async applyStaged(staged: StagedSectors): Promise<void> {
+    for (const e of staged.images) await (await this.file(this.segmentPath(e.segment))).write(e.sector * SECTOR_SIZE, e.bytes);
+    for (const e of staged.images) this.images.set(e.key, e.slots);
+    for (const [id, at] of staged.moved) {
+      if (at) this.locations.set(id, at);
+      else this.locations.delete(id);
+    }
+  }
+
+  private stage(change: HandleChange, mode: 'commit' | 'redo', touched: Map<string, SectorSlots>, moved?: Map<string, Location | null>): boolean {
+    const locations = moved ? overlay(this.locations, moved) : this.locations;
+    const location = locations.get(change.id) ?? undefined;
     const current = location ? this.slotsFor(location.segment, location.sector, touched)[location.slot]! : null;
     if (mode === 'redo' && !redoApplies(change, current)) return false;
     if (mode === 'commit') {
@@ -231,12 +266,12 @@ export class Registry {
     }
     if (change.after === null) {
       if (location) this.slotsFor(location.segment, location.sector, touched)[location.slot] = null;
-      if (location) this.locations.delete(change.id);
+      if (location) locations.delete(change.id);
       return true;
     }
     const target = location ?? this.freeSlot(change.id, touched);
     this.slotsFor(target.segment, target.sector, touched)[target.slot] = change.after;
-    this.locations.set(change.id, target);
+    locations.set(change.id, target);
     return true;
   }
 
@@ -386,6 +421,24 @@ export class Registry {
     }
     return false;
   }
+}
+
+/** Journal mode: what one commit will write to a registry (sector after-images) and where its handles move. */
+export interface StagedSectors {
+  readonly images: ReadonlyArray<{ key: string; segment: number; sector: number; slots: SectorSlots; bytes: Uint8Array }>;
+  readonly moved: ReadonlyMap<string, Location | null>;
+}
+
+/** A map view that reads `moved` first (null = deleted there) and writes only to `moved`. */
+function overlay(base: ReadonlyMap<string, Location>, moved: Map<string, Location | null>): Pick<Map<string, Location | null>, 'get' | 'set' | 'delete'> {
+  return {
+    get: (id) => (moved.has(id) ? moved.get(id) : base.get(id)),
+    set(id, at) {
+      moved.set(id, at);
+      return this as never;
+    },
+    delete: (id) => (moved.set(id, null), true),
+  };
 }
 
 function alreadyApplied(change: HandleChange, current: Handle | null): boolean {

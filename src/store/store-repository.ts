@@ -166,7 +166,23 @@ export class StoreRepository {
 
   /** Replaces the store info atomically (write, sync, rename, sync folder). */
   async writeInfo(store: Store, info: StoreInfo): Promise<void> {
-    await replaceDurably(this.env.fs, store.dir, INFO_FILE, encodeStoreInfo(info));
+    await this.writeInfoAt(store.dir, info);
+  }
+
+  async writeInfoAt(dir: string, info: StoreInfo): Promise<void> {
+    await replaceDurably(this.env.fs, dir, INFO_FILE, encodeStoreInfo(info));
+  }
+
+  /** A store's folder and info on disk without opening it (journal replay, before any store loads); null when absent. */
+  async readInfoOf(name: string): Promise<{ dir: string; info: StoreInfo } | null> {
+    const dir = joinPath(this.dir, name);
+    if (!(await this.env.fs.stat(joinPath(dir, INFO_FILE)))) return null;
+    return { dir, info: await retryCorrupt(async () => decodeStoreInfo(await this.env.fs.readFile(joinPath(dir, INFO_FILE)), `store ${name}`)) };
+  }
+
+  /** The blobs of a store in `dir`, as the store would get them when opened. */
+  blobsOf(name: string, dir: string): Blobs {
+    return this.blobsFor.open(name, dir);
   }
 
   /** Removes a store: rename away (durable), then delete the files. */

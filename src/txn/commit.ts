@@ -9,6 +9,9 @@ import { LockSet } from './locks.js';
 import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent, writePriorityLog } from './logs.js';
 import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
+import type { Journal } from '../journal/journal.js';
+import { type JournalRecord, journalPath } from '../journal/record.js';
+import type { StagedSectors } from '../registry/registry.js';
 import type { TreeSession } from './tree-session.js';
 
 const MAX_ATTEMPTS = 30;
@@ -76,6 +79,7 @@ export class Commit {
     await this.lockItems();
     await this.lockAndValidate();
     this.plans = this.input.sessions.filter((s) => s.hasWrites()).map((s) => this.plan(s));
+    if (this.ctx.journal) return; // journal mode: the blobs travel in the record (spec JNL-2)
     const blobs = this.plans.flatMap((p) => p.blobs.map((b) => ({ store: p.session.store.name, id: b.id })));
     await this.input.log.append({ type: 'prepare', blobs });
     await this.ctx.env.point?.('commit.afterPrepareLog');
@@ -198,6 +202,7 @@ export class Commit {
           await redoUnappliedCounts(this.ctx.env, this.ctx.translogs, this.ctx.repo, p.session.store, this.input.tid);
         }
       }
+      if (this.ctx.journal) return this.commitThroughJournal(this.ctx.journal);
       const log = this.priorityLog();
       await this.reachCommitPoint(log);
       await this.ctx.env.point?.('commit.afterPlg');
@@ -213,7 +218,96 @@ export class Commit {
       throw error;
     }
     await cluster?.committed(this.plans.map((p) => p.session.store.name));
-    await this.finish();
+    if (this.ctx.journal) await this.finishJournaled(this.ctx.journal);
+    else await this.finish();
+  }
+
+  /**
+   * Journal mode (spec JNL-1, JNL-2): under the journal lock, stage the registry sectors, make
+   * the record durable (the commit point: one fdatasync and one folder sync), then write blobs
+   * and sectors without syncing and publish. A checkpoint makes them durable later (JNL-3).
+   */
+  private async commitThroughJournal(journal: Journal): Promise<void> {
+    await journal.exclusive(async () => {
+      const log = this.priorityLog();
+      const staged: StagedSectors[] = [];
+      for (const plan of this.plans) staged.push(await plan.session.store.registry.stageForJournal(plan.changes));
+      await this.reachJournalPoint(journal, this.journalRecord(log.seq, staged));
+      await this.ctx.env.point?.('journal.afterRecord');
+      try {
+        for (const [i, plan] of this.plans.entries()) {
+          await plan.session.store.blobs.putLazily!(plan.blobs);
+          await plan.session.store.registry.applyStaged(staged[i]!);
+          journal.applied(plan.session.store, plan.blobs.map((b) => b.id), plan.info !== null);
+          journal.removed(plan.session.store, plan.obsolete); // from here a checkpoint deletes them too
+        }
+        await this.ctx.env.point?.('journal.afterApply');
+      } catch (error) {
+        journal.poison();
+        this.ctx.commitNeedsRecovery(log.tid, error);
+        throw new SopError('IO', `transaction ${log.tid} is committed durably but could not be applied; it is replayed on the next open`, { cause: error });
+      }
+      this.publish();
+    });
+  }
+
+  private journalRecord(seq: number, staged: readonly StagedSectors[]): JournalRecord {
+    return {
+      tid: this.input.tid,
+      seq,
+      stores: this.plans.map((p) => ({ name: p.session.store.name, rootId: p.session.store.info.rootId, info: p.info })),
+      blobs: this.plans.flatMap((p) => p.blobs.map((b) => ({ store: p.session.store.name, id: b.id, bytes: b.bytes }))),
+      sectors: this.plans.flatMap((p, i) => staged[i]!.images.map((e) => ({ store: p.session.store.name, segment: e.segment, sector: e.sector, bytes: e.bytes }))),
+      obsolete: this.obsoleteRefs(),
+    };
+  }
+
+  /** As reachCommitPoint, for a journal record: a failed write leaves no record behind, durably. */
+  private async reachJournalPoint(journal: Journal, record: JournalRecord): Promise<void> {
+    try {
+      const failure = this.ctx.failure();
+      if (failure) throw failure;
+      await this.locks.verify(this.input.maxTimeMs);
+      await journal.write(record);
+      this.committed = true;
+    } catch (error) {
+      try {
+        await unlinkIfPresent(this.ctx.env, journalPath(this.ctx.translogs, record.tid));
+        await this.ctx.env.fs.syncDir(this.ctx.translogs);
+      } catch (cleanupError) {
+        this.committed = true; // outcome unknown: the next open replays the record if it is whole
+        journal.poison();
+        this.ctx.commitNeedsRecovery(record.tid, cleanupError);
+        throw new SopError('IO', `commit of ${record.tid} failed and its outcome is unknown until the database is reopened`, { cause: error });
+      }
+      await this.undoPhase1();
+      throw toSopError(error, 'write journal record');
+    }
+  }
+
+  /**
+   * After a journaled commit: a step log (stores this transaction created) is marked done, so a
+   * reappearing copy cannot undo them; locks go; obsolete blobs are deleted without syncing
+   * their folders (the record deletes them again on replay, the checkpoint syncs them).
+   */
+  private async finishJournaled(journal: Journal): Promise<void> {
+    if (this.input.log.exists) {
+      try {
+        await this.input.log.append({ type: 'done', obsolete: [] });
+        await this.input.log.remove();
+      } catch (error) {
+        // Replay marks it done at the next open (spec JNL-4); until then nothing may checkpoint.
+        journal.poison();
+        this.ctx.commitNeedsRecovery(this.input.tid, error);
+        return;
+      }
+    }
+    await this.locks.releaseAll();
+    for (const plan of this.plans) {
+      for (const id of plan.obsolete) this.ctx.nodes.forget(id);
+      await plan.session.store.blobs.removeAll(plan.obsolete).catch(() => undefined); // the checkpoint deletes them again
+    }
+    if (journal.due) await journal.checkpoint().catch(() => undefined); // kept records are checkpointed by a later try
   }
 
   /**
@@ -319,6 +413,7 @@ export class Commit {
     if (this.committed || this.undone) return;
     this.undone = true;
     await this.locks.releaseAll();
+    if (this.ctx.journal) return; // journal mode writes no blob before its commit point (JNL-2)
     for (const plan of this.plans) {
       try {
         await plan.session.store.blobs.removeAll(plan.blobs.map((b) => b.id), true);

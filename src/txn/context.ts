@@ -21,6 +21,8 @@ export interface TxContext {
   nextSeq(floor?: number): number;
   /** Clustered mode: view refresh, cluster locks, restart detection (spec CLU-1..CLU-5); null standalone. */
   readonly cluster: ClusterSync | null;
+  /** Journal mode (spec JNL-1..JNL-4): commits are durable by one record each; null otherwise. */
+  readonly journal: import('../journal/journal.js').Journal | null;
   /** Clustered mode: redo what a Coordinator restart left unapplied, once per restart (spec CLU-5). */
   restartFastPath(): Promise<void>;
   /** A commit passed its commit point but could not apply it: recovery must redo it (spec REC-5). */

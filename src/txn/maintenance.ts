@@ -24,6 +24,8 @@ export class Maintenance {
   private running: Promise<RecoveryReport | null> | null = null;
   readonly totals: RecoveryReport = { redone: 0, undone: 0, cleaned: 0 };
   sweeps = 0;
+  /** Journal mode: the checkpoint every sweep runs (spec JNL-3). */
+  checkpoint: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly env: Env,
@@ -67,6 +69,8 @@ export class Maintenance {
       if (this.clustered) await this.repo.clearHidden();
       // Lazy EC repair: blobs that degraded reads or writes met get full redundancy back (EC-3).
       for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch(() => undefined);
+      // Journal mode: a checkpoint finishes the deletions commits could not make (JNL-3).
+      await this.checkpoint?.().catch(() => undefined);
       return report;
     } finally {
       if (this.clustered) await this.env.coordinator.unlock(key, owner).catch(() => false);

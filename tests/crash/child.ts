@@ -3,7 +3,8 @@
  * (by the parent's SIGKILL, or by itself at a named point when SOP_CRASH_AT=<point>:<n>).
  * See ./protocol.ts for the lines it prints.
  *
- * Env: SOP_FOLDER (required), SOP_SEED, SOP_LOG_VALUE_IN_NODE ('1' | '0'), SOP_CRASH_AT.
+ * Env: SOP_FOLDER (required), SOP_SEED, SOP_LOG_VALUE_IN_NODE ('1' | '0'), SOP_CRASH_AT,
+ * SOP_JOURNAL (journal mode with this many records per checkpoint, spec JNL-1..JNL-4).
  */
 import { writeSync } from 'node:fs';
 import { Database, realEnv } from '../../src/index.js';
@@ -67,7 +68,8 @@ function randomTransfer(): Transfer {
 
 async function main(): Promise<void> {
   out('OPENING');
-  const db = await Database.open({ folder: folder!, env: { ...realEnv(), point } });
+  const journal = process.env.SOP_JOURNAL ? { journal: { maxRecords: Number(process.env.SOP_JOURNAL) } } : {};
+  const db = await Database.open({ folder: folder!, env: { ...realEnv(), point }, ...journal });
   out(`OPEN ${JSON.stringify(db.recovery)}`);
   let opSeq = 0;
   const run = async (op: Op, fn: (tx: Transaction) => Promise<void>): Promise<void> => {

@@ -40,7 +40,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(HERE, 'child.ts');
 const REPO = join(HERE, '..', '..');
 const STRESS = process.env.SOP_STRESS === '1';
-const RANDOM_KILLS = Number(process.env.SOP_CRASH_KILLS ?? (STRESS ? 500 : 50));
+const RANDOM_KILLS = Number(process.env.SOP_CRASH_KILLS ?? (STRESS ? 500 : 60));
 const POINT_HITS = STRESS ? [1, 2, 3, 5, 8, 13] : [1, 3, 8];
 const SEED = Number(process.env.SOP_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHILD_TIMEOUT_MS = 60_000;
@@ -65,10 +65,13 @@ interface ChildRun {
   stderr(): string;
 }
 
-function startChild(folder: string, seed: number, logValueInNode: boolean, crashAt?: string): ChildRun {
+/** `journal`: the child commits in journal mode, checkpointing every that many records (JNL-1..JNL-4). */
+function startChild(folder: string, seed: number, logValueInNode: boolean, crashAt?: string, journal?: number): ChildRun {
   const env: NodeJS.ProcessEnv = { ...process.env, SOP_FOLDER: folder, SOP_SEED: String(seed), SOP_LOG_VALUE_IN_NODE: logValueInNode ? '1' : '0' };
   delete env.SOP_CRASH_AT;
+  delete env.SOP_JOURNAL;
   if (crashAt) env.SOP_CRASH_AT = crashAt;
+  if (journal) env.SOP_JOURNAL = String(journal);
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -254,7 +257,7 @@ async function verifyAfterCrash(
     stats.cleaned += db.recovery.cleaned;
     stats.acked += parsed.acked.length;
     stats.pendingSeen += parsed.pending.length;
-    assert.deepEqual(readdirSync(join(folder, 'translogs')), [], `${context}: recovery left logs behind`);
+    assert.deepEqual(readdirSync(join(folder, 'translogs')).filter((n) => !n.startsWith('journal.checkpoint')) /* the journal's checkpoint mark stays (JNL-3) */, [], `${context}: recovery left logs behind`);
     assert.deepEqual(
       readdirSync(join(folder, 'stores')).filter((n) => n.startsWith('.')),
       [],
@@ -384,8 +387,13 @@ describe('crash: SIGKILL of a writing process, then recovery (ACID-1, ACID-3, LO
     console.log(`    crash seed ${SEED} (SOP_CRASH_SEED=${SEED} to replay)`);
     const rnd = prng(SEED);
     const started = Date.now();
-    // Two folders: the log store keeps values in separate blobs in one, inside nodes in the other.
-    const runs = [false, true].map((logValueInNode) => ({ folder: tempFolder(logValueInNode ? 'vin' : 'blob'), logValueInNode, model: emptyModel() }));
+    // Three folders: the log store keeps values in separate blobs in one, inside nodes in the
+    // other two; the third commits in journal mode, checkpointing every 4 records (JNL-1..JNL-4).
+    const runs = [
+      { folder: tempFolder('blob'), logValueInNode: false, journal: undefined, model: emptyModel() },
+      { folder: tempFolder('vin'), logValueInNode: true, journal: undefined, model: emptyModel() },
+      { folder: tempFolder('journal'), logValueInNode: true, journal: 4, model: emptyModel() },
+    ];
     folders.push(...runs.map((r) => r.folder));
     const stats = newStats();
     for (let round = 0; round < RANDOM_KILLS; round++) {
@@ -394,7 +402,7 @@ describe('crash: SIGKILL of a writing process, then recovery (ACID-1, ACID-3, LO
       const duringRecovery = round >= runs.length && rnd() < 0.1;
       const delay = duringRecovery ? randInt(rnd, 0, 15) : randInt(rnd, 20, 400);
       const context = `round ${round} (seed ${SEED}, child seed ${childSeed}, ${duringRecovery ? 'at open' : 'after READY'} +${delay} ms, folder ${run.folder})`;
-      const child = startChild(run.folder, childSeed, run.logValueInNode);
+      const child = startChild(run.folder, childSeed, run.logValueInNode, undefined, run.journal);
       try {
         await withTimeout(child.waitFor(duringRecovery ? 'OPENING' : 'READY'), CHILD_TIMEOUT_MS, `${context}: child start`);
         await sleep(delay);
@@ -418,7 +426,7 @@ describe('crash: SIGKILL of a writing process, then recovery (ACID-1, ACID-3, LO
     console.log(`    last point reached before each kill: ${fmt(stats.lastPoints)}`);
   });
 
-  it('survives a kill at every named commit and cow point (ACID-1, COW-3, REC-2, STORE-3)', async () => {
+  it('survives a kill at every named commit and cow point (ACID-1, COW-3, REC-2, STORE-3, JNL-1..JNL-4)', async () => {
     const rnd = prng(SEED ^ 0x5eed);
     const started = Date.now();
     const stats = newStats();
@@ -432,7 +440,8 @@ describe('crash: SIGKILL of a writing process, then recovery (ACID-1, ACID-3, LO
       for (const n of hits) {
         const childSeed = randInt(rnd, 1, 2 ** 30);
         const context = `${name}:${n} (child seed ${childSeed}, log valueInNode ${logValueInNode}, folder ${folder})`;
-        const child = startChild(folder, childSeed, logValueInNode, `${name}:${n}`);
+        // Journal points are reached in journal mode only; 2 records per checkpoint reach them often.
+        const child = startChild(folder, childSeed, logValueInNode, `${name}:${n}`, name.startsWith('journal.') ? 2 : undefined);
         let exit: { code: number | null; signal: NodeJS.Signals | null };
         try {
           exit = await withTimeout(child.exited, CHILD_TIMEOUT_MS, `${context}: point never reached`);

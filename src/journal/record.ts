@@ -1,0 +1,144 @@
+import { BlockKind, decodeFrame, encodeFrame } from '../codec/frame.js';
+import { SopError, corrupt } from '../errors/sop-error.js';
+import type { StoreInfo } from '../store/store-info.js';
+import { joinPath, validateStoreName } from '../util/paths.js';
+
+/**
+ * A journal record (spec JNL-1): everything one committed transaction writes, in one CRC-framed
+ * file `translogs/<tid>.wal`. Once it is durable the transaction is committed, and replaying it
+ * onto any state the folder can be in after a crash gives the state right after that commit:
+ * new blobs are whole images, registry sectors are whole after-images (never a delta that
+ * depends on what a torn write left), store infos are whole.
+ *
+ * Layout of the frame's payload: u32 header length, the header as JSON, then the blob bytes and
+ * the sector bytes in the order the header lists them.
+ */
+export interface JournalStore {
+  readonly name: string;
+  /** Identifies this incarnation of the store: a store removed and created again has another. */
+  readonly rootId: string;
+  /** The store info after the commit, when the commit changed its count; null otherwise. */
+  readonly info: StoreInfo | null;
+}
+
+export interface JournalBlob {
+  readonly store: string;
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface JournalSector {
+  readonly store: string;
+  readonly segment: number;
+  readonly sector: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface JournalRecord {
+  readonly tid: string;
+  readonly seq: number;
+  readonly stores: readonly JournalStore[];
+  readonly blobs: readonly JournalBlob[];
+  readonly sectors: readonly JournalSector[];
+  /** Blobs the commit made obsolete: deleted after it, and again by every replay. */
+  readonly obsolete: ReadonlyArray<{ store: string; id: string }>;
+}
+
+interface Header {
+  tid: string;
+  seq: number;
+  stores: JournalStore[];
+  blobs: Array<{ store: string; id: string; length: number }>;
+  sectors: Array<{ store: string; segment: number; sector: number; length: number }>;
+  obsolete: Array<{ store: string; id: string }>;
+}
+
+const TEXT = new TextEncoder();
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+export const JOURNAL_SUFFIX = '.wal';
+
+export function journalPath(dir: string, tid: string): string {
+  return joinPath(dir, `${tid}${JOURNAL_SUFFIX}`);
+}
+
+/** The transaction id of a journal file name, or null for any other file. */
+export function journalTid(name: string): string | null {
+  return /^([0-9a-f-]{36})\.wal$/.exec(name)?.[1] ?? null;
+}
+
+export function encodeRecord(record: JournalRecord): Uint8Array {
+  const header: Header = {
+    tid: record.tid,
+    seq: record.seq,
+    stores: [...record.stores],
+    blobs: record.blobs.map((b) => ({ store: b.store, id: b.id, length: b.bytes.length })),
+    sectors: record.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, length: s.bytes.length })),
+    obsolete: [...record.obsolete],
+  };
+  const json = TEXT.encode(JSON.stringify(header));
+  const bodyLength = record.blobs.reduce((n, b) => n + b.bytes.length, 0) + record.sectors.reduce((n, s) => n + s.bytes.length, 0);
+  const payload = new Uint8Array(4 + json.length + bodyLength);
+  new DataView(payload.buffer).setUint32(0, json.length, true);
+  payload.set(json, 4);
+  let at = 4 + json.length;
+  for (const part of [...record.blobs, ...record.sectors]) {
+    payload.set(part.bytes, at);
+    at += part.bytes.length;
+  }
+  return encodeFrame(BlockKind.Journal, payload);
+}
+
+/** null for a torn or damaged record: its commit point was never reached (spec JNL-1). */
+export function decodeRecord(bytes: Uint8Array, where: string): JournalRecord | null {
+  try {
+    const payload = decodeFrame(bytes, BlockKind.Journal, where);
+    if (payload.length < 4) throw corrupt(`${where}: short journal record`);
+    const jsonLength = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+    const header = parseHeader(payload.subarray(4, 4 + jsonLength), where);
+    let at = 4 + jsonLength;
+    const take = (length: number): Uint8Array => {
+      if (at + length > payload.length) throw corrupt(`${where}: journal record body is short`);
+      const part = payload.slice(at, at + length);
+      at += length;
+      return part;
+    };
+    const blobs = header.blobs.map((b) => ({ store: b.store, id: b.id, bytes: take(b.length) }));
+    const sectors = header.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, bytes: take(s.length) }));
+    if (at !== payload.length) throw corrupt(`${where}: journal record has trailing bytes`);
+    return { tid: header.tid, seq: header.seq, stores: header.stores, blobs, sectors, obsolete: header.obsolete };
+  } catch (error) {
+    if (SopError.is(error, 'CORRUPT')) return null;
+    throw error;
+  }
+}
+
+const BLOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function isStoreName(part: { name?: unknown; store?: unknown }): boolean {
+  try {
+    validateStoreName(part.name ?? part.store);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseHeader(bytes: Uint8Array, where: string): Header {
+  let header: Header;
+  try {
+    header = JSON.parse(UTF8.decode(bytes)) as Header;
+  } catch {
+    throw corrupt(`${where}: journal header is not valid JSON`);
+  }
+  const ok =
+    typeof header === 'object' && header !== null && typeof header.tid === 'string' && Number.isSafeInteger(header.seq) &&
+    Array.isArray(header.stores) && Array.isArray(header.blobs) && Array.isArray(header.sectors) && Array.isArray(header.obsolete) &&
+    header.blobs.every((b) => Number.isSafeInteger(b.length) && b.length >= 0) &&
+    header.sectors.every((s) => Number.isSafeInteger(s.length) && s.length >= 0 && Number.isSafeInteger(s.segment) && Number.isSafeInteger(s.sector)) &&
+    // Replay turns these into paths: nothing in a record may point outside the store folders.
+    [...header.stores, ...header.blobs, ...header.sectors, ...header.obsolete].every((part) => isStoreName(part as { name?: unknown; store?: unknown })) &&
+    [...header.blobs, ...header.obsolete].every((b) => BLOB_ID.test(b.id));
+  if (!ok) throw corrupt(`${where}: malformed journal header`);
+  return header;
+}
