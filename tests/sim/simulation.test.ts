@@ -17,7 +17,7 @@ import { runSeed } from '../../sim/run.js';
 const regression = JSON.parse(readFileSync(new URL('../../sim/regression-seeds.json', import.meta.url), 'utf8')) as {
   steps: number;
   clients: number;
-  seeds: Array<{ seed: number; found: string; nodes?: number; erasureCoding?: boolean; replication?: boolean }>;
+  seeds: Array<{ seed: number; found: string; nodes?: number; erasureCoding?: boolean; replication?: boolean; journal?: boolean }>;
 };
 const FRESH = Number(process.env.SOP_SIM_SEEDS ?? 300);
 const CLUSTER_SEEDS = Number(process.env.SOP_SIM_CLUSTER_SEEDS ?? 100);
@@ -28,11 +28,11 @@ const now = (): number => performance.now();
 describe('simulator (ACID-1, ACID-3, ACID-4, STRUCT-1, REC-2, COW-3, IDLE-1, REC-5)', function () {
   this.timeout(1_800_000);
 
-  for (const { seed, found, nodes, erasureCoding = false, replication = false } of regression.seeds) {
-    it(`regression seed ${seed}${nodes ? ` (${nodes} nodes)` : ''}${erasureCoding ? ' (erasure coded)' : ''}${replication ? ' (replicated)' : ''} passes (once: ${found})`, async () => {
+  for (const { seed, found, nodes, erasureCoding = false, replication = false, journal = false } of regression.seeds) {
+    it(`regression seed ${seed}${nodes ? ` (${nodes} nodes)` : ''}${erasureCoding ? ' (erasure coded)' : ''}${replication ? ' (replicated)' : ''}${journal ? ' (journal)' : ''} passes (once: ${found})`, async () => {
       const clients = nodes ? 6 : regression.clients;
       // Entries from before erasure coding or replication replay without them: the scenario they were found with.
-      const r = await runSeed({ seed, steps: regression.steps, clients, nodes, faults: [...FAULT_KINDS], erasureCoding, replication });
+      const r = await runSeed({ seed, steps: regression.steps, clients, nodes, faults: [...FAULT_KINDS], erasureCoding, replication, journal });
       assert.deepEqual(r.violations, [], `seed ${seed}: ${r.violations.join('\n')}`);
     });
   }
