@@ -22,7 +22,9 @@ export interface RunMeta {
 }
 
 export const WORKLOAD_PHASES = ['insert', 'read', 'scan', 'update', 'delete', 'commit'] as const;
-const ENGINES = ['sop-ts', 'better-sqlite3', 'lmdb', 'classic-level'];
+const ENGINES = ['sop-ts', 'sop-ts-journal', 'better-sqlite3', 'lmdb', 'classic-level'];
+/** sop-ts in its two commit modes: in place (the default) and journal mode (spec JNL-1..JNL-4). */
+const SOPS = ['sop-ts', 'sop-ts-journal'];
 const SOP = 'sop-ts';
 
 const int = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
@@ -40,7 +42,7 @@ interface Target {
   met: boolean | null;
 }
 
-export function targets(results: PhaseResult[], meta: RunMeta): Target[] {
+export function targets(results: PhaseResult[], meta: RunMeta, SOP = 'sop-ts'): Target[] {
   const out: Target[] = [];
   const vs = (phase: string, peer: string, min: number) => {
     const a = find(results, SOP, phase)?.ops_per_s;
@@ -114,28 +116,41 @@ export function renderMarkdown(results: PhaseResult[], meta: RunMeta, options: {
   }
   L.push('');
 
-  const others = engines.filter((e) => e !== SOP);
-  if (engines.includes(SOP) && others.length > 0) {
+  const sops = SOPS.filter((e) => engines.includes(e));
+  const others = engines.filter((e) => !SOPS.includes(e));
+  if (sops.length > 0 && others.length > 0) {
     L.push(options.brief ? 'sop-ts ÷ peer (same run):\n' : '## sop-ts ÷ peer (same run; > 1× means sop-ts is faster)\n');
-    head(['sop-ts ÷', ...WORKLOAD_PHASES], ['---', ...WORKLOAD_PHASES.map(() => '---:')]);
-    for (const e of others) {
-      L.push(`| ${e} | ${WORKLOAD_PHASES.map((p) => {
-        const a = find(results, SOP, p)?.ops_per_s;
-        const b = find(results, e, p)?.ops_per_s;
-        return a !== undefined && b !== undefined ? ratio(a / b) : '–';
-      }).join(' | ')} |`);
+    head(['sop-ts mode ÷ peer', ...WORKLOAD_PHASES], ['---', ...WORKLOAD_PHASES.map(() => '---:')]);
+    for (const sop of sops) {
+      for (const e of others) {
+        L.push(`| ${sop} ÷ ${e} | ${WORKLOAD_PHASES.map((p) => {
+          const a = find(results, sop, p)?.ops_per_s;
+          const b = find(results, e, p)?.ops_per_s;
+          return a !== undefined && b !== undefined ? ratio(a / b) : '–';
+        }).join(' | ')} |`);
+      }
     }
     L.push('');
   }
 
   L.push(options.brief ? 'targets:\n' : '## Targets (from the benchmark issue)\n');
-  head(['target', 'goal', 'measured', 'met'], ['---', '---', '---', '---']);
-  for (const t of targets(results, meta)) L.push(`| ${t.what} | ${t.goal} | ${t.measured} | ${t.met === null ? '–' : t.met ? '✅ met' : '❌ not met'} |`);
+  head(['engine', 'target', 'goal', 'measured', 'met'], ['---', '---', '---', '---', '---']);
+  for (const sop of sops.length > 0 ? sops : [SOP]) {
+    for (const t of targets(results, meta, sop)) L.push(`| ${sop} | ${t.what} | ${t.goal} | ${t.measured} | ${t.met === null ? '–' : t.met ? '✅ met' : '❌ not met'} |`);
+  }
   L.push('');
 
+  for (const sop of sops) sopIo(L, results, sop, head, options.brief === true);
+  renderRest(L, results, meta, engines, head, options.brief === true);
+  return L.join('\n') + '\n';
+}
+
+type Head = (cols: string[], align: string[]) => void;
+
+function sopIo(L: string[], results: PhaseResult[], SOP: string, head: Head, brief: boolean): void {
   const sopRows = WORKLOAD_PHASES.map((p) => find(results, SOP, p)).filter((r): r is PhaseResult => r !== undefined && r.txns !== undefined);
   if (sopRows.length > 0) {
-    L.push(options.brief ? 'sop-ts syncs per commit (counted at the FileSystem port):\n' : '## sop-ts I/O per commit (counted at the FileSystem port)\n');
+    L.push(brief ? `${SOP} syncs per commit (counted at the FileSystem port):\n` : `## ${SOP} I/O per commit (counted at the FileSystem port)\n`);
     head(['phase', 'commits', 'syncs/commit', 'datasync', 'fsync', 'dir fsync', 'writes', 'opens', 'unlinks', 'renames'], ['---', ...Array(9).fill('---:')]);
     for (const r of sopRows) {
       const per = (k: string) => (typeof r[k] === 'number' && r.txns ? ((r[k] as number) / r.txns).toFixed(1) : '–');
@@ -143,10 +158,14 @@ export function renderMarkdown(results: PhaseResult[], meta: RunMeta, options: {
     }
     L.push('');
   }
+}
 
-  const sweep = results.filter((r) => r.phase === 'sweep_insert').sort((a, b) => a.n - b.n);
-  if (sweep.length > 0) {
-    L.push(options.brief ? 'sop-ts insert rate by size:\n' : '## sop-ts insert rate by size (`--sweep`)\n');
+function renderRest(L: string[], results: PhaseResult[], meta: RunMeta, engines: string[], head: Head, brief: boolean): void {
+  const options = { brief };
+  for (const sop of SOPS) {
+    const sweep = results.filter((r) => r.phase === 'sweep_insert' && r.peer === sop).sort((a, b) => a.n - b.n);
+    if (sweep.length === 0) continue;
+    L.push(options.brief ? `${sop} insert rate by size:\n` : `## ${sop} insert rate by size (\`--sweep\`)\n`);
     const base = sweep[0]!;
     head(['n', 'items inserted', 'insert ops/s', 'txn p50 ms', 'txn p99 ms', 'syncs/commit', 'vs smallest'], ['---:', '---:', '---:', '---:', '---:', '---:', '---:']);
     for (const r of sweep) L.push(`| ${int(r.n)} | ${int(r.ops)}${r.partial ? ' (budget reached)' : ''} | ${int(r.ops_per_s)} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${r.fsyncs_per_commit ?? '–'} | ${ratio(r.ops_per_s / base.ops_per_s)} |`);
@@ -162,8 +181,10 @@ export function renderMarkdown(results: PhaseResult[], meta: RunMeta, options: {
       L.push(`| ${r.phase} | ${int(r.ops)} | ${int(r.ops_per_s)} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${tp} |`);
     }
     const od = find(results, 'raw', 'fdatasync_overwrite_4k');
-    const c = find(results, SOP, 'commit');
-    if (od && c) L.push('', `sop-ts single-item commits/s ÷ raw fdatasync_overwrite_4k ops/s: ${ratio(c.ops_per_s / od.ops_per_s)} (disk-relative goal ≥ 0.45×).`);
+    for (const sop of SOPS) {
+      const c = find(results, sop, 'commit');
+      if (od && c) L.push('', `${sop} single-item commits/s ÷ raw fdatasync_overwrite_4k ops/s: ${ratio(c.ops_per_s / od.ops_per_s)} (disk-relative goal ≥ 0.45×).`);
+    }
     L.push('');
   }
 
@@ -183,13 +204,12 @@ export function renderMarkdown(results: PhaseResult[], meta: RunMeta, options: {
   } else {
     for (const [peer, error] of Object.entries(meta.errors)) L.push(`${peer}: not measured: ${error}`);
   }
-  return L.join('\n') + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------
 // SVG: horizontal grouped bars, one group per phase, log-scale x axis.
 
-const COLORS: Record<string, string> = { 'sop-ts': '#d62728', 'better-sqlite3': '#1f77b4', lmdb: '#2ca02c', 'classic-level': '#9467bd' };
+const COLORS: Record<string, string> = { 'sop-ts': '#d62728', 'sop-ts-journal': '#ff7f0e', 'better-sqlite3': '#1f77b4', lmdb: '#2ca02c', 'classic-level': '#9467bd' };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -33,6 +33,7 @@ export function countingFs(inner: FileSystem, c: FsCounters): FileSystem {
     truncate: (size) => h.truncate(size),
     size: () => h.size(),
     close: () => h.close(),
+    ...(h.writeAndSyncBlocking ? { writeAndSyncBlocking: (position: number, data: Uint8Array) => (c.writes++, c.fsyncs++, c.datasyncs++, h.writeAndSyncBlocking!(position, data)) } : {}),
   });
   return {
     open: async (path, mode) => (c.opens++, wrap(await inner.open(path, mode))),

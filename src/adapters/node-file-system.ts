@@ -1,4 +1,4 @@
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle, FileStat, FileSystem, OpenMode } from '../ports/file-system.js';
 
@@ -87,6 +87,13 @@ class NodeFileHandle implements FileHandle {
 
   datasync(): Promise<void> {
     return this.handle.datasync();
+  }
+
+  /** pwrite + fdatasync on this thread: no thread-pool round trips (about half the latency here). */
+  writeAndSyncBlocking(position: number, data: Uint8Array): void {
+    let written = 0;
+    while (written < data.length) written += writeSync(this.handle.fd, data, written, data.length - written, position + written);
+    fdatasyncSync(this.handle.fd);
   }
 
   sync(): Promise<void> {

@@ -25,6 +25,11 @@ export function localBlobs(env: Env): BlobsFactory {
  */
 export class BlobStore implements Blobs {
   readonly external = false;
+  /** Journal mode: committed blobs not written yet, and files whose deletion waits for the checkpoint. */
+  private readonly pending = new Map<string, Uint8Array>();
+  private readonly doomed = new Set<string>();
+  /** Journal mode: pending blobs a flush began writing (their files may exist). */
+  private readonly written = new Set<string>();
 
   constructor(
     private readonly env: Env,
@@ -49,50 +54,79 @@ export class BlobStore implements Blobs {
     return joinPath(this.dir, id.slice(0, 2));
   }
 
-  /**
-   * Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1).
-   * `durable` false (journal mode) only writes: the journal record holds the bytes until a
-   * checkpoint makes them durable (makeDurable, spec JNL-3).
-   */
-  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, durable = true): Promise<void> {
+  /** Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1). */
+  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
     const folders = new Set<string>();
     await parallel(blobs, BLOB_IO_PARALLELISM, async ({ id, bytes }) => {
-      if (durable) await writeSynced(this.env.fs, this.pathOf(id), bytes);
-      else await this.env.fs.writeFile(this.pathOf(id), bytes);
+      await writeSynced(this.env.fs, this.pathOf(id), bytes);
       folders.add(this.folderOf(id));
     });
-    if (durable) await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
-  }
-
-  putLazily(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
-    return this.putAll(blobs, false);
+    await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
   /**
-   * Checkpoint (spec JNL-3): syncs the blobs written without sync that still exist, then every
-   * folder that gained or lost one of these entries.
+   * Journal mode (spec JNL-2): the blobs of a commit whose record is durable. They stay in memory
+   * until the checkpoint (flush), so a blob replaced before then never touches the disk.
    */
-  async makeDurable(written: readonly string[], removed: readonly string[]): Promise<void> {
-    await parallel(written, BLOB_IO_PARALLELISM, async (id) => {
-      let file;
-      try {
-        file = await this.env.fs.open(this.pathOf(id), 'readWrite');
-      } catch (error) {
-        if ((error as { code?: string }).code === 'ENOENT') return; // written and deleted since
-        throw error;
-      }
-      try {
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-    });
-    const folders = new Set([...written, ...removed].map((id) => this.folderOf(id)));
+  putLazily(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, mayBeOnDisk = false): void {
+    for (const { id, bytes } of blobs) {
+      this.pending.set(id, bytes);
+      if (mayBeOnDisk) this.written.add(id);
+    }
+  }
+
+  /** Journal mode: blobs made obsolete. One never written is forgotten; a file waits for the checkpoint. */
+  removeLazily(ids: readonly string[]): void {
+    for (const id of ids) {
+      // A pending blob whose file a failed flush may have written is a file to delete too
+      // (simulator seed 5064 --journal: the folder sync failed, and the file stayed as an orphan).
+      const wasPending = this.pending.delete(id);
+      if (!wasPending || this.written.delete(id)) this.doomed.add(id);
+    }
+  }
+
+  /**
+   * Journal mode: the bytes of a blob committed since the last checkpoint, so a new version can
+   * be logged as a patch of it (spec JNL-1). Only these: replay rebuilds them from the same
+   * journal, so a patch never depends on a file on disk (one damaged there would make the
+   * journal unreplayable: simulator seed 5063 --journal).
+   */
+  base(id: string): Uint8Array | undefined {
+    return this.pending.get(id);
+  }
+
+  /**
+   * Checkpoint, first step (spec JNL-3): writes and syncs the blobs kept in memory, and the
+   * folders that gained them. Obsolete files go later (purgeDoomed), once the checkpoint mark lists them.
+   */
+  async flush(): Promise<void> {
+    const written = [...this.pending];
+    for (const [id] of written) this.written.add(id);
+    await parallel(written, BLOB_IO_PARALLELISM, ([id, bytes]) => writeSynced(this.env.fs, this.pathOf(id), bytes));
+    const folders = new Set(written.map(([id]) => this.folderOf(id)));
     await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
+    for (const [id, bytes] of written) {
+      if (this.pending.get(id) !== bytes) continue;
+      this.pending.delete(id);
+      this.written.delete(id);
+    }
+  }
+
+  /** Journal mode: the files made obsolete since the last checkpoint (they wait for purgeDoomed). */
+  doomedIds(): string[] {
+    return [...this.doomed];
+  }
+
+  /** Checkpoint, last step: deletes obsolete files durably (the checkpoint mark listed them first). */
+  async purgeDoomed(ids: readonly string[]): Promise<void> {
+    await this.removeAll(ids, true);
+    for (const id of ids) this.doomed.delete(id);
   }
 
   /** null when the blob does not exist. */
   async get(id: string): Promise<Uint8Array | null> {
+    const pending = this.pending.get(id);
+    if (pending) return pending;
     try {
       return await this.env.fs.readFile(this.pathOf(id));
     } catch (error) {
@@ -119,14 +153,14 @@ export class BlobStore implements Blobs {
     if (durable) await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
-  /** Every blob file's id, from the 256 fan-out folders (a missing folder holds none). */
+  /** Every blob's id: the files in the 256 fan-out folders (a missing folder holds none), as the journal leaves them. */
   async list(): Promise<string[]> {
     const ids: string[] = [];
     for (const sub of BlobStore.fanOut()) {
       const dir = joinPath(this.dir, sub);
-      if (await this.env.fs.stat(dir)) ids.push(...(await this.env.fs.readdir(dir)));
+      if (await this.env.fs.stat(dir)) ids.push(...(await this.env.fs.readdir(dir)).filter((id) => !this.doomed.has(id) && !this.pending.has(id)));
     }
-    return ids;
+    return [...ids, ...this.pending.keys()];
   }
 
   /** Nothing to do: every blob file is inside the store folder, which the repository removes. */

@@ -44,6 +44,63 @@ interface LeafEncoding {
 }
 
 const leafEncodings = new WeakMap<readonly Item[], LeafEncoding>();
+
+/**
+ * How an encoded leaf block was built from its previous version's block: `ops` are pairs
+ * [offset in `base`, length] that copy, or [-1, length] for bytes new in `block`, covering the
+ * block in order. Journal records carry this patch instead of the whole block when `base` is
+ * the bytes of the blob the node replaces (spec JNL-1); replay rebuilds the block and checks
+ * its frame CRC.
+ */
+export interface LeafPatch {
+  readonly base: Uint8Array;
+  readonly ops: readonly number[];
+}
+
+const leafPatches = new WeakMap<Uint8Array, LeafPatch>();
+
+/** The patch a leaf block was encoded with, if it reused an earlier block. */
+export function leafPatchOf(block: Uint8Array): LeafPatch | undefined {
+  return leafPatches.get(block);
+}
+
+/** The bytes of a patch that are not copied from its base, in order. */
+export function patchLiterals(block: Uint8Array, ops: readonly number[]): Uint8Array {
+  let size = 0;
+  for (let i = 0; i < ops.length; i += 2) if (ops[i] === -1) size += ops[i + 1]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  let written = 0;
+  for (let i = 0; i < ops.length; i += 2) {
+    const length = ops[i + 1]!;
+    if (ops[i] === -1) {
+      out.set(block.subarray(at, at + length), written);
+      written += length;
+    }
+    at += length;
+  }
+  return out;
+}
+
+/** Rebuilds a block from its base, its ops and its literal bytes; CORRUPT when they do not fit. */
+export function applyPatch(base: Uint8Array, ops: readonly number[], literals: Uint8Array, what: string): Uint8Array {
+  let size = 0;
+  for (let i = 1; i < ops.length; i += 2) size += ops[i]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  let used = 0;
+  for (let i = 0; i < ops.length; i += 2) {
+    const from = ops[i]!;
+    const length = ops[i + 1]!;
+    const src = from === -1 ? literals.subarray(used, used + length) : base.subarray(from, from + length);
+    if (src.length !== length || from < -1) throw corrupt(`${what}: patch does not fit its base`);
+    out.set(src, at);
+    at += length;
+    if (from === -1) used += length;
+  }
+  if (used !== literals.length) throw corrupt(`${what}: patch has ${literals.length - used} unused bytes`);
+  return out;
+}
 /** A transaction's private copy of a leaf's items -> the array it was copied from. */
 const copiedFrom = new WeakMap<readonly Item[], readonly Item[]>();
 
@@ -100,6 +157,9 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   w.uuid(node.id);
   w.varuint(n);
   const offsets = new Int32Array(n + 1);
+  // The patch: [source offset in prev.block or -1 for new bytes, length] pairs, in output order.
+  const ops: number[] = [];
+  let literalFrom = 0;
   for (let i = 0; i < n; ) {
     const k = source[i]!;
     if (k < 0) {
@@ -117,11 +177,16 @@ function encodeLeaf(node: LeafNode): Uint8Array {
       i++;
       end++;
     }
+    if (w.length > literalFrom) ops.push(-1, w.length - literalFrom);
+    ops.push(from, prev!.offsets[end]! - from);
     w.rawRange(prev!.block, from, prev!.offsets[end]!);
+    literalFrom = w.length;
   }
   offsets[n] = w.length;
+  if (w.length > literalFrom) ops.push(-1, w.length - literalFrom);
   const block = endFrame(w, BlockKind.Node);
   leafEncodings.set(items, { block, offsets });
+  if (prev) leafPatches.set(block, { base: prev.block, ops });
   // From now on the array's own encoding serves; the link would keep every older version alive.
   copiedFrom.delete(items);
   return block;

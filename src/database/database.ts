@@ -44,7 +44,7 @@ export class Database {
   private readonly ctx: TxContext;
   private fastPath: Promise<void> | null = null;
   /** What the journal replay did when the folder was opened (spec JNL-4). */
-  journalReplay: ReplayReport = { replayed: 0, discarded: 0, seq: 0 };
+  journalReplay: ReplayReport = { replayed: 0, seq: 0 };
 
   private constructor(
     readonly folder: string,
@@ -357,6 +357,7 @@ export class Database {
     this.closed = true;
     for (const tx of this.live.values()) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
     await this.journal?.checkpoint().catch(() => undefined); // kept records are replayed at the next open
+    await this.journal?.close().catch(() => undefined);
     await this.repo.close();
     await this.replication?.close();
     await this.ownedCoordinator?.close().catch(() => undefined);
@@ -445,7 +446,7 @@ async function connectRedis(options: DatabaseOptions): Promise<RedisCoordinator>
 function checkJournalOptions(options: DatabaseOptions): void {
   const j = options.journal;
   if (j === undefined || j === false) return;
-  if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes? }');
+  if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes?, blockingSync? }');
   if (options.mode === 'clustered') throw invalid('journal mode is standalone only');
   if (options.erasureCoding) throw invalid('journal mode needs local blobs: it cannot be combined with erasureCoding');
   if (j === true) return;
@@ -453,4 +454,5 @@ function checkJournalOptions(options: DatabaseOptions): void {
     const v = j[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw invalid(`journal.${key} must be an integer >= 1`);
   }
+  if (j.blockingSync !== undefined && typeof j.blockingSync !== 'boolean') throw invalid('journal.blockingSync must be a boolean');
 }

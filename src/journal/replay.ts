@@ -1,4 +1,5 @@
 import type { Blobs } from '../blobs/blobs.js';
+import { FRAME_HEADER_SIZE, FRAME_MAGIC } from '../codec/frame.js';
 import { corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
@@ -9,14 +10,14 @@ import type { StoreRepository } from '../store/store-repository.js';
 import { logPath, unlinkIfPresent } from '../txn/logs.js';
 import { readDurablyIfPresent } from '../txn/recovery.js';
 import { readCheckpointMark, writeCheckpointMark } from './mark.js';
-import { type JournalRecord, decodeRecord, journalPath, journalTid } from './record.js';
+import { checkAnyFrame } from '../codec/frame.js';
+import { applyPatch } from '../codec/node-codec.js';
+import { type JournalBlob, type JournalRecord, decodeRecord, journalPath } from './record.js';
 
 export interface ReplayReport {
   /** Records replayed (committed transactions whose changes may not have been durable). */
   replayed: number;
-  /** Torn records: their transactions never reached the commit point. */
-  discarded: number;
-  /** The highest commit sequence number replayed (0 when none). */
+  /** The highest commit sequence number the journal covers now (the checkpoint mark; 0 when none). */
   seq: number;
 }
 
@@ -26,65 +27,106 @@ interface Target {
   readonly dir: string;
   readonly blobs: Blobs;
   readonly segments: Map<number, FileHandle>;
-  readonly written: Set<string>;
-  readonly removed: Set<string>;
   newInfo: StoreInfo | null;
 }
 
-/** Reads of a record before its damage counts as a torn write (as for priority logs, REC-4). */
+/** Reads of the journal before a damaged record counts as its end (as for priority logs, REC-4). */
 const READ_ATTEMPTS = 8;
 
 /**
- * Replays the journal at open, before any store is loaded (spec JNL-4): every intact record in
- * commit order writes its blobs, its sector after-images, its store infos and deletes what it
- * made obsolete; all of it is then synced, and only then are the records deleted. Parts for a
- * store that is gone, or that was removed and created again (another root id), are skipped.
- * Idempotent: a crash during replay replays again. Torn records are deleted: their
- * transactions were never acknowledged, and nothing of them was written (JNL-2).
+ * Replays the journal at open, before any store is loaded (spec JNL-4): every record after the
+ * checkpoint mark, in order, writes its blobs, its sector after-images and its store infos and
+ * deletes what it made obsolete; all of it is then synced, the mark moves past them, and the
+ * step logs of the replayed transactions are deleted (their stores stay). Parts for a store that
+ * is gone, or that was removed and created again (another root id), are skipped. Idempotent: a
+ * crash during replay replays again.
  */
 export async function replayJournal(env: Env, dir: string, repo: StoreRepository): Promise<ReplayReport> {
-  const tids = (await env.fs.readdir(dir)).map(journalTid).filter((t): t is string => t !== null);
   const mark = await readCheckpointMark(env, dir);
-  const report: ReplayReport = { replayed: 0, discarded: 0, seq: mark };
-  if (tids.length === 0) return report;
-  const records: JournalRecord[] = [];
-  const committed: string[] = [];
-  for (const tid of tids) {
-    const record = await readRecord(env, dir, tid);
-    if (record) committed.push(tid);
-    if (record && record.seq > mark) records.push(record);
-    else if (!record) report.discarded++;
-  }
-  records.sort((a, b) => a.seq - b.seq);
+  const records = await readJournal(env, dir, mark.seq);
+  const report: ReplayReport = { replayed: 0, seq: mark.seq };
   const targets = new Map<string, Target | null>();
+  const doomed = new Map(Object.entries(mark.doomed).map(([store, ids]) => [store, new Set(ids)]));
   try {
     for (const record of records) {
       await replayOne(env, repo, record, targets);
       report.replayed++;
-      report.seq = Math.max(report.seq, record.seq);
+      report.seq = record.seq;
     }
-    for (const target of targets.values()) if (target) await makeDurable(repo, target);
+    for (const [name, target] of targets) {
+      if (!target) continue;
+      await makeDurable(repo, target);
+      const ids = doomed.get(name) ?? new Set<string>();
+      for (const id of target.blobs.doomedIds!()) ids.add(id);
+      doomed.set(name, ids);
+    }
   } finally {
     for (const target of targets.values()) for (const file of target?.segments.values() ?? []) await file.close().catch(() => undefined);
   }
-  if (report.seq > mark) await writeCheckpointMark(env, dir, report.seq);
-  // A replayed transaction's step log only lists stores it created (journal commits log nothing
-  // else there): it goes first, durably, so a recovery can never undo those stores (JNL-4).
-  for (const tid of committed) await unlinkIfPresent(env, logPath(dir, tid));
-  await env.fs.syncDir(dir);
-  for (const tid of tids) await unlinkIfPresent(env, journalPath(dir, tid));
-  await env.fs.syncDir(dir);
+  if (records.length > 0) {
+    const lists = Object.fromEntries([...doomed].map(([name, ids]) => [name, [...ids]]));
+    await writeCheckpointMark(env, dir, { seq: report.seq, doomed: lists });
+    for (const record of records) await unlinkIfPresent(env, logPath(dir, record.tid));
+    await env.fs.syncDir(dir);
+  }
+  // The obsolete files the mark lists (this replay's, or a checkpoint's that crashed before deleting them).
+  for (const [name, ids] of doomed) {
+    const found = ids.size > 0 ? await repo.readInfoOf(name) : null;
+    if (found) await repo.blobsOf(name, found.dir).removeAll([...ids], true);
+  }
   return report;
 }
 
-async function readRecord(env: Env, dir: string, tid: string): Promise<JournalRecord | null> {
+/**
+ * The records after the mark: from offset 0, each valid and newer than the one before; the first
+ * that is not (zeros, a torn or stale record) ends the journal. Records are appended one at a
+ * time, each durable before the next, so only the last can be torn; a valid newer record after
+ * a damaged one means damage, not a torn end, and is refused (CORRUPT) rather than dropped.
+ */
+async function readJournal(env: Env, dir: string, mark: number): Promise<JournalRecord[]> {
+  let best: { records: JournalRecord[]; end: number; damaged: boolean } = { records: [], end: 0, damaged: false };
   for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-    const bytes = await readDurablyIfPresent(env, journalPath(dir, tid));
-    if (!bytes) return null;
-    const record = decodeRecord(bytes, `${tid}.wal`);
-    if (record) return record;
+    const bytes = await readDurablyIfPresent(env, journalPath(dir));
+    if (!bytes) return [];
+    const parsed = parseJournal(bytes, mark);
+    if (parsed.records.length >= best.records.length) best = parsed;
+    if (!parsed.damaged) return parsed.records;
+    if (attempt === READ_ATTEMPTS - 1 && newerRecordAfter(bytes, best.end + 1, best.records.at(-1)?.seq ?? mark)) {
+      throw corrupt(`${journalPath(dir)}: a record is damaged and a newer one follows it`);
+    }
   }
-  return null;
+  return best.records;
+}
+
+function parseJournal(bytes: Uint8Array, mark: number): { records: JournalRecord[]; end: number; damaged: boolean } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: JournalRecord[] = [];
+  let at = 0;
+  let last = 0;
+  while (at + FRAME_HEADER_SIZE <= bytes.length && view.getUint32(at, true) === FRAME_MAGIC) {
+    const end = at + FRAME_HEADER_SIZE + view.getUint32(at + 8, true);
+    const record = end <= bytes.length ? decodeRecord(bytes.subarray(at, end), `journal @${at}`) : null;
+    if (!record) return { records, end: at, damaged: true };
+    if (record.seq <= last) break; // a stale record of an earlier cycle: the journal ends before it
+    // Records the mark covers can precede newer ones (a checkpoint whose mark write failed kept
+    // the file going): they are skipped, not replayed.
+    if (record.seq > mark) records.push(record);
+    last = record.seq;
+    at = end;
+  }
+  return { records, end: at, damaged: false };
+}
+
+/** Whether a valid record newer than `seq` starts at or after `from`. */
+function newerRecordAfter(bytes: Uint8Array, from: number, seq: number): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = from; at + FRAME_HEADER_SIZE <= bytes.length; at++) {
+    if (view.getUint32(at, true) !== FRAME_MAGIC) continue;
+    const end = at + FRAME_HEADER_SIZE + view.getUint32(at + 8, true);
+    const record = end <= bytes.length ? decodeRecord(bytes.subarray(at, end), 'scan') : null;
+    if (record && record.seq > seq) return true;
+  }
+  return false;
 }
 
 async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord, targets: Map<string, Target | null>): Promise<void> {
@@ -93,7 +135,7 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
     const target = await targetOf(repo, part.name, targets);
     if (!target || target.info.rootId !== part.rootId) continue; // gone, or another incarnation (JNL-4)
     live.set(part.name, target);
-    if (part.info && part.info.rootId === target.info.rootId && record.seq >= (target.newInfo ?? target.info).commitSeq) target.newInfo = part.info;
+    if (part.info && record.seq >= (target.newInfo ?? target.info).commitSeq) target.newInfo = part.info;
   }
   for (const s of record.sectors) {
     const target = live.get(s.store);
@@ -102,20 +144,33 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
     await (await segmentFile(env, target, s.store, s.segment)).write(s.sector * SECTOR_SIZE, s.bytes);
   }
   for (const [name, target] of live) {
-    const blobs = record.blobs.filter((b) => b.store === name);
-    await target.blobs.putLazily!(blobs);
-    for (const b of blobs) target.written.add(b.id);
-    const obsolete = record.obsolete.filter((o) => o.store === name).map((o) => o.id);
-    await target.blobs.removeAll(obsolete);
-    for (const id of obsolete) target.removed.add(id);
+    const blobs = [];
+    for (const b of record.blobs.filter((x) => x.store === name)) blobs.push({ id: b.id, bytes: rebuilt(target, b, record.tid) });
+    // A checkpoint that failed before its mark may have written them: a later record that makes
+    // one obsolete must delete its file (simulator seed 5043 --journal: an orphan).
+    target.blobs.putLazily!(blobs, true);
+    target.blobs.removeLazily!(record.obsolete.filter((o) => o.store === name).map((o) => o.id));
   }
+}
+
+/** A blob's bytes: whole in the record, or rebuilt from its base and checked by its frame CRC (JNL-1). */
+function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
+  if (!blob.patch) return blob.bytes;
+  const { base: baseId, ops } = blob.patch;
+  const what = `journal record ${tid}: blob ${blob.id}`;
+  // Bases are blobs of this journal cycle, rebuilt by the records before this one (JNL-1).
+  const base = target.blobs.base?.(baseId);
+  if (!base) throw corrupt(`${what}: its base ${baseId} is not in the journal`);
+  const bytes = applyPatch(base, ops, blob.bytes, what);
+  checkAnyFrame(bytes, what);
+  return bytes;
 }
 
 async function targetOf(repo: StoreRepository, name: string, targets: Map<string, Target | null>): Promise<Target | null> {
   if (targets.has(name)) return targets.get(name)!;
   const found = await repo.readInfoOf(name);
-  const target = found && { info: found.info, dir: found.dir, blobs: repo.blobsOf(name, found.dir), segments: new Map(), written: new Set<string>(), removed: new Set<string>(), newInfo: null };
-  if (target && !target.blobs.putLazily) throw corrupt(`journal names store ${name}, whose blobs cannot be journaled (erasure coded?)`);
+  const target = found && { info: found.info, dir: found.dir, blobs: repo.blobsOf(name, found.dir), segments: new Map(), newInfo: null };
+  if (target && !target.blobs.flush) throw corrupt(`journal names store ${name}, whose blobs cannot be journaled (erasure coded?)`);
   targets.set(name, target);
   return target;
 }
@@ -136,6 +191,6 @@ async function segmentFile(env: Env, target: Target, name: string, segment: numb
 
 async function makeDurable(repo: StoreRepository, target: Target): Promise<void> {
   for (const file of target.segments.values()) await file.datasync();
-  await target.blobs.makeDurable!([...target.written], [...target.removed]);
+  await target.blobs.flush!();
   if (target.newInfo) await repo.writeInfoAt(target.dir, target.newInfo);
 }

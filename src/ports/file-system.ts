@@ -13,6 +13,12 @@ export interface FileHandle {
   write(position: number, data: Uint8Array): Promise<void>;
   /** fdatasync: file contents durable. */
   datasync(): Promise<void>;
+  /**
+   * Optional: write `data` at `position`, then fdatasync, blocking the calling thread (no
+   * thread-pool round trips). Only the real adapter has it; decorators and the simulator leave
+   * it out, and callers then use write + datasync, with the same meaning.
+   */
+  writeAndSyncBlocking?(position: number, data: Uint8Array): void;
   /** fsync: contents and metadata durable. */
   sync(): Promise<void>;
   truncate(size: number): Promise<void>;

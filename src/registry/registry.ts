@@ -50,6 +50,8 @@ export class Registry {
   private readonly published = new Map<string, Handle>();
   private readonly files = new Map<string, FileHandle>();
   private readonly mutex = new KeyedMutex();
+  /** Journal mode: sector bytes adopted in memory and not yet written (the checkpoint writes them). */
+  private readonly unflushed = new Map<string, Uint8Array>();
   private segmentCount = 0;
 
   private constructor(
@@ -243,14 +245,32 @@ export class Registry {
     return { images, moved };
   }
 
-  /** Writes staged sectors without syncing them: the journal record already holds them (spec JNL-2). */
-  async applyStaged(staged: StagedSectors): Promise<void> {
-    for (const e of staged.images) await (await this.file(this.segmentPath(e.segment))).write(e.sector * SECTOR_SIZE, e.bytes);
-    for (const e of staged.images) this.images.set(e.key, e.slots);
+  /**
+   * Adopts staged sectors in memory only: the journal record holds them, and the checkpoint
+   * writes them (flush, spec JNL-2, JNL-3).
+   */
+  applyStaged(staged: StagedSectors): void {
+    for (const e of staged.images) {
+      this.images.set(e.key, e.slots);
+      this.unflushed.set(e.key, e.bytes);
+    }
     for (const [id, at] of staged.moved) {
       if (at) this.locations.set(id, at);
       else this.locations.delete(id);
     }
+  }
+
+  /** Checkpoint (spec JNL-3): writes the sectors journal commits changed since the last one, then syncs them. */
+  async flush(): Promise<void> {
+    const sectors = [...this.unflushed];
+    const segments = new Set<number>();
+    for (const [key, bytes] of sectors) {
+      const [segment, sector] = key.split(':').map(Number) as [number, number];
+      await (await this.file(this.segmentPath(segment))).write(sector * SECTOR_SIZE, bytes);
+      segments.add(segment);
+    }
+    for (const segment of segments) await (await this.file(this.segmentPath(segment))).datasync();
+    for (const [key, bytes] of sectors) if (this.unflushed.get(key) === bytes) this.unflushed.delete(key);
   }
 
   private stage(change: HandleChange, mode: 'commit' | 'redo', touched: Map<string, SectorSlots>, moved?: Map<string, Location | null>): boolean {

@@ -10,7 +10,8 @@ import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent,
 import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
 import type { Journal } from '../journal/journal.js';
-import { type JournalRecord, journalPath } from '../journal/record.js';
+import type { JournalBlob, JournalRecord } from '../journal/record.js';
+import { leafPatchOf, patchLiterals } from '../codec/node-codec.js';
 import type { StagedSectors } from '../registry/registry.js';
 import type { TreeSession } from './tree-session.js';
 
@@ -22,6 +23,8 @@ interface StorePlan {
   readonly blobs: Array<{ id: string; bytes: Uint8Array }>;
   readonly obsolete: string[];
   readonly nodes: Array<{ physical: string; node: import('../btree/node.js').BNode }>;
+  /** New physical id of an updated node -> the physical id it replaces (the base of a journal patch). */
+  readonly replaces: Map<string, string>;
   info: StoreInfo | null;
 }
 
@@ -150,7 +153,7 @@ export class Commit {
   private plan(session: TreeSession): StorePlan {
     const { env } = this.ctx;
     const now = env.clock.now();
-    const plan: StorePlan = { session, changes: [], blobs: [], obsolete: [], nodes: [], info: null };
+    const plan: StorePlan = { session, changes: [], blobs: [], obsolete: [], nodes: [], replaces: new Map(), info: null };
     for (const [id, staged] of session.staged) {
       const before: Handle | null = session.store.registry.get(id) ?? null;
       if (staged.action === 'remove') {
@@ -170,6 +173,7 @@ export class Commit {
         assert(before !== null, `updated node ${id} has no handle`);
         plan.changes.push({ id, before, after: flipped(before, physical, now) });
         plan.obsolete.push(activePhysical(before));
+        plan.replaces.set(physical, activePhysical(before));
       }
     }
     this.planValues(session, plan);
@@ -236,10 +240,9 @@ export class Commit {
       await this.ctx.env.point?.('journal.afterRecord');
       try {
         for (const [i, plan] of this.plans.entries()) {
-          await plan.session.store.blobs.putLazily!(plan.blobs);
-          await plan.session.store.registry.applyStaged(staged[i]!);
-          journal.applied(plan.session.store, plan.blobs.map((b) => b.id), plan.info !== null);
-          journal.removed(plan.session.store, plan.obsolete); // from here a checkpoint deletes them too
+          plan.session.store.blobs.putLazily!(plan.blobs);
+          plan.session.store.registry.applyStaged(staged[i]!);
+          journal.applied(plan.session.store, plan.info !== null);
         }
         await this.ctx.env.point?.('journal.afterApply');
       } catch (error) {
@@ -248,6 +251,8 @@ export class Commit {
         throw new SopError('IO', `transaction ${log.tid} is committed durably but could not be applied; it is replayed on the next open`, { cause: error });
       }
       this.publish();
+      // Obsolete blobs never written are forgotten; files go at the checkpoint (JNL-3).
+      for (const plan of this.plans) plan.session.store.blobs.removeLazily!(plan.obsolete);
     });
   }
 
@@ -256,7 +261,7 @@ export class Commit {
       tid: this.input.tid,
       seq,
       stores: this.plans.map((p) => ({ name: p.session.store.name, rootId: p.session.store.info.rootId, info: p.info })),
-      blobs: this.plans.flatMap((p) => p.blobs.map((b) => ({ store: p.session.store.name, id: b.id, bytes: b.bytes }))),
+      blobs: this.plans.flatMap((p) => p.blobs.map((b) => journalBlob(p, b))),
       sectors: this.plans.flatMap((p, i) => staged[i]!.images.map((e) => ({ store: p.session.store.name, segment: e.segment, sector: e.sector, bytes: e.bytes }))),
       obsolete: this.obsoleteRefs(),
     };
@@ -272,8 +277,7 @@ export class Commit {
       this.committed = true;
     } catch (error) {
       try {
-        await unlinkIfPresent(this.ctx.env, journalPath(this.ctx.translogs, record.tid));
-        await this.ctx.env.fs.syncDir(this.ctx.translogs);
+        await journal.discard();
       } catch (cleanupError) {
         this.committed = true; // outcome unknown: the next open replays the record if it is whole
         journal.poison();
@@ -287,8 +291,7 @@ export class Commit {
 
   /**
    * After a journaled commit: a step log (stores this transaction created) is marked done, so a
-   * reappearing copy cannot undo them; locks go; obsolete blobs are deleted without syncing
-   * their folders (the record deletes them again on replay, the checkpoint syncs them).
+   * reappearing copy cannot undo them; locks go; a checkpoint runs when one is due.
    */
   private async finishJournaled(journal: Journal): Promise<void> {
     if (this.input.log.exists) {
@@ -303,10 +306,7 @@ export class Commit {
       }
     }
     await this.locks.releaseAll();
-    for (const plan of this.plans) {
-      for (const id of plan.obsolete) this.ctx.nodes.forget(id);
-      await plan.session.store.blobs.removeAll(plan.obsolete).catch(() => undefined); // the checkpoint deletes them again
-    }
+    for (const plan of this.plans) for (const id of plan.obsolete) this.ctx.nodes.forget(id);
     if (journal.due) await journal.checkpoint().catch(() => undefined); // kept records are checkpointed by a later try
   }
 
@@ -436,4 +436,20 @@ export class Commit {
       throw toSopError(error, 'commit aborted');
     }
   }
+}
+
+/**
+ * A new blob as the journal logs it: a leaf whose encoding reused the exact bytes of the blob it
+ * replaces (the store still holds them in memory: same object) goes as a patch of it, so a
+ * one-item change logs a few hundred bytes, not the whole leaf (JNL-1); anything else whole.
+ */
+function journalBlob(plan: StorePlan, blob: { id: string; bytes: Uint8Array }): JournalBlob {
+  const store = plan.session.store;
+  const base = plan.replaces.get(blob.id);
+  const patch = base === undefined ? undefined : leafPatchOf(blob.bytes);
+  if (base === undefined || !patch || store.blobs.base?.(base) !== patch.base) return { store: store.name, id: blob.id, bytes: blob.bytes };
+  let covered = 0;
+  for (let i = 1; i < patch.ops.length; i += 2) covered += patch.ops[i]!;
+  assert(covered === blob.bytes.length, `patch of blob ${blob.id} covers ${covered} of ${blob.bytes.length} bytes`);
+  return { store: store.name, id: blob.id, bytes: patchLiterals(blob.bytes, patch.ops), patch: { base, ops: patch.ops } };
 }

@@ -68,7 +68,9 @@ function randomTransfer(): Transfer {
 
 async function main(): Promise<void> {
   out('OPENING');
-  const journal = process.env.SOP_JOURNAL ? { journal: { maxRecords: Number(process.env.SOP_JOURNAL) } } : {};
+  // SOP_JOURNAL=<n>[b]: n records per checkpoint; 'b' appends with blocking system calls.
+  const spec = process.env.SOP_JOURNAL ? /^(\d+)(b?)$/.exec(process.env.SOP_JOURNAL) : null;
+  const journal = spec ? { journal: { maxRecords: Number(spec[1]), blockingSync: spec[2] === 'b' } } : {};
   const db = await Database.open({ folder: folder!, env: { ...realEnv(), point }, ...journal });
   out(`OPEN ${JSON.stringify(db.recovery)}`);
   let opSeq = 0;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { FaultyFileSystem, ioError } from '../../fault-injection/faulty-fs.js';
 import { Database, SopError, realEnv } from '../../src/index.js';
 import { decodeRecord, encodeRecord, type JournalRecord } from '../../src/journal/record.js';
+import { applyPatch } from '../../src/codec/node-codec.js';
 import { countingFs, newCounters } from '../../benchmarks/lib/sop-adapter.js';
 
 const STORE = 'kv';
@@ -21,10 +22,6 @@ function tempFolder(): string {
   const folder = mkdtempSync(join(tmpdir(), 'sop-journal-'));
   folders.push(folder);
   return folder;
-}
-
-function wals(folder: string): string[] {
-  return readdirSync(join(folder, 'translogs')).filter((n) => n.endsWith('.wal'));
 }
 
 async function putAll(db: Database, entries: Array<[number, string]>, create = false): Promise<void> {
@@ -106,7 +103,7 @@ describe('journal mode (JNL-1..JNL-4)', function () {
   });
 
   describe('commits and checkpoints', () => {
-    it('a single-item commit costs 2 syncs: the record and its folder entry (JNL-1, JNL-2)', async () => {
+    it('a single-item commit costs 1 sync: the append to the zero-filled journal (JNL-1, JNL-2)', async () => {
       const folder = tempFolder();
       const counters = newCounters();
       const env = realEnv();
@@ -114,40 +111,97 @@ describe('journal mode (JNL-1..JNL-4)', function () {
       try {
         await putAll(db, [[1, 'a']], true);
         for (let i = 0; i < 20; i++) {
-          const before = counters.fsyncs;
-          const writesBefore = counters.writes;
+          const before = { ...counters };
           await putAll(db, [[i, `v${i}`]]);
-          assert.equal(counters.fsyncs - before, 2, `commit ${i}: syncs`);
-          assert.ok(counters.writes > writesBefore, 'the commit wrote');
+          assert.equal(counters.fsyncs - before.fsyncs, 1, `commit ${i}: syncs`);
+          assert.equal(counters.datasyncs - before.datasyncs, 1, `commit ${i}: one fdatasync`);
+          assert.equal(counters.writes - before.writes, 1, `commit ${i}: one write, the record`);
+          assert.equal(counters.opens - before.opens, 0, `commit ${i}: no file opened`);
         }
-        assert.equal(wals(folder).length, 21, 'one record per commit until a checkpoint');
       } finally {
         await db.close();
       }
-      assert.deepEqual(wals(folder), [], 'close checkpoints');
     });
 
-    it('checkpoints after maxRecords records and leaves the mark (JNL-3)', async () => {
+    it('keeps new blobs in memory until the checkpoint, which writes them (JNL-2, JNL-3)', async () => {
       const folder = tempFolder();
       const db = await Database.open({ folder, journal: { maxRecords: 3 } });
       try {
         await putAll(db, [[0, 'x']], true);
+        const onDisk = (): number => blobFiles(folder).length;
+        const atStart = onDisk();
         await putAll(db, [[1, 'y']]);
-        assert.equal(wals(folder).length, 2);
+        assert.equal(onDisk(), atStart, 'the second commit wrote no blob file');
         await putAll(db, [[2, 'z']]);
-        assert.equal(wals(folder).length, 0, 'the third record triggered a checkpoint');
-        assert.ok(existsSync(join(folder, 'translogs', 'journal.checkpoint')));
-        await putAll(db, [[3, 'w']]);
-        assert.equal(wals(folder).length, 1);
-        assert.deepEqual([...(await contents(db)).keys()], [0, 1, 2, 3]);
+        assert.ok(existsSync(join(folder, 'translogs', 'journal.checkpoint')), 'the third record triggered a checkpoint');
+        const mark = readFileSync(join(folder, 'translogs', 'journal.checkpoint'));
+        assert.ok(mark.length > 16);
+        assert.deepEqual([...(await contents(db)).keys()], [0, 1, 2]);
+        assert.equal((await db.checkStore(STORE)).orphanBlobs, 0, 'the files are exactly the live blobs');
       } finally {
         await db.close();
       }
     });
   });
 
+  describe('patches (JNL-1)', () => {
+    it('logs a one-item change of a big leaf as a patch of its old bytes, and replay rebuilds it', async () => {
+      const folder = tempFolder();
+      const sizes: number[] = [];
+      const env = realEnv();
+      const fs = new FaultyFileSystem(env.fs, () => null);
+      const inner = fs.open.bind(fs);
+      fs.open = async (path, mode) => {
+        const handle = await inner(path, mode);
+        if (!path.endsWith('journal.wal')) return handle;
+        const write = handle.write.bind(handle);
+        handle.write = (position, data) => (data.some((b) => b !== 0) && sizes.push(data.length), write(position, data));
+        return handle;
+      };
+      const db = await Database.open({ folder, journal: true, env: { ...env, fs } });
+      const expected = new Map<number, string>();
+      try {
+        const items: Array<[number, string]> = Array.from({ length: 300 }, (_, i) => [i, `value-${i}-${'x'.repeat(80)}`]);
+        await db.transaction('write', async (tx) => {
+          const tree = await db.newBtree<number, string>(tx, STORE, { slotLength: 500 });
+          for (const [k, v] of items) await tree.upsert(k, v);
+        });
+        for (const [k, v] of items) expected.set(k, v);
+        const whole = sizes.at(-1)!;
+        assert.ok(whole > 30_000, `the first record holds the whole leaf (${whole} bytes)`);
+        for (let i = 0; i < 10; i++) {
+          await putAll(db, [[i * 29, `changed-${i}`]]);
+          expected.set(i * 29, `changed-${i}`);
+        }
+        const patched = sizes.slice(-9); // the first change may still log the whole leaf
+        for (const size of patched) assert.ok(size < 4096 + 2048, `a one-item record is ${size} bytes: the sector image and a patch`);
+        const copy = tempFolder();
+        cpSync(folder, copy, { recursive: true });
+        const reopened = await Database.open({ folder: copy });
+        try {
+          assert.equal(reopened.journalReplay.replayed, 11);
+          assert.deepEqual(await contents(reopened), expected);
+          assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('a patch applied to other bytes than its base is refused (CORRUPT), never rebuilt wrong', () => {
+      const base = new Uint8Array(100).map((_, i) => i);
+      const literals = new Uint8Array([7, 7, 7]);
+      const ops = [0, 10, -1, 3, 20, 30];
+      assert.deepEqual([...applyPatch(base, ops, literals, 't').subarray(8, 16)], [8, 9, 7, 7, 7, 20, 21, 22]);
+      assert.throws(() => applyPatch(base.subarray(0, 40), ops, literals, 't'), (e: unknown) => SopError.is(e, 'CORRUPT'));
+      assert.throws(() => applyPatch(base, ops, new Uint8Array(5), 't'), (e: unknown) => SopError.is(e, 'CORRUPT'));
+    });
+  });
+
   describe('replay at open (JNL-4)', () => {
-    it('restores blobs and sectors whose unsynced writes were lost', async () => {
+    it('restores blobs and sectors that were never written or whose writes were lost', async () => {
       const folder = tempFolder();
       const db = await Database.open({ folder, journal: true });
       const expected = new Map<number, string>();
@@ -160,22 +214,15 @@ describe('journal mode (JNL-1..JNL-4)', function () {
           await putAll(db, batch);
           for (const [k, v] of batch) expected.set(k, v);
         }
-        // A power loss: copy the folder as the page cache has it, then undo the unsynced writes
-        // the journal must restore: every blob emptied, every registry segment zeroed.
+        // A power loss: copy the folder as it is (no checkpoint yet: the new blobs exist only in
+        // the journal), then also spoil what is on disk: blobs emptied, registry segments zeroed.
         const copy = tempFolder();
         cpSync(folder, copy, { recursive: true });
         const storeDir = join(copy, 'stores', STORE);
-        let emptied = 0;
-        for (const sub of readdirSync(join(storeDir, 'blobs'))) {
-          for (const blob of readdirSync(join(storeDir, 'blobs', sub))) {
-            truncateSync(join(storeDir, 'blobs', sub, blob), 0);
-            emptied++;
-          }
-        }
+        for (const file of blobFiles(copy)) truncateSync(file, 0);
         for (const name of readdirSync(storeDir).filter((n) => n.endsWith('.reg'))) {
           writeFileSync(join(storeDir, name), new Uint8Array(readFileSync(join(storeDir, name)).length));
         }
-        assert.ok(emptied > 0);
         const reopened = await Database.open({ folder: copy });
         try {
           assert.equal(reopened.journalReplay.replayed, 6, 'every record replayed');
@@ -183,30 +230,34 @@ describe('journal mode (JNL-1..JNL-4)', function () {
           const check = await reopened.checkStore(STORE);
           assert.equal(check.count, expected.size);
           assert.equal(check.orphanBlobs, 0);
-          assert.deepEqual(wals(copy), [], 'records deleted after the replay');
         } finally {
           await reopened.close();
         }
+        const again = await Database.open({ folder: copy });
+        assert.equal(again.journalReplay.replayed, 0, 'the mark covers the replayed records');
+        await again.close();
       } finally {
         await db.close();
       }
     });
 
-    it('skips a record at or below the checkpoint mark (seed 1396: an older record replayed over newer sectors)', async () => {
+    it('skips records at or below the checkpoint mark (seed 1396: an older record replayed over newer sectors)', async () => {
       const folder = tempFolder();
       const db = await Database.open({ folder, journal: true });
       await putAll(db, [[1, 'old']], true);
-      const saved = wals(folder).map((name) => [name, readFileSync(join(folder, 'translogs', name))] as const);
+      const old = readFileSync(join(folder, 'translogs', 'journal.wal'));
       await putAll(db, [[1, 'new'], [2, 'two']]);
-      await db.close(); // checkpoint: both records gone, the mark covers them
-      for (const [name, bytes] of saved) writeFileSync(join(folder, 'translogs', name), bytes); // a deletion that did not stick
+      await db.close(); // checkpoint: the mark covers both records, which stay in the file
       const reopened = await Database.open({ folder, journal: true });
+      assert.equal(reopened.journalReplay.replayed, 0, 'stale records in the file are not replayed');
+      await reopened.close();
+      writeFileSync(join(folder, 'translogs', 'journal.wal'), old); // only the older record
+      const last = await Database.open({ folder, journal: true });
       try {
-        assert.equal(reopened.journalReplay.replayed, 0);
-        assert.deepEqual(await contents(reopened), new Map([[1, 'new'], [2, 'two']]));
-        assert.deepEqual(wals(folder), []);
+        assert.equal(last.journalReplay.replayed, 0);
+        assert.deepEqual(await contents(last), new Map([[1, 'new'], [2, 'two']]));
       } finally {
-        await reopened.close();
+        await last.close();
       }
     });
 
@@ -214,69 +265,118 @@ describe('journal mode (JNL-1..JNL-4)', function () {
       const folder = tempFolder();
       const db = await Database.open({ folder, journal: true });
       await putAll(db, [[1, 'first incarnation']], true);
-      const saved = wals(folder).map((name) => [name, readFileSync(join(folder, 'translogs', name))] as const);
+      const old = readFileSync(join(folder, 'translogs', 'journal.wal'));
       await db.close();
       const again = await Database.open({ folder, journal: true });
       await again.removeBtree(STORE);
       await putAll(again, [[5, 'second incarnation']], true);
       await again.close();
-      // Put the old record back and lower the mark so only the root id can stop the replay.
-      for (const [name, bytes] of saved) writeFileSync(join(folder, 'translogs', name), bytes);
+      // Put the old record back and drop the mark, so only the root id can stop its replay.
+      writeFileSync(join(folder, 'translogs', 'journal.wal'), old);
       rmSync(join(folder, 'translogs', 'journal.checkpoint'));
       const reopened = await Database.open({ folder });
       try {
+        assert.equal(reopened.journalReplay.replayed, 1);
         assert.deepEqual(await contents(reopened), new Map([[5, 'second incarnation']]));
-        const check = await reopened.checkStore(STORE);
-        assert.equal(check.orphanBlobs, 0);
+        assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
       } finally {
         await reopened.close();
       }
+    });
+
+    it('refuses to open when a damaged record hides a newer one (CORRUPT, never a silent loss)', async () => {
+      const folder = tempFolder();
+      const db = await Database.open({ folder, journal: true });
+      await putAll(db, [[1, 'a']], true);
+      await putAll(db, [[2, 'b']]);
+      await putAll(db, [[3, 'c']]);
+      const copy = tempFolder();
+      cpSync(folder, copy, { recursive: true });
+      await db.close();
+      const path = join(copy, 'translogs', 'journal.wal');
+      const bytes = readFileSync(path);
+      bytes[40]! ^= 0xff; // inside the first record
+      writeFileSync(path, bytes);
+      await assert.rejects(Database.open({ folder: copy, journal: true }), (e: unknown) => SopError.is(e, 'CORRUPT'));
     });
   });
 
-  describe('failures (REC-5 in journal mode)', () => {
-    it('a commit whose apply fails after its record stays committed and is replayed at the next open', async () => {
+  describe('failures', () => {
+    it('a record that cannot be made durable is discarded: the commit rolls back and a reopen does not replay it (JNL-2)', async () => {
       const folder = tempFolder();
-      let failBlobWrites = false;
-      const fs = new FaultyFileSystem(realEnv().fs, (call) => (failBlobWrites && call.op === 'writeFile' && call.path.includes('/blobs/') ? ioError('EIO', call) : null));
-      const db = await Database.open({ folder, journal: true, env: { ...realEnv(), fs } });
-      await putAll(db, [[1, 'a']], true);
-      failBlobWrites = true;
-      await assert.rejects(putAll(db, [[1, 'b'], [2, 'c']]), (e: unknown) => SopError.is(e, 'IO'));
-      assert.ok(db.failure, 'writes refused until reopen');
-      await assert.rejects(db.beginTransaction('write'), (e: unknown) => SopError.is(e, 'UNAVAILABLE'));
-      await db.close();
-      assert.equal(wals(folder).length, 2, 'no checkpoint after the failure: the records stay');
-      const reopened = await Database.open({ folder, journal: true });
-      try {
-        assert.equal(reopened.journalReplay.replayed, 2);
-        assert.deepEqual(await contents(reopened), new Map([[1, 'b'], [2, 'c']]));
-      } finally {
-        await reopened.close();
-      }
-    });
-
-    it('a commit whose record cannot be written rolls back and leaves no file (JNL-2)', async () => {
-      const folder = tempFolder();
-      let failRecord = false;
-      const fs = new FaultyFileSystem(realEnv().fs, (call) => (failRecord && call.op === 'datasync' && call.path.endsWith('.wal') ? ioError('EIO', call) : null));
+      const fs = new FaultyFileSystem(realEnv().fs, () => null);
       const db = await Database.open({ folder, journal: true, env: { ...realEnv(), fs } });
       try {
         await putAll(db, [[1, 'a']], true);
-        const blobsBefore = readdirSync(join(folder, 'stores', STORE, 'blobs')).flatMap((s) => readdirSync(join(folder, 'stores', STORE, 'blobs', s)));
-        failRecord = true;
+        let fails = 0; // the record's fdatasync fails once; the discard then succeeds
+        fs.plan = (call) => (call.op === 'datasync' && call.path.endsWith('journal.wal') && fails++ === 0 ? ioError('EIO', call) : null);
         await assert.rejects(putAll(db, [[1, 'b']]));
-        failRecord = false;
-        assert.equal(db.failure, null);
-        assert.equal(wals(folder).length, 1, 'only the first record');
-        const blobsAfter = readdirSync(join(folder, 'stores', STORE, 'blobs')).flatMap((s) => readdirSync(join(folder, 'stores', STORE, 'blobs', s)));
-        assert.deepEqual(blobsAfter.sort(), blobsBefore.sort(), 'no blob written');
+        fs.plan = () => null;
+        assert.equal(db.failure, null, 'rolled back, not failed');
         assert.deepEqual(await contents(db), new Map([[1, 'a']]));
+        const copy = tempFolder();
+        cpSync(folder, copy, { recursive: true }); // a crash now: the page cache holds the discarded slot
+        const reopened = await Database.open({ folder: copy });
+        try {
+          assert.deepEqual(await contents(reopened), new Map([[1, 'a']]));
+        } finally {
+          await reopened.close();
+        }
         await putAll(db, [[2, 'b']]);
         assert.deepEqual(await contents(db), new Map([[1, 'a'], [2, 'b']]));
       } finally {
         await db.close();
       }
     });
+
+    it('a record whose discard fails too leaves the outcome to the next open, which replays it (REC-5)', async () => {
+      const folder = tempFolder();
+      const fs = new FaultyFileSystem(realEnv().fs, () => null);
+      const db = await Database.open({ folder, journal: true, env: { ...realEnv(), fs } });
+      await putAll(db, [[1, 'a']], true);
+      // The record's write reaches the file, its fdatasync fails, and so does the discard's write.
+      let journalCalls = 0;
+      fs.plan = (call) => (call.path.endsWith('journal.wal') && ['datasync', 'write'].includes(call.op) && ++journalCalls >= 2 ? ioError('EIO', call) : null);
+      await assert.rejects(putAll(db, [[1, 'b']]), (e: unknown) => SopError.is(e, 'IO'));
+      fs.plan = () => null;
+      assert.ok(db.failure, 'writes refused until reopen');
+      await assert.rejects(db.beginTransaction('write'), (e: unknown) => SopError.is(e, 'UNAVAILABLE'));
+      await db.close();
+      const reopened = await Database.open({ folder, journal: true });
+      try {
+        // The record reached the file (only its sync failed) and its slot could not be zeroed:
+        // it is whole, so the commit counts.
+        assert.equal(reopened.journalReplay.replayed, 2);
+        assert.deepEqual(await contents(reopened), new Map([[1, 'b']]));
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it('a failed checkpoint keeps the records; they are replayed at the next open (JNL-3)', async () => {
+      const folder = tempFolder();
+      let failFlush = false;
+      const fs = new FaultyFileSystem(realEnv().fs, (call) => (failFlush && call.path.includes('/blobs/') ? ioError('EIO', call) : null));
+      const db = await Database.open({ folder, journal: true, env: { ...realEnv(), fs } });
+      await putAll(db, [[1, 'a']], true);
+      await putAll(db, [[2, 'b']]);
+      failFlush = true;
+      await db.close(); // its checkpoint fails writing blobs
+      failFlush = false;
+      assert.equal(existsSync(join(folder, 'translogs', 'journal.checkpoint')), false, 'no mark: nothing checkpointed');
+      const reopened = await Database.open({ folder, journal: true });
+      try {
+        assert.equal(reopened.journalReplay.replayed, 2);
+        assert.deepEqual(await contents(reopened), new Map([[1, 'a'], [2, 'b']]));
+        assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
+      } finally {
+        await reopened.close();
+      }
+    });
   });
 });
+
+function blobFiles(folder: string): string[] {
+  const root = join(folder, 'stores', STORE, 'blobs');
+  return readdirSync(root).flatMap((sub) => readdirSync(join(root, sub)).map((id) => join(root, sub, id)));
+}
