@@ -30,6 +30,7 @@ export class BlobStore implements Blobs {
   private readonly doomed = new Set<string>();
   /** Journal mode: pending blobs a flush began writing (their files may exist). */
   private readonly written = new Set<string>();
+  private held = 0;
 
   constructor(
     private readonly env: Env,
@@ -70,9 +71,15 @@ export class BlobStore implements Blobs {
    */
   putLazily(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, mayBeOnDisk = false): void {
     for (const { id, bytes } of blobs) {
+      this.held += bytes.length - (this.pending.get(id)?.length ?? 0);
       this.pending.set(id, bytes);
       if (mayBeOnDisk) this.written.add(id);
     }
+  }
+
+  /** Journal mode: bytes of the blobs held in memory until the next checkpoint. */
+  heldBytes(): number {
+    return this.held;
   }
 
   /** Journal mode: blobs made obsolete. One never written is forgotten; a file waits for the checkpoint. */
@@ -80,6 +87,7 @@ export class BlobStore implements Blobs {
     for (const id of ids) {
       // A pending blob whose file a failed flush may have written is a file to delete too
       // (simulator seed 5064 --journal: the folder sync failed, and the file stayed as an orphan).
+      this.held -= this.pending.get(id)?.length ?? 0;
       const wasPending = this.pending.delete(id);
       if (!wasPending || this.written.delete(id)) this.doomed.add(id);
     }
@@ -107,6 +115,7 @@ export class BlobStore implements Blobs {
     await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
     for (const [id, bytes] of written) {
       if (this.pending.get(id) !== bytes) continue;
+      this.held -= bytes.length;
       this.pending.delete(id);
       this.written.delete(id);
     }

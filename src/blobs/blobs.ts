@@ -29,6 +29,8 @@ export interface Blobs {
   /** The exact bytes of a blob when they are in memory (a base for a patch), else undefined. */
   base?(id: string): Uint8Array | undefined;
   flush?(): Promise<void>;
+  /** Bytes of the blobs `putLazily` holds in memory until the next flush. */
+  heldBytes?(): number;
   /** Obsolete files waiting for the checkpoint, and their durable deletion once the mark lists them. */
   doomedIds?(): string[];
   purgeDoomed?(ids: readonly string[]): Promise<void>;

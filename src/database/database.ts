@@ -446,11 +446,11 @@ async function connectRedis(options: DatabaseOptions): Promise<RedisCoordinator>
 function checkJournalOptions(options: DatabaseOptions): void {
   const j = options.journal;
   if (j === undefined || j === false) return;
-  if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes?, blockingSync? }');
+  if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes?, maxHeldBytes?, blockingSync? }');
   if (options.mode === 'clustered') throw invalid('journal mode is standalone only');
   if (options.erasureCoding) throw invalid('journal mode needs local blobs: it cannot be combined with erasureCoding');
   if (j === true) return;
-  for (const key of ['maxRecords', 'maxBytes'] as const) {
+  for (const key of ['maxRecords', 'maxBytes', 'maxHeldBytes'] as const) {
     const v = j[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw invalid(`journal.${key} must be an integer >= 1`);
   }

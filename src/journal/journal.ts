@@ -11,8 +11,14 @@ import { type JournalRecord, encodeRecord, journalPath } from './record.js';
 export interface JournalOptions {
   /** Records kept before a checkpoint (default 1024). */
   maxRecords?: number;
-  /** Bytes of records kept before a checkpoint (default 64 MiB). */
+  /** Bytes of records before a checkpoint (default 64 MiB). */
   maxBytes?: number;
+  /**
+   * Bytes of committed blobs held in memory before a checkpoint (default 256 MiB): patches keep
+   * records small, so this bounds memory. Larger values checkpoint less often, and a checkpoint
+   * writes each changed blob once however often it changed.
+   */
+  maxHeldBytes?: number;
   /**
    * Append and sync each record with blocking system calls on the main thread, as SQLite does:
    * about half the commit latency on the bench machine, but the event loop waits for the disk
@@ -53,6 +59,7 @@ export class Journal {
   private poisoned = false;
   private readonly maxRecords: number;
   private readonly maxBytes: number;
+  private readonly maxHeldBytes: number;
   private readonly blockingSync: boolean;
 
   constructor(
@@ -63,6 +70,7 @@ export class Journal {
   ) {
     this.maxRecords = options.maxRecords ?? 1024;
     this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024 * 1024;
     this.blockingSync = options.blockingSync === true;
   }
 
@@ -125,7 +133,10 @@ export class Journal {
 
   /** Whether the records kept have reached a checkpoint threshold. */
   get due(): boolean {
-    return this.records >= this.maxRecords || this.offset >= this.maxBytes;
+    if (this.records >= this.maxRecords || this.offset >= this.maxBytes) return true;
+    let held = 0;
+    for (const d of this.dirty.values()) held += d.store.blobs.heldBytes?.() ?? 0;
+    return held >= this.maxHeldBytes;
   }
 
   /**

@@ -95,6 +95,8 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         { folder, journal: true, erasureCoding: { dataShards: 2, parityShards: 1, drives } },
         { folder, journal: { maxRecords: 0 } },
         { folder, journal: { maxBytes: 1.5 } },
+        { folder, journal: { maxHeldBytes: -1 } },
+        { folder, journal: { blockingSync: 'yes' as unknown as boolean } },
         { folder, journal: 'yes' as unknown as boolean },
       ]) {
         await assert.rejects(Database.open(options), (e: unknown) => SopError.is(e, 'INVALID_ARGUMENT'), JSON.stringify(options.journal));
@@ -197,6 +199,30 @@ describe('journal mode (JNL-1..JNL-4)', function () {
       assert.deepEqual([...applyPatch(base, ops, literals, 't').subarray(8, 16)], [8, 9, 7, 7, 7, 20, 21, 22]);
       assert.throws(() => applyPatch(base.subarray(0, 40), ops, literals, 't'), (e: unknown) => SopError.is(e, 'CORRUPT'));
       assert.throws(() => applyPatch(base, ops, new Uint8Array(5), 't'), (e: unknown) => SopError.is(e, 'CORRUPT'));
+    });
+  });
+
+  describe('memory bound (JNL-3)', () => {
+    it('checkpoints once the blobs held in memory reach maxHeldBytes', async () => {
+      const folder = tempFolder();
+      const db = await Database.open({ folder, journal: { maxHeldBytes: 1 } });
+      try {
+        await putAll(db, [[0, 'x']], true);
+        await putAll(db, [[1, 'y']]);
+        // Every commit checkpointed: the folder holds both commits without the journal.
+        const copy = tempFolder();
+        cpSync(folder, copy, { recursive: true });
+        rmSync(join(copy, 'translogs', 'journal.wal'));
+        const reopened = await Database.open({ folder: copy });
+        try {
+          assert.deepEqual(await contents(reopened), new Map([[0, 'x'], [1, 'y']]));
+          assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await db.close();
+      }
     });
   });
 
