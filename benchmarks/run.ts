@@ -3,7 +3,7 @@
  * each in its own child process, one after another, plus the `raw` disk limits. Writes
  * benchmarks/results/<timestamp>.jsonl, latest.jsonl, latest.md and latest.svg.
  *
- *   npx tsx benchmarks/run.ts [--n 100000] [--peers raw,sop-ts,sop-ts-journal,better-sqlite3,lmdb,classic-level]
+ *   npx tsx benchmarks/run.ts [--n 100000] [--peers raw,sop-ts,sop-ts-journal,sop-ts-journal-blocking,better-sqlite3,lmdb,classic-level]
  *     [--out DIR] [--smoke] [--seed 1] [--sweep 10000,100000,1000000] [--commits 1000]
  *     [--txn 1000] [--value 100] [--tmp DIR] [--timeout SECONDS] [--sweep-budget SECONDS]
  *     [--profile DIR] [--profile-phases insert,read] [--no-install]
@@ -19,9 +19,9 @@ const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, '..');
 const PEERS_DIR = join(HERE, 'peers');
 const CHILD = join(HERE, 'lib', 'child.ts');
-const ALL_PEERS = ['raw', 'sop-ts', 'sop-ts-journal', 'better-sqlite3', 'lmdb', 'classic-level'];
-/** The two ways sop-ts commits: in place (default) and journal mode. */
-const SOP_PEERS = ['sop-ts', 'sop-ts-journal'];
+const ALL_PEERS = ['raw', 'sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking', 'better-sqlite3', 'lmdb', 'classic-level'];
+/** The ways sop-ts commits: in place (default), journal mode, journal mode with blocking appends. */
+const SOP_PEERS = ['sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking'];
 const NPM_PEERS = new Set(['better-sqlite3', 'lmdb', 'classic-level']);
 
 // ---------------------------------------------------------------------------------------------

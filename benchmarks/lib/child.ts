@@ -45,9 +45,10 @@ function dirBytes(dir: string): number {
 }
 
 async function loadAdapter(peer: string): Promise<Adapter> {
-  if (peer === 'sop-ts' || peer === 'sop-ts-journal') {
+  if (peer === 'sop-ts' || peer.startsWith('sop-ts-journal')) {
     const cache = arg('node-cache');
-    return sopAdapter({ ...(cache ? { nodeCacheSize: Number(cache) } : {}), journal: peer === 'sop-ts-journal' });
+    const journal = peer === 'sop-ts-journal-blocking' ? 'blocking' : peer === 'sop-ts-journal' ? 'async' : undefined;
+    return sopAdapter({ ...(cache ? { nodeCacheSize: Number(cache) } : {}), journal });
   }
   const file = PEER_ADAPTERS[peer] ?? arg('adapter');
   if (!file) throw new Error(`unknown peer ${peer}`);

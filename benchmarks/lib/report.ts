@@ -22,9 +22,9 @@ export interface RunMeta {
 }
 
 export const WORKLOAD_PHASES = ['insert', 'read', 'scan', 'update', 'delete', 'commit'] as const;
-const ENGINES = ['sop-ts', 'sop-ts-journal', 'better-sqlite3', 'lmdb', 'classic-level'];
-/** sop-ts in its two commit modes: in place (the default) and journal mode (spec JNL-1..JNL-4). */
-const SOPS = ['sop-ts', 'sop-ts-journal'];
+const ENGINES = ['sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking', 'better-sqlite3', 'lmdb', 'classic-level'];
+/** sop-ts in its commit modes: in place (the default), journal mode (spec JNL-1..JNL-4), and journal mode with blocking appends. */
+const SOPS = ['sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking'];
 const SOP = 'sop-ts';
 
 const int = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
@@ -209,7 +209,7 @@ function renderRest(L: string[], results: PhaseResult[], meta: RunMeta, engines:
 // ---------------------------------------------------------------------------------------------
 // SVG: horizontal grouped bars, one group per phase, log-scale x axis.
 
-const COLORS: Record<string, string> = { 'sop-ts': '#d62728', 'sop-ts-journal': '#ff7f0e', 'better-sqlite3': '#1f77b4', lmdb: '#2ca02c', 'classic-level': '#9467bd' };
+const COLORS: Record<string, string> = { 'sop-ts': '#d62728', 'sop-ts-journal': '#ff7f0e', 'sop-ts-journal-blocking': '#8c564b', 'better-sqlite3': '#1f77b4', lmdb: '#2ca02c', 'classic-level': '#9467bd' };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

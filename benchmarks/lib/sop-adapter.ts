@@ -53,19 +53,22 @@ export function countingFs(inner: FileSystem, c: FsCounters): FileSystem {
 const READS_PER_TXN = 1000;
 const STORE = 'kv';
 
-/** `journal`: journal mode (one synced record per commit, checkpoints; spec JNL-1..JNL-4), bench name `sop-ts-journal`. */
-export function sopAdapter(options: { nodeCacheSize?: number; slotLength?: number; journal?: boolean } = {}): Adapter {
+/**
+ * `journal`: journal mode (one synced record per commit, checkpoints; spec JNL-1..JNL-4), bench
+ * name `sop-ts-journal`; 'blocking' appends with blocking system calls (`sop-ts-journal-blocking`).
+ */
+export function sopAdapter(options: { nodeCacheSize?: number; slotLength?: number; journal?: 'async' | 'blocking' } = {}): Adapter {
   const counters = newCounters();
   return {
-    name: options.journal ? 'sop-ts-journal' : 'sop-ts',
+    name: options.journal === 'blocking' ? 'sop-ts-journal-blocking' : options.journal ? 'sop-ts-journal' : 'sop-ts',
     info: () => ({
       package: 'sop-ts (this repo, src/ via tsx)',
-      settings: `standalone${options.journal ? ', journal mode (default checkpoints: 1024 records or 64 MiB, and at close)' : ', in-place commits (default)'}, store '${STORE}' slotLength=${options.slotLength ?? 'default(500)'} isUnique valueInNode, nodeCacheSize=${options.nodeCacheSize ?? 'default(20000)'}, ` +
+      settings: `standalone${options.journal ? `, journal mode (default checkpoints: 1024 records, 64 MiB of records or 256 MiB held, and at close${options.journal === 'blocking' ? '; blockingSync' : ''})` : ', in-place commits (default)'}, store '${STORE}' slotLength=${options.slotLength ?? 'default(500)'} isUnique valueInNode, nodeCacheSize=${options.nodeCacheSize ?? 'default(20000)'}, ` +
         `writes: upsert/remove in a write tx + durable commit; gets: find+getCurrentValue in read txs of ${READS_PER_TXN}; scan: one read tx, range()`,
     }),
     async open(dir): Promise<Store> {
       const env = realEnv();
-      const db = await Database.open({ folder: dir, env: { ...env, fs: countingFs(env.fs, counters) }, nodeCacheSize: options.nodeCacheSize, journal: options.journal ?? false });
+      const db = await Database.open({ folder: dir, env: { ...env, fs: countingFs(env.fs, counters) }, nodeCacheSize: options.nodeCacheSize, journal: options.journal === 'blocking' ? { blockingSync: true } : options.journal === 'async' });
       const setup = await db.beginTransaction('write');
       await db.newBtree<string, Uint8Array>(setup, STORE, { slotLength: options.slotLength, isUnique: true, valueInNode: true });
       await setup.commit();
