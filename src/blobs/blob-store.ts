@@ -28,8 +28,8 @@ export class BlobStore implements Blobs {
   /** Journal mode: committed blobs not written yet, and files whose deletion waits for the checkpoint. */
   private readonly pending = new Map<string, Uint8Array>();
   private readonly doomed = new Set<string>();
-  /** Journal mode: pending blobs a flush began writing (their files may exist). */
-  private readonly written = new Set<string>();
+  /** Journal mode: pending blobs whose files may exist (a flush began writing them, or replay). */
+  private readonly maybeOnDisk = new Set<string>();
   private held = 0;
 
   constructor(
@@ -73,7 +73,7 @@ export class BlobStore implements Blobs {
     for (const { id, bytes } of blobs) {
       this.held += bytes.length - (this.pending.get(id)?.length ?? 0);
       this.pending.set(id, bytes);
-      if (mayBeOnDisk) this.written.add(id);
+      if (mayBeOnDisk) this.maybeOnDisk.add(id);
     }
   }
 
@@ -89,7 +89,7 @@ export class BlobStore implements Blobs {
       // (simulator seed 5064 --journal: the folder sync failed, and the file stayed as an orphan).
       this.held -= this.pending.get(id)?.length ?? 0;
       const wasPending = this.pending.delete(id);
-      if (!wasPending || this.written.delete(id)) this.doomed.add(id);
+      if (!wasPending || this.maybeOnDisk.delete(id)) this.doomed.add(id);
     }
   }
 
@@ -109,7 +109,7 @@ export class BlobStore implements Blobs {
    */
   async flush(): Promise<void> {
     const written = [...this.pending];
-    for (const [id] of written) this.written.add(id);
+    for (const [id] of written) this.maybeOnDisk.add(id);
     await parallel(written, BLOB_IO_PARALLELISM, ([id, bytes]) => writeSynced(this.env.fs, this.pathOf(id), bytes));
     const folders = new Set(written.map(([id]) => this.folderOf(id)));
     await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
@@ -117,7 +117,7 @@ export class BlobStore implements Blobs {
       if (this.pending.get(id) !== bytes) continue;
       this.held -= bytes.length;
       this.pending.delete(id);
-      this.written.delete(id);
+      this.maybeOnDisk.delete(id);
     }
   }
 

@@ -227,9 +227,9 @@ export class Commit {
   }
 
   /**
-   * Journal mode (spec JNL-1, JNL-2): under the journal lock, stage the registry sectors, make
-   * the record durable (the commit point: one fdatasync and one folder sync), then write blobs
-   * and sectors without syncing and publish. A checkpoint makes them durable later (JNL-3).
+   * Journal mode (spec JNL-1, JNL-2): under the journal lock, stage the registry sectors, append
+   * the record (the commit point: one fdatasync), then adopt blobs and sectors in memory and
+   * publish. A checkpoint writes them later (JNL-3).
    */
   private async commitThroughJournal(journal: Journal): Promise<void> {
     await journal.exclusive(async () => {
@@ -246,6 +246,7 @@ export class Commit {
         }
         await this.ctx.env.point?.('journal.afterApply');
       } catch (error) {
+        // In memory only, so not expected to fail; if it does, the record decides at the next open.
         journal.poison();
         this.ctx.commitNeedsRecovery(log.tid, error);
         throw new SopError('IO', `transaction ${log.tid} is committed durably but could not be applied; it is replayed on the next open`, { cause: error });
@@ -269,15 +270,17 @@ export class Commit {
 
   /** As reachCommitPoint, for a journal record: a failed write leaves no record behind, durably. */
   private async reachJournalPoint(journal: Journal, record: JournalRecord): Promise<void> {
+    let appending = false;
     try {
       const failure = this.ctx.failure();
       if (failure) throw failure;
       await this.locks.verify(this.input.maxTimeMs);
+      appending = true;
       await journal.write(record);
       this.committed = true;
     } catch (error) {
       try {
-        await journal.discard();
+        if (appending) await journal.discard();
       } catch (cleanupError) {
         this.committed = true; // outcome unknown: the next open replays the record if it is whole
         journal.poison();
@@ -299,7 +302,7 @@ export class Commit {
         await this.input.log.append({ type: 'done', obsolete: [] });
         await this.input.log.remove();
       } catch (error) {
-        // Replay marks it done at the next open (spec JNL-4); until then nothing may checkpoint.
+        // The record stays above the mark (no checkpoint from now on): replay deletes the step log (JNL-4).
         journal.poison();
         this.ctx.commitNeedsRecovery(this.input.tid, error);
         return;
