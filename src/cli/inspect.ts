@@ -23,7 +23,8 @@ interface StoreView {
  * `sop inspect <folder>`: what is in a database. Per store: item count, tree depth and nodes,
  * registry handles, orphan blobs and health (the structure check), and with erasure coding each
  * drive's state and shard count, and with replication which folder is active and what the passive
- * one is worth (in sync, failed, being reinstated) with the recent status changes. Reads only (opening runs recovery, as any open does).
+ * one is worth (in sync, failed, being reinstated) with the recent status changes, and for a folder
+ * that has used journal mode what its journal held. Reads only (opening runs recovery, as any open does).
  */
 export async function inspect(args: OpsArgs): Promise<number> {
   const options = await openOptions(args);
@@ -31,6 +32,7 @@ export async function inspect(args: OpsArgs): Promise<number> {
   const views: StoreView[] = [];
   const progress = progressLine();
   const replication = db.replicationStatus();
+  const journal = db.journalReplay;
   try {
     const factory = blobsFactory(realEnv(), args.erasureCoding);
     for (const name of await db.listStores()) {
@@ -51,16 +53,21 @@ export async function inspect(args: OpsArgs): Promise<number> {
     await db.close();
   }
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ folder: args.folder, erasureCoding: args.erasureCoding ?? null, replication, stores: views }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ folder: args.folder, erasureCoding: args.erasureCoding ?? null, replication, journal, stores: views }, null, 2)}\n`);
     return 0;
   }
   const rows = [['STORE', 'ITEMS', 'DEPTH', 'NODES', 'HANDLES', 'ORPHANS', 'HEALTH']];
   for (const v of views) rows.push([v.name, ...[v.count, v.depth, v.nodes, v.handles, v.orphanBlobs].map((n) => (n === undefined ? '-' : String(n))), v.health]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = [`sop inspect ${args.folder}: ${views.length} store(s)`, ...(replication ? [replicationLine(replication)] : []), ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))];
+  const lines = [`sop inspect ${args.folder}: ${views.length} store(s)`, ...(replication ? [replicationLine(replication)] : []), ...(journal.seq > 0 ? [journalLine(journal)] : []), ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))];
   for (const v of views.filter((s) => s.drives)) {
     lines.push(`  ${v.name} shards: ${v.drives!.map((d) => `[${d.index}] ${d.drive} ${d.state === 'ok' ? `${d.shards}` : d.state}`).join(' | ')}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Journal mode (JNL-4): what the open that inspect ran found in the journal. */
+function journalLine(journal: { replayed: number; seq: number }): string {
+  return `journal: ${journal.replayed} record(s) replayed at open; checkpointed through commit ${journal.seq}`;
 }

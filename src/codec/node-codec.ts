@@ -82,6 +82,24 @@ export function patchLiterals(block: Uint8Array, ops: readonly number[]): Uint8A
   return out;
 }
 
+/**
+ * Ops that rebuild `next` from `base`: the common prefix and suffix are copied, the rest is new
+ * (a registry sector whose few changed slots sit together). [] when they share too little to pay.
+ */
+export function prefixSuffixOps(base: Uint8Array, next: Uint8Array): number[] {
+  const limit = Math.min(base.length, next.length);
+  let prefix = 0;
+  while (prefix < limit && base[prefix] === next[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < limit - prefix && base[base.length - 1 - suffix] === next[next.length - 1 - suffix]) suffix++;
+  const middle = next.length - prefix - suffix;
+  if (middle > next.length / 2) return [];
+  const ops = prefix > 0 ? [0, prefix] : [];
+  if (middle > 0) ops.push(-1, middle);
+  if (suffix > 0) ops.push(base.length - suffix, suffix);
+  return ops;
+}
+
 /** Rebuilds a block from its base, its ops and its literal bytes; CORRUPT when they do not fit. */
 export function applyPatch(base: Uint8Array, ops: readonly number[], literals: Uint8Array, what: string): Uint8Array {
   let size = 0;

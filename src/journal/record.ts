@@ -37,7 +37,13 @@ export interface JournalSector {
   readonly store: string;
   readonly segment: number;
   readonly sector: number;
+  /** The whole sector, or with `ops` only its new bytes. */
   readonly bytes: Uint8Array;
+  /**
+   * A sector logged as a patch of its image in the record before, in this journal cycle, that
+   * changed it (replay has just rebuilt that image): ops as for blob patches.
+   */
+  readonly ops?: readonly number[];
 }
 
 export interface JournalRecord {
@@ -55,7 +61,7 @@ interface Header {
   seq: number;
   stores: JournalStore[];
   blobs: Array<{ store: string; id: string; length: number; patch?: { base: string; ops: number[] } }>;
-  sectors: Array<{ store: string; segment: number; sector: number; length: number }>;
+  sectors: Array<{ store: string; segment: number; sector: number; length: number; ops?: number[] }>;
   obsolete: Array<{ store: string; id: string }>;
 }
 
@@ -73,7 +79,7 @@ export function encodeRecord(record: JournalRecord): Uint8Array {
     seq: record.seq,
     stores: [...record.stores],
     blobs: record.blobs.map((b) => ({ store: b.store, id: b.id, length: b.bytes.length, ...(b.patch ? { patch: { base: b.patch.base, ops: [...b.patch.ops] } } : {}) })),
-    sectors: record.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, length: s.bytes.length })),
+    sectors: record.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, length: s.bytes.length, ...(s.ops ? { ops: [...s.ops] } : {}) })),
     obsolete: [...record.obsolete],
   };
   const json = TEXT.encode(JSON.stringify(header));
@@ -102,7 +108,7 @@ export function decodeRecord(bytes: Uint8Array, where: string): JournalRecord | 
       return part;
     };
     const blobs = header.blobs.map((b) => ({ store: b.store, id: b.id, bytes: take(b.length), ...(b.patch ? { patch: b.patch } : {}) }));
-    const sectors = header.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, bytes: take(s.length) }));
+    const sectors = header.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, bytes: take(s.length), ...(s.ops ? { ops: s.ops } : {}) }));
     if (at !== payload.length) throw corrupt(`${where}: journal record has trailing bytes`);
     return { tid: header.tid, seq: header.seq, stores: header.stores, blobs, sectors, obsolete: header.obsolete };
   } catch (error) {
@@ -114,11 +120,11 @@ export function decodeRecord(bytes: Uint8Array, where: string): JournalRecord | 
 const BLOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function validPatch(patch: { base?: unknown; ops?: unknown }): boolean {
-  const ops = patch.ops;
-  return (
-    typeof patch.base === 'string' && BLOB_ID.test(patch.base) && Array.isArray(ops) && ops.length % 2 === 0 &&
-    ops.every((x, i) => Number.isSafeInteger(x) && (i % 2 === 1 ? x >= 0 : x >= -1))
-  );
+  return typeof patch.base === 'string' && BLOB_ID.test(patch.base) && validOps(patch.ops);
+}
+
+function validOps(ops: unknown): boolean {
+  return Array.isArray(ops) && ops.length % 2 === 0 && ops.every((x, i) => Number.isSafeInteger(x) && (i % 2 === 1 ? x >= 0 : x >= -1));
 }
 
 function isStoreName(part: { name?: unknown; store?: unknown }): boolean {
@@ -145,7 +151,8 @@ function parseHeader(bytes: Uint8Array, where: string): Header {
     // Replay turns these into paths: nothing in a record may point outside the store folders.
     [...header.stores, ...header.blobs, ...header.sectors, ...header.obsolete].every((part) => isStoreName(part as { name?: unknown; store?: unknown })) &&
     [...header.blobs, ...header.obsolete].every((b) => BLOB_ID.test(b.id)) &&
-    header.blobs.every((b) => b.patch === undefined || validPatch(b.patch));
+    header.blobs.every((b) => b.patch === undefined || validPatch(b.patch)) &&
+    header.sectors.every((s) => s.ops === undefined || validOps(s.ops));
   if (!ok) throw corrupt(`${where}: malformed journal header`);
   return header;
 }

@@ -4,7 +4,7 @@ import { corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import { segmentPath } from '../registry/registry.js';
-import { SECTOR_SIZE } from '../registry/sector.js';
+import { SECTOR_SIZE, decodeSector } from '../registry/sector.js';
 import type { StoreInfo } from '../store/store-info.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { logPath, unlinkIfPresent } from '../txn/logs.js';
@@ -12,7 +12,7 @@ import { readDurablyIfPresent } from '../txn/recovery.js';
 import { readCheckpointMark, writeCheckpointMark } from './mark.js';
 import { checkAnyFrame } from '../codec/frame.js';
 import { applyPatch } from '../codec/node-codec.js';
-import { type JournalBlob, type JournalRecord, decodeRecord, journalPath } from './record.js';
+import { type JournalBlob, type JournalRecord, type JournalSector, decodeRecord, journalPath } from './record.js';
 
 export interface ReplayReport {
   /** Records replayed (committed transactions whose changes may not have been durable). */
@@ -27,6 +27,8 @@ interface Target {
   readonly dir: string;
   readonly blobs: Blobs;
   readonly segments: Map<number, FileHandle>;
+  /** The sector images this replay wrote last (the bases of sector patches). */
+  readonly sectors: Map<string, Uint8Array>;
   newInfo: StoreInfo | null;
 }
 
@@ -140,8 +142,9 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
   for (const s of record.sectors) {
     const target = live.get(s.store);
     if (!target) continue;
-    if (s.bytes.length !== SECTOR_SIZE) throw corrupt(`journal record ${record.tid}: sector image of ${s.bytes.length} bytes`);
-    await (await segmentFile(env, target, s.store, s.segment)).write(s.sector * SECTOR_SIZE, s.bytes);
+    const bytes = sectorImage(target, s, record.tid);
+    await (await segmentFile(env, target, s.store, s.segment)).write(s.sector * SECTOR_SIZE, bytes);
+    target.sectors.set(`${s.segment}:${s.sector}`, bytes);
   }
   for (const [name, target] of live) {
     const blobs = [];
@@ -151,6 +154,20 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
     target.blobs.putLazily!(blobs, true);
     target.blobs.removeLazily!(record.obsolete.filter((o) => o.store === name).map((o) => o.id));
   }
+}
+
+/** A sector's after-image: whole in the record, or rebuilt from the image replay wrote last and checked by its CRC (JNL-1). */
+function sectorImage(target: Target, s: JournalSector, tid: string): Uint8Array {
+  const what = `journal record ${tid}: sector ${s.segment}:${s.sector}`;
+  let bytes = s.bytes;
+  if (s.ops) {
+    const base = target.sectors.get(`${s.segment}:${s.sector}`);
+    if (!base) throw corrupt(`${what}: its base image is not in the journal`);
+    bytes = applyPatch(base, s.ops, s.bytes, what);
+  }
+  if (bytes.length !== SECTOR_SIZE) throw corrupt(`${what}: ${bytes.length} bytes`);
+  decodeSector(bytes, what);
+  return bytes;
 }
 
 /** A blob's bytes: whole in the record, or rebuilt from its base and checked by its frame CRC (JNL-1). */
@@ -169,7 +186,7 @@ function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
 async function targetOf(repo: StoreRepository, name: string, targets: Map<string, Target | null>): Promise<Target | null> {
   if (targets.has(name)) return targets.get(name)!;
   const found = await repo.readInfoOf(name);
-  const target = found && { info: found.info, dir: found.dir, blobs: repo.blobsOf(name, found.dir), segments: new Map(), newInfo: null };
+  const target = found && { info: found.info, dir: found.dir, blobs: repo.blobsOf(name, found.dir), segments: new Map(), sectors: new Map(), newInfo: null };
   if (target && !target.blobs.flush) throw corrupt(`journal names store ${name}, whose blobs cannot be journaled (erasure coded?)`);
   targets.set(name, target);
   return target;

@@ -260,6 +260,11 @@ export class Registry {
     }
   }
 
+  /** Journal mode: the image of a sector as the last commit of this journal cycle left it, if one changed it. */
+  unflushedImage(key: string): Uint8Array | undefined {
+    return this.unflushed.get(key);
+  }
+
   /** Checkpoint (spec JNL-3): writes the sectors journal commits changed since the last one, then syncs them. */
   async flush(): Promise<void> {
     const sectors = [...this.unflushed];

@@ -10,8 +10,8 @@ import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent,
 import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
 import type { Journal } from '../journal/journal.js';
-import type { JournalBlob, JournalRecord } from '../journal/record.js';
-import { leafPatchOf, patchLiterals } from '../codec/node-codec.js';
+import type { JournalBlob, JournalRecord, JournalSector } from '../journal/record.js';
+import { leafPatchOf, patchLiterals, prefixSuffixOps } from '../codec/node-codec.js';
 import type { StagedSectors } from '../registry/registry.js';
 import type { TreeSession } from './tree-session.js';
 
@@ -263,7 +263,7 @@ export class Commit {
       seq,
       stores: this.plans.map((p) => ({ name: p.session.store.name, rootId: p.session.store.info.rootId, info: p.info })),
       blobs: this.plans.flatMap((p) => p.blobs.map((b) => journalBlob(p, b))),
-      sectors: this.plans.flatMap((p, i) => staged[i]!.images.map((e) => ({ store: p.session.store.name, segment: e.segment, sector: e.sector, bytes: e.bytes }))),
+      sectors: this.plans.flatMap((p, i) => staged[i]!.images.map((e) => journalSector(p, e))),
       obsolete: this.obsoleteRefs(),
     };
   }
@@ -439,6 +439,18 @@ export class Commit {
       throw toSopError(error, 'commit aborted');
     }
   }
+}
+
+/**
+ * A changed sector as the journal logs it: a patch of its image from the commit before that
+ * changed it in this journal cycle (replay rebuilds that one first), else whole (JNL-1).
+ */
+function journalSector(plan: StorePlan, image: StagedSectors['images'][number]): JournalSector {
+  const store = plan.session.store;
+  const whole = { store: store.name, segment: image.segment, sector: image.sector, bytes: image.bytes };
+  const base = store.registry.unflushedImage(image.key);
+  const ops = base ? prefixSuffixOps(base, image.bytes) : [];
+  return ops.length === 0 ? whole : { ...whole, bytes: patchLiterals(image.bytes, ops), ops };
 }
 
 /**
