@@ -83,20 +83,23 @@ export function patchLiterals(block: Uint8Array, ops: readonly number[]): Uint8A
 }
 
 /**
- * Ops that rebuild `next` from `base`: the common prefix and suffix are copied, the rest is new
- * (a registry sector whose few changed slots sit together). [] when they share too little to pay.
+ * Ops that rebuild `next` from `base` (same length): the common prefix and suffix before the
+ * last `trailer` bytes are copied, the rest and the trailer (a checksum that always changes) are
+ * new: a registry sector whose few changed slots sit together. [] when they share too little.
  */
-export function prefixSuffixOps(base: Uint8Array, next: Uint8Array): number[] {
-  const limit = Math.min(base.length, next.length);
+export function prefixSuffixOps(base: Uint8Array, next: Uint8Array, trailer = 0): number[] {
+  if (base.length !== next.length || next.length < trailer) return [];
+  const body = next.length - trailer;
   let prefix = 0;
-  while (prefix < limit && base[prefix] === next[prefix]) prefix++;
+  while (prefix < body && base[prefix] === next[prefix]) prefix++;
   let suffix = 0;
-  while (suffix < limit - prefix && base[base.length - 1 - suffix] === next[next.length - 1 - suffix]) suffix++;
-  const middle = next.length - prefix - suffix;
-  if (middle > next.length / 2) return [];
+  while (suffix < body - prefix && base[body - 1 - suffix] === next[body - 1 - suffix]) suffix++;
+  const middle = body - prefix - suffix;
+  if (middle + trailer > next.length / 2) return [];
   const ops = prefix > 0 ? [0, prefix] : [];
   if (middle > 0) ops.push(-1, middle);
-  if (suffix > 0) ops.push(base.length - suffix, suffix);
+  if (suffix > 0) ops.push(body - suffix, suffix);
+  if (trailer > 0) ops.push(-1, trailer);
   return ops;
 }
 

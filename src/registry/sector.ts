@@ -10,7 +10,9 @@ import { HANDLE_SIZE, type Handle, readHandle, writeHandle } from './handle.js';
 export const SECTOR_SIZE = 4096;
 export const SLOTS_PER_SECTOR = 65;
 const SLOTS_OFFSET = 4;
-const CRC_OFFSET = SECTOR_SIZE - 4;
+/** The sector's CRC-32 takes its last 4 bytes. */
+export const SECTOR_CRC_BYTES = 4;
+const CRC_OFFSET = SECTOR_SIZE - SECTOR_CRC_BYTES;
 const FORMAT = 1;
 
 export type SectorSlots = Array<Handle | null>;

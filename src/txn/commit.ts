@@ -13,6 +13,7 @@ import type { Journal } from '../journal/journal.js';
 import type { JournalBlob, JournalRecord, JournalSector } from '../journal/record.js';
 import { leafPatchOf, patchLiterals, prefixSuffixOps } from '../codec/node-codec.js';
 import type { StagedSectors } from '../registry/registry.js';
+import { SECTOR_CRC_BYTES } from '../registry/sector.js';
 import type { TreeSession } from './tree-session.js';
 
 const MAX_ATTEMPTS = 30;
@@ -449,7 +450,7 @@ function journalSector(plan: StorePlan, image: StagedSectors['images'][number]):
   const store = plan.session.store;
   const whole = { store: store.name, segment: image.segment, sector: image.sector, bytes: image.bytes };
   const base = store.registry.unflushedImage(image.key);
-  const ops = base ? prefixSuffixOps(base, image.bytes) : [];
+  const ops = base ? prefixSuffixOps(base, image.bytes, SECTOR_CRC_BYTES) : [];
   return ops.length === 0 ? whole : { ...whole, bytes: patchLiterals(image.bytes, ops), ops };
 }
 
