@@ -11,7 +11,7 @@ import { logPath, unlinkIfPresent } from '../txn/logs.js';
 import { readDurablyIfPresent } from '../txn/recovery.js';
 import { readCheckpointMark, writeCheckpointMark } from './mark.js';
 import { checkAnyFrame } from '../codec/frame.js';
-import { applyPatch } from '../codec/node-codec.js';
+import { applyPatch } from '../codec/patch.js';
 import { type JournalBlob, type JournalRecord, type JournalSector, decodeRecord, journalPath } from './record.js';
 
 export interface ReplayReport {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { FaultyFileSystem, ioError } from '../../fault-injection/faulty-fs.js';
 import { Database, SopError, realEnv } from '../../src/index.js';
 import { decodeRecord, encodeRecord, type JournalRecord } from '../../src/journal/record.js';
-import { applyPatch, patchLiterals, prefixSuffixOps } from '../../src/codec/node-codec.js';
+import { applyPatch, patchLiterals, prefixSuffixOps } from '../../src/codec/patch.js';
 import { countingFs, newCounters } from '../../benchmarks/lib/sop-adapter.js';
 
 const STORE = 'kv';
