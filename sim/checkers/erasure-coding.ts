@@ -39,7 +39,7 @@ export async function checkErasureCoding(history: History, db: Database, view: E
   else if (repair.unrecoverable > 0 || repair.unwritable > 0) {
     problems.push(`EC-3: repair after healing left ${repair.unrecoverable} unrecoverable blobs and ${repair.unwritable} unwritable shards (of ${repair.blobs} blobs)`);
   }
-  const stores = await db.listStores();
+  const stores = (await db.listStores({ parts: true })).map((s) => s.name);
   for (const name of stores) {
     let report: ScrubReport;
     try {

@@ -85,7 +85,7 @@ const structure: Checker = {
   async check({ db }) {
     const problems: string[] = [];
     await db.sweep();
-    for (const name of await db.listStores()) {
+    for (const { name } of await db.listStores({ parts: true })) {
       try {
         const check = await db.checkStore(name);
         if (check.orphanBlobs > 0) problems.push(`${name}: ${check.orphanBlobs} orphan blobs after cleanup (${check.orphanSample.join(', ')})`);
@@ -112,7 +112,7 @@ const stores: Checker = {
   invariants: ['STORE-1', 'STORE-2', 'STORE-3', 'TX-10'],
   async check({ history, db }) {
     const problems: string[] = [];
-    const existing = new Set(await db.listStores());
+    const existing = new Set((await db.listStores()).map((s) => s.name));
     for (const [name, s] of history.stores) {
       const exists = existing.has(name);
       if (s.created === 'ok' && (s.removed === null || s.removed === 'fail') && !exists) problems.push(`${name}: acknowledged creation lost`);

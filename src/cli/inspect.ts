@@ -35,7 +35,7 @@ export async function inspect(args: OpsArgs): Promise<number> {
   const journal = db.journalReplay;
   try {
     const factory = blobsFactory(realEnv(), args.erasureCoding);
-    for (const name of await db.listStores()) {
+    for (const { name } of await db.listStores({ parts: true })) {
       progress.show(`inspect: store ${name}`);
       let view: StoreView;
       try {

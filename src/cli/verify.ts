@@ -40,7 +40,7 @@ export async function verify(args: OpsArgs): Promise<number> {
   }
   const replication = db.replicationStatus();
   try {
-    for (const name of await db.listStores()) {
+    for (const { name } of await db.listStores({ parts: true })) {
       const before = problems.length;
       progress.show(`verify: store ${name}: structure`);
       let check: Awaited<ReturnType<Database['checkStore']>> | null = null;

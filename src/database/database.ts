@@ -9,7 +9,7 @@ import { blobsFactory } from '../ec/factory.js';
 import type { Env } from '../ports/env.js';
 import { type Replication, type ReplicationInfo, openReplication } from '../replication/replication.js';
 import type { ReinstateProgress, ReinstateReport } from '../replication/reinstate.js';
-import type { StoreInfo } from '../store/store-info.js';
+import type { StoreInfo, StoreKind } from '../store/store-info.js';
 import { StoreRepository } from '../store/store-repository.js';
 import type { Store } from '../store/store.js';
 import type { TxContext } from '../txn/context.js';
@@ -21,7 +21,13 @@ import { priorityLogTids } from '../txn/cluster-recovery.js';
 import { type LogState, type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import { ensureDurableDir, joinPath, validateStoreName } from '../util/paths.js';
+import { ensureDurableDir, joinPath, partStoreName, validateStoreName, validateStoredName } from '../util/paths.js';
+import type { LayerHost, LayerMain, StoreEntry } from '../layers/host.js';
+import { type VectorStore, type VectorStoreOptions, newVectorStore, openVectorStore } from '../layers/vector/index.js';
+import { type SearchIndex, type SearchIndexOptions, newSearchIndex, openSearchIndex } from '../layers/search/index.js';
+import { type StreamStore, type StreamStoreOptions, newStreamStore, openStreamStore } from '../layers/stream/index.js';
+import { type ModelRegistry, newModelRegistry, openModelRegistry } from '../layers/models/index.js';
+import { type ExportReport, exportDatabase } from '../layers/export/index.js';
 import { Btree } from './btree.js';
 import { type StoreCheck, checkStore } from './check.js';
 import { loadOrCreateDbInfo } from './db-info.js';
@@ -199,21 +205,26 @@ export class Database {
   }
 
   private async newBtreeImpl<K = unknown, V = unknown>(tx: Transaction, name: string, options: BtreeOptions<K> = {}): Promise<Btree<K, V>> {
+    validateStoreName(name);
+    return (await this.createStore<K, V>(tx, name, this.storeInfoFor(name, options), options)).tree;
+  }
+
+  /** Creates the store `name` (any kind, parts included), or opens it when it exists with the same kind and compatible options. */
+  private async createStore<K, V>(tx: Transaction, name: string, wanted: StoreInfo, options: BtreeOptions<K>): Promise<LayerMain<K, V>> {
     this.ensureOpen();
     tx.ensureActive();
-    validateStoreName(name);
-    const wanted = this.storeInfoFor(name, options);
     for (let attempt = 0; ; attempt++) {
       const existing = await this.repo.get(name);
       if (existing) {
+        checkKind(existing.info, wanted.kind ?? 'btree');
         checkCompatible(existing.info, wanted, options);
-        return this.attach<K, V>(tx, existing, options.comparer);
+        return { tree: await this.attach<K, V>(tx, existing, options.comparer), layer: existing.info.layer ?? {}, created: false };
       }
       tx.ensureWritable();
       await tx.logStoreCreation(name);
       try {
         const store = await this.repo.create(tx.id, wanted);
-        return this.attach<K, V>(tx, store, options.comparer);
+        return { tree: await this.attach<K, V>(tx, store, options.comparer), layer: store.info.layer ?? {}, created: true };
       } catch (error) {
         if (!SopError.is(error, 'STORE_EXISTS') || attempt > 0) throw error;
       }
@@ -226,12 +237,94 @@ export class Database {
   }
 
   private async openBtreeImpl<K = unknown, V = unknown>(tx: Transaction, name: string, options: { comparer?: (a: K, b: K) => number } = {}): Promise<Btree<K, V>> {
+    validateStoreName(name);
+    return (await this.openStore<K, V>(tx, name, 'btree', options.comparer)).tree;
+  }
+
+  /** Opens the store `name`: STORE_NOT_FOUND when missing, INVALID_ARGUMENT when it is of another kind (kind null: any). */
+  private async openStore<K, V>(tx: Transaction, name: string, kind: StoreKind | null, comparer?: (a: K, b: K) => number): Promise<LayerMain<K, V>> {
     this.ensureOpen();
     tx.ensureActive();
-    validateStoreName(name);
     const store = await this.repo.get(name);
     if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
-    return this.attach<K, V>(tx, store, options.comparer);
+    if (kind !== null) checkKind(store.info, kind);
+    return { tree: await this.attach<K, V>(tx, store, comparer), layer: store.info.layer ?? {}, created: false };
+  }
+
+  /** Vector store (IVF over B-trees) inside the caller's transactions: created, or opened when it exists with the same options. */
+  async newVectorStore(tx: Transaction, name: string, options: VectorStoreOptions): Promise<VectorStore> {
+    return this.api('newVectorStore', () => newVectorStore(this.layers, tx, name, options));
+  }
+
+  async openVectorStore(tx: Transaction, name: string): Promise<VectorStore> {
+    return this.api('openVectorStore', () => openVectorStore(this.layers, tx, name));
+  }
+
+  /** BM25 full-text index inside the caller's transactions. */
+  async newSearchIndex(tx: Transaction, name: string, options: SearchIndexOptions = {}): Promise<SearchIndex> {
+    return this.api('newSearchIndex', () => newSearchIndex(this.layers, tx, name, options));
+  }
+
+  async openSearchIndex(tx: Transaction, name: string): Promise<SearchIndex> {
+    return this.api('openSearchIndex', () => openSearchIndex(this.layers, tx, name));
+  }
+
+  /** Large values in chunks, with Node streams, inside the caller's transactions. */
+  async newStreamStore(tx: Transaction, name: string, options: StreamStoreOptions = {}): Promise<StreamStore> {
+    return this.api('newStreamStore', () => newStreamStore(this.layers, tx, name, options));
+  }
+
+  async openStreamStore(tx: Transaction, name: string): Promise<StreamStore> {
+    return this.api('openStreamStore', () => openStreamStore(this.layers, tx, name));
+  }
+
+  /** Named models with semver versions, inside the caller's transactions. */
+  async newModelRegistry(tx: Transaction, name: string): Promise<ModelRegistry> {
+    return this.api('newModelRegistry', () => newModelRegistry(this.layers, tx, name));
+  }
+
+  async openModelRegistry(tx: Transaction, name: string): Promise<ModelRegistry> {
+    return this.api('openModelRegistry', () => openModelRegistry(this.layers, tx, name));
+  }
+
+  /** A consistent JSON-lines snapshot of every store of every kind (`sop export`). */
+  async export(file: string): Promise<ExportReport> {
+    return this.api('export', () => exportDatabase(this.layers, file));
+  }
+
+  /** What the layers use of this database (src/layers/host.ts). */
+  private get layers(): LayerHost {
+    return {
+      env: this.env,
+      folder: this.folder,
+      createMain: (tx, name, kind, layer, options) => {
+        validateStoreName(name);
+        return this.createStore(tx, name, { ...this.storeInfoFor(name, options), kind, layer }, options);
+      },
+      openMain: (tx, name, kind) => {
+        validateStoreName(name);
+        return this.openStore(tx, name, kind);
+      },
+      part: async <K, V>(tx: Transaction, name: string, part: string, options: BtreeOptions<K>) => {
+        const full = partStoreName(name, part);
+        return (await this.createStore<K, V>(tx, full, this.storeInfoFor(full, options), options)).tree;
+      },
+      openAny: async <K, V>(tx: Transaction, name: string) => (await this.openStore<K, V>(tx, name, null)).tree,
+      allStores: () => this.allStores(),
+      beginTransaction: (mode, options) => this.beginTransaction(mode, options),
+    };
+  }
+
+  private async allStores(): Promise<Array<StoreEntry & { part?: string; layer?: Record<string, unknown> }>> {
+    const entries: Array<StoreEntry & { part?: string; layer?: Record<string, unknown> }> = [];
+    for (const name of await this.repo.names()) {
+      const at = name.indexOf('@');
+      const main = at < 0 ? name : name.slice(0, at);
+      const info = (await this.repo.get(main))?.info;
+      const entry = { name, kind: info?.kind ?? 'btree', ...(info?.layer ? { layer: info.layer } : {}) };
+      entries.push(at < 0 ? entry : { ...entry, part: name.slice(at + 1) });
+    }
+    return entries;
   }
 
   /** Runs `fn` in a transaction and commits it, retrying on CONFLICT (spec API-4). */
@@ -252,13 +345,15 @@ export class Database {
     }
   }
 
-  async listStores(): Promise<string[]> {
-    return this.api('listStores', () => this.listStoresImpl());
-  }
-
-  private async listStoresImpl(): Promise<string[]> {
-    this.ensureOpen();
-    return this.repo.names();
+  /**
+   * Every store with its kind ('btree', 'vector', 'search', 'stream', 'models'), by name. With
+   * `parts: true` the auxiliary B-trees of layer stores (`<name>@<part>`) are listed too, each
+   * with its `part` (operator tools check and scrub them like any store).
+   */
+  async listStores(options: { parts?: boolean } = {}): Promise<Array<StoreEntry & { part?: string }>> {
+    return this.api('listStores', async () =>
+      (await this.allStores()).filter((s) => options.parts === true || s.part === undefined).map(({ name, kind, part }) => (part === undefined ? { name, kind } : { name, kind, part })),
+    );
   }
 
   /** Deletes a store now, outside any transaction; CONFLICT while a live transaction uses it. */
@@ -266,13 +361,17 @@ export class Database {
     return this.api('removeBtree', () => this.removeBtreeImpl(name));
   }
 
+  /** A layer store goes with its parts: the parts first, so a crash in between leaves the main store listed. */
   private async removeBtreeImpl(name: string): Promise<boolean> {
     this.ensureOpen();
     validateStoreName(name);
+    const names = [...(await this.repo.names()).filter((n) => n.startsWith(`${name}@`)), name];
     for (const tx of this.live.values()) {
-      if (tx.hasSession(name)) throw new SopError('CONFLICT', `store ${name} is in use by transaction ${tx.id}`);
+      for (const n of names) if (tx.hasSession(n)) throw new SopError('CONFLICT', `store ${n} is in use by transaction ${tx.id}`);
     }
-    return this.repo.remove(name);
+    let removed = false;
+    for (const n of names) removed = (await this.repo.remove(n)) || removed;
+    return removed;
   }
 
   /** Walks a store and checks its structure, counts and blobs (the STRUCT invariants). */
@@ -282,7 +381,7 @@ export class Database {
 
   private async checkStoreImpl(name: string): Promise<StoreCheck> {
     this.ensureOpen();
-    validateStoreName(name);
+    validateStoredName(name);
     const store = await this.repo.get(name);
     if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
     if (this.cluster) await this.cluster.refresh(store, true);
@@ -312,7 +411,7 @@ export class Database {
   /** Reads every blob of a store and checks its checksums (and with erasure coding each shard): `sop verify`. */
   async scrubStore(name: string, progress?: (done: number, total: number) => void): Promise<import('../blobs/blobs.js').ScrubReport> {
     return this.api('scrubStore', async () => {
-      validateStoreName(name);
+      validateStoredName(name);
       const store = await this.repo.get(name);
       if (!store) throw new SopError('STORE_NOT_FOUND', `store ${name} does not exist`);
       return store.blobs.scrub(progress);
@@ -414,6 +513,12 @@ export class Database {
   private ensureOpen(): void {
     if (this.closed) throw new SopError('UNAVAILABLE', 'the database is closed');
   }
+}
+
+/** A store is opened only as what it is: a vector store is not a B-tree to users. */
+function checkKind(existing: StoreInfo, kind: StoreKind): void {
+  const actual = existing.kind ?? 'btree';
+  if (actual !== kind) throw invalid(`store ${existing.name} is a ${actual} store, not a ${kind} store`);
 }
 
 /** Options given explicitly must match the existing store (SOP E16); omitted ones are taken from it. */

@@ -2,7 +2,7 @@ import { BlockKind, decodeJsonFrame, encodeJsonFrame } from '../codec/frame.js';
 import { corrupt } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { replaceDurably } from '../util/durable-file.js';
-import { joinPath, validateStoreName } from '../util/paths.js';
+import { joinPath, validateStoredName } from '../util/paths.js';
 import { retryCorrupt } from '../util/retry-corrupt.js';
 
 /**
@@ -44,7 +44,7 @@ function checkMark(mark: CheckpointMark): CheckpointMark {
 
 function isStoreName(name: string): boolean {
   try {
-    validateStoreName(name);
+    validateStoredName(name);
     return true;
   } catch {
     return false;

@@ -19,7 +19,14 @@ export interface StoreInfo {
   readonly commitSeq: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** What the store is to users: a plain B-tree (absent) or the main tree of a layer (src/layers/). */
+  readonly kind?: StoreKind;
+  /** The layer's creation options (JSON), fixed for the life of the store. */
+  readonly layer?: Record<string, unknown>;
 }
+
+export const STORE_KINDS = ['btree', 'vector', 'search', 'stream', 'models'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 const TEXT = new TextEncoder();
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -48,7 +55,9 @@ function checkStoreInfo(raw: unknown, where: string): StoreInfo {
     typeof r.isUnique === 'boolean' && typeof r.valueInNode === 'boolean' &&
     typeof r.customComparer === 'boolean' && typeof r.description === 'string' &&
     isUuid(r.rootId) && Number.isSafeInteger(r.count) && (r.count as number) >= 0 &&
-    Number.isSafeInteger(r.commitSeq) && typeof r.createdAt === 'number' && typeof r.updatedAt === 'number';
+    Number.isSafeInteger(r.commitSeq) && typeof r.createdAt === 'number' && typeof r.updatedAt === 'number' &&
+    (r.kind === undefined || STORE_KINDS.includes(r.kind as StoreKind)) &&
+    (r.layer === undefined || (typeof r.layer === 'object' && r.layer !== null && !Array.isArray(r.layer)));
   if (!ok) throw corrupt(`${where}: malformed store info`);
   return { ...(r as unknown as StoreInfo), keyOrder: validateKeyOrderSpec(r.keyOrder, 'disk') };
 }

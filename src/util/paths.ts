@@ -11,6 +11,8 @@ export function parentDir(path: string): string {
 }
 
 const STORE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+/** A layer's auxiliary B-tree: its store's name, '@', and a short part name (never a user name). */
+const PART_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}@[a-z0-9]{1,15}$/;
 
 /**
  * Store names become folder names, so they are restricted to a portable alphabet: no '/',
@@ -23,6 +25,17 @@ export function validateStoreName(name: unknown): string {
     );
   }
   return name;
+}
+
+/** The name of a layer's auxiliary B-tree: `<store>@<part>`; users cannot name a store with '@'. */
+export function partStoreName(store: string, part: string): string {
+  return validateStoredName(`${validateStoreName(store)}@${part}`);
+}
+
+/** A store name read back from disk or a record: a user name or a layer part name (spec STORE-4). */
+export function validateStoredName(name: unknown): string {
+  if (typeof name === 'string' && PART_NAME.test(name) && !name.includes('..')) return name;
+  return validateStoreName(name);
 }
 
 /** Minimal FileSystem surface needed by ensureDurableDir (kept structural to avoid a cycle). */

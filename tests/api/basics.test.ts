@@ -21,7 +21,7 @@ describe('api: Database lifecycle', () => {
     const db = await Database.open({ folder });
     try {
       assert.ok(fs.statSync(folder).isDirectory());
-      assert.deepEqual(await db.listStores(), []);
+      assert.deepEqual((await db.listStores()).map((s) => s.name), []);
       assert.deepEqual(db.recovery, { redone: 0, undone: 0, cleaned: 0 });
     } finally {
       await db.close();
@@ -428,7 +428,7 @@ describe('api: multiple stores in one transaction', () => {
     db = await reopen(db);
     assert.deepEqual(await readStore(db, 'accounts', collect), [['alice', 70], ['bob', 80]]);
     assert.deepEqual(await readStore(db, 'ledger', keysOf), [1, 2]);
-    assert.deepEqual(await db.listStores(), ['accounts', 'audit', 'ledger']);
+    assert.deepEqual((await db.listStores()).map((s) => s.name), ['accounts', 'audit', 'ledger']);
   });
 
   it('a rollback discards changes to every store and the stores it created', async () => {
@@ -442,7 +442,7 @@ describe('api: multiple stores in one transaction', () => {
     await tx.rollback();
     assert.deepEqual(await readStore(db, 'accounts', collect), [['alice', 70], ['bob', 80]]);
     assert.deepEqual(await readStore(db, 'ledger', keysOf), [1, 2]);
-    assert.deepEqual(await db.listStores(), ['accounts', 'audit', 'ledger']);
+    assert.deepEqual((await db.listStores()).map((s) => s.name), ['accounts', 'audit', 'ledger']);
   });
 
   it('an aborted commit leaves every store unchanged', async () => {
@@ -469,13 +469,13 @@ describe('api: listStores, removeBtree, checkStore', () => {
 
   it('listStores returns the names sorted', async () => {
     for (const name of ['zeta', 'Alpha', 'mid_1', 'a.b-c']) await seedStore(db, name, [[1, name]]);
-    assert.deepEqual(await db.listStores(), ['Alpha', 'a.b-c', 'mid_1', 'zeta']);
+    assert.deepEqual((await db.listStores()).map((s) => s.name), ['Alpha', 'a.b-c', 'mid_1', 'zeta']);
   });
 
   it('removeBtree deletes a store and its files; false when absent', async () => {
     assert.equal(await db.removeBtree('zeta'), true);
     assert.equal(await db.removeBtree('zeta'), false);
-    assert.deepEqual(await db.listStores(), ['Alpha', 'a.b-c', 'mid_1']);
+    assert.deepEqual((await db.listStores()).map((s) => s.name), ['Alpha', 'a.b-c', 'mid_1']);
     assert.equal(fs.existsSync(path.join(db.folder, 'stores', 'zeta')), false);
     await db.transaction('read', async (tx) => expectSopError(db.openBtree(tx, 'zeta'), 'STORE_NOT_FOUND'));
   });
@@ -497,7 +497,7 @@ describe('api: listStores, removeBtree, checkStore', () => {
   it('a removal survives reopen', async () => {
     assert.equal(await db.removeBtree('a.b-c'), true);
     db = await reopen(db);
-    assert.deepEqual(await db.listStores(), ['Alpha']);
+    assert.deepEqual((await db.listStores()).map((s) => s.name), ['Alpha']);
   });
 
   it('checkStore reports the committed count and no orphan blobs after updates and removes', async () => {
@@ -534,11 +534,11 @@ describe('api: stores created without items', () => {
       await db.newBtree(tx, 'empty', { slotLength: 4 });
       await tx.commit();
       assert.equal(tx.state, 'committed');
-      assert.deepEqual(await db.listStores(), ['empty']);
+      assert.deepEqual((await db.listStores()).map((s) => s.name), ['empty']);
       await db.sweep();
-      assert.deepEqual(await db.listStores(), ['empty'], 'a sweep must not undo a committed store creation');
+      assert.deepEqual((await db.listStores()).map((s) => s.name), ['empty'], 'a sweep must not undo a committed store creation');
       db2 = await reopen(db);
-      assert.deepEqual(await db2.listStores(), ['empty'], 'reopen must not undo a committed store creation');
+      assert.deepEqual((await db2.listStores()).map((s) => s.name), ['empty'], 'reopen must not undo a committed store creation');
     } finally {
       await (db2 ?? db).close();
     }

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     out(`ACK ${JSON.stringify(op)}`);
   };
 
-  const stores = await db.listStores();
+  const stores = (await db.listStores()).map((s) => s.name);
   if (!stores.includes(ACCOUNTS) || !stores.includes(LOG)) {
     await run({ w: 'init', op: ++opSeq }, async (tx) => {
       const accounts = await db.newBtree<number, Account>(tx, ACCOUNTS, { slotLength: 4, isUnique: true, valueInNode: true });

@@ -264,7 +264,7 @@ async function verifyAfterCrash(
       `${context}: hidden store folders left behind`,
     );
 
-    const stores = (await db.listStores()).filter((n) => n === ACCOUNTS || n === LOG);
+    const stores = (await db.listStores()).map((s) => s.name).filter((n) => n === ACCOUNTS || n === LOG);
     const initAcked = parsed.acked.some((o) => o.w === 'init');
     const initPending = parsed.pending.some((o) => o.w === 'init');
     let next: Model;

@@ -52,7 +52,7 @@ export async function writeItems(db: Database, from: number, count: number, per 
     const keys = Array.from({ length: per }, (_, i) => from + t * per + i);
     try {
       await db.transaction('write', async (tx) => {
-        const tree = (await db.listStores()).includes(STORE) ? await db.openBtree<number, string>(tx, STORE) : await db.newBtree<number, string>(tx, STORE, { slotLength: 8 });
+        const tree = ((await db.listStores()).map((s) => s.name)).includes(STORE) ? await db.openBtree<number, string>(tx, STORE) : await db.newBtree<number, string>(tx, STORE, { slotLength: 8 });
         for (const k of keys) await tree.add(k, valueOf(k));
       });
       acked.push(...keys);

@@ -71,7 +71,7 @@ function environment(disk: SimDisk, seed: number): { fs: FaultyFileSystem; open:
 async function snapshot(db: Database): Promise<string> {
   const out: Record<string, unknown> = {};
   await db.transaction('read', async (tx) => {
-    for (const name of await db.listStores()) {
+    for (const { name } of await db.listStores({ parts: true })) {
       const t = await db.openBtree(tx, name);
       const rows: unknown[] = [];
       for await (const row of t.range()) rows.push(row);
@@ -82,7 +82,7 @@ async function snapshot(db: Database): Promise<string> {
 }
 
 async function checkAll(db: Database): Promise<void> {
-  for (const name of await db.listStores()) {
+  for (const { name } of await db.listStores({ parts: true })) {
     const check = await db.checkStore(name);
     assert.equal(check.orphanBlobs, 0, `${name}: orphan blobs`);
   }
