@@ -14,6 +14,7 @@ import { FOLDER, SimNode } from './sim-node.js';
 import { deterministicReedSolomon } from './sim-native.js';
 import { SimRedis } from './sim-redis.js';
 import * as w from './workload.js';
+import { LAYER_WORKLOADS, type LayerRun, type LayerWorkload } from './layers/index.js';
 
 export interface RunResult {
   readonly seed: number;
@@ -103,12 +104,21 @@ class Run {
     this.nemesis = new Nemesis(loop, random.fork('nemesis'), s, nodes, redis, ec, () => this.operatorRepair(), repl, () => this.operatorReinstate());
     this.stepsLeft = options.steps;
     this.clients = options.clients;
+    // The layer workloads draw from a stream of their own, so runs without them keep their traces.
+    const layerRandom = random.fork('layers');
+    this.layers = LAYER_WORKLOADS.filter((l) => layerRandom.chance(0.5, `layer.${l.name}`)).map((l) => ({ workload: l, run: l.start(layerRandom.fork(l.name)) }));
+    this.layerRandom = layerRandom;
   }
+
+  /** The layer workloads drawn for this run (sim/layers/). */
+  private readonly layers: Array<{ workload: LayerWorkload; run: LayerRun }>;
+  private readonly layerRandom: SeededSimRandom;
 
   private readonly clients: number;
 
   async main(): Promise<void> {
     await w.setup(await this.up(this.node), this.s.workload);
+    for (const layer of this.layers) await layer.run.setup(await this.up(this.node));
     for (const node of this.nodes) {
       node.faultsActive = true;
       // Store creations are rare steps: when they are the focus, crash at every one reached.
@@ -199,6 +209,8 @@ class Run {
       this.history.count(outcome);
       return outcome;
     };
+    const layer = this.pickLayer();
+    if (layer) return layer.run.step(db, guard);
     if (r < 0.6) {
       const txn = w.listAppendTxn(this.random, this.s.workload, () => this.nextAppend++);
       const op: Op = { process, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };
@@ -229,6 +241,17 @@ class Run {
     } else {
       await this.storeStep(db, guard, node);
     }
+  }
+
+  /** A layer workload for this step, by the weights of those drawn for the run, or null. */
+  private pickLayer(): { workload: LayerWorkload; run: LayerRun } | null {
+    if (this.layers.length === 0) return null;
+    let r = this.layerRandom.float('layer.mix');
+    for (const layer of this.layers) {
+      if (r < layer.workload.weight) return layer;
+      r -= layer.workload.weight;
+    }
+    return null;
   }
 
   /** Creates a scratch store, or removes one created earlier (STORE-1..STORE-3). */
@@ -432,6 +455,11 @@ class Run {
       this.checked.push(checker.name);
       const problems = await checker.check({ history: this.history, db, workload: this.s.workload, finalLists, erasure: this.erasureView(), replication: this.replicationView() });
       this.violations.push(...problems.map((p) => `${checker.name} [${checker.invariants.join(', ')}]: ${p}`));
+    }
+    for (const { workload, run } of this.layers) {
+      this.checked.push(workload.name);
+      const problems = await run.check(db);
+      this.violations.push(...problems.map((p) => `${workload.name} [${workload.invariants.join(', ')}]: ${p}`));
     }
   }
 
