@@ -104,8 +104,9 @@ class Run {
     this.nemesis = new Nemesis(loop, random.fork('nemesis'), s, nodes, redis, ec, () => this.operatorRepair(), repl, () => this.operatorReinstate());
     this.stepsLeft = options.steps;
     this.clients = options.clients;
-    // The layer workloads draw from a stream of their own, so runs without them keep their traces.
-    const layerRandom = random.fork('layers');
+    // The layer workloads draw from a stream of their own, derived from the seed without a draw
+    // from the run's stream, so runs without them keep their traces.
+    const layerRandom = new SeededSimRandom((options.seed ^ 0x6c617972) >>> 0);
     this.layers = LAYER_WORKLOADS.filter((l) => layerRandom.chance(0.5, `layer.${l.name}`)).map((l) => ({ workload: l, run: l.start(layerRandom.fork(l.name)) }));
     this.layerRandom = layerRandom;
   }

@@ -84,13 +84,16 @@ export class Database {
       },
       transactionEnded: (tid) => this.live.delete(tid),
       isLocal: (tid) => this.live.has(tid),
-      failure: () => this.failure_,
+      failure: () => this.failure,
     };
   }
 
-  /** Set when a commit could not finish after its commit point: writes are refused until reopen (spec REC-5). */
+  /**
+   * Set when a commit could not finish after its commit point, or a replication failover could
+   * not be recorded: writes are refused until reopen (spec REC-5, REPL-1).
+   */
   get failure(): SopError | null {
-    return this.failure_;
+    return this.failure_ ?? this.replication?.stopped ?? null;
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -175,7 +178,7 @@ export class Database {
     if (mode !== 'write' && mode !== 'read' && mode !== 'nocheck') throw invalid(`mode must be 'write', 'read' or 'nocheck', got ${JSON.stringify(mode)}`);
     const max = options.maxTimeMs;
     if (max !== undefined && !(typeof max === 'number' && max > 0)) throw invalid('maxTimeMs must be a number > 0');
-    if (mode === 'write' && this.failure_) throw this.failure_;
+    if (mode === 'write' && this.failure) throw this.failure;
     if (this.cluster && (await this.cluster.restarted(true))) await this.restartFastPath();
     await this.maintenance?.onIdle().catch(() => undefined);
     const tx = new Transaction(this.ctx, this.env.random.uuid(), mode, options);

@@ -14,7 +14,7 @@ import { copyBytesDurably } from './tree-copy.js';
 /** A change of the replication status, kept for `sop inspect` and tests. */
 export interface ReplicationEvent {
   readonly epoch: number;
-  readonly kind: 'failover' | 'passive-failed' | 'reinstate-started' | 'reinstated' | 'opened' | 'healed';
+  readonly kind: 'failover' | 'passive-failed' | 'reinstate-started' | 'reinstated' | 'opened' | 'healed' | 'stopped';
   readonly reason: string;
   readonly at: number;
 }
@@ -42,6 +42,19 @@ export class ReplicatedFileSystem implements FileSystem {
   readonly events: ReplicationEvent[] = [];
   readonly gate = new Gate();
   private statusChange: Promise<unknown> = Promise.resolve();
+  /**
+   * Highest epoch a status write was attempted for. A write that failed may still have reached
+   * its drive (renamed into place, its folder sync failed), so no later status may reuse that
+   * epoch: two different statuses of one epoch cannot be ordered at open (REPL-1; found by the
+   * simulator, seed 910094).
+   */
+  private attempted = 0;
+  /**
+   * Set when a failover could not be recorded: the drives may disagree on which is active, so
+   * nothing more may be acknowledged until a reopen settles it from the statuses on disk
+   * (REPL-1). Every mirrored change fails with this error meanwhile.
+   */
+  private stopped_: SopError | null = null;
 
   private constructor(
     readonly inner: FileSystem,
@@ -70,6 +83,11 @@ export class ReplicatedFileSystem implements FileSystem {
 
   get status(): ReplicationStatus {
     return this.status_;
+  }
+
+  /** Why this file system refuses changes until a reopen (a failover that could not be recorded), or null. */
+  get stopped(): SopError | null {
+    return this.stopped_;
   }
 
   get logicalRoot(): string {
@@ -205,6 +223,7 @@ export class ReplicatedFileSystem implements FileSystem {
    */
   async onBoth<T>(changed: readonly string[], run: (d: Drive) => Promise<T>): Promise<{ value: T; perDrive: [T | null, T | null] }> {
     return this.gate.shared(async () => {
+      if (this.stopped_) throw this.stopped_;
       if (this.dirty) for (const path of changed) this.dirty.add(path);
       const active = this.status_.active;
       const passive = other(active);
@@ -219,9 +238,11 @@ export class ReplicatedFileSystem implements FileSystem {
       }
       if (!mirror) throw a.reason;
       if (p.status === 'rejected') throw a.reason; // refused by both drives: applied on neither, still equal; nothing to fail over to
-      // A failover that cannot be recorded does not happen (REPL-1); the passive then holds a
-      // change the active lacks (found by the simulator, seed 1789713833).
-      const switched = isFailoverQualified(a.reason) ? await this.failover(active, a.reason).catch(() => false) : false;
+      // The passive holds a change the active lacks (seed 1789713833). A failover that could not
+      // be recorded stops this file system (failover() below): the call fails, nothing more is
+      // acknowledged, and the next open settles which drive is active (either holds every
+      // acknowledged commit) and resyncs the other.
+      const switched = isFailoverQualified(a.reason) ? await this.failover(active, a.reason) : false;
       if (switched) return { value: p.value as T, perDrive };
       // The request failed on the active drive only: the passive accepted it, so it is no longer a copy.
       await closeQuietly(p.value);
@@ -240,10 +261,20 @@ export class ReplicatedFileSystem implements FileSystem {
    */
   failover(failed: Drive, cause: unknown): Promise<boolean> {
     return this.changeStatus(async () => {
+      if (this.stopped_) throw this.stopped_;
       if (this.status_.active !== failed) return true;
       if (this.status_.passive !== 'in-sync') return false;
       const next = this.next({ active: other(failed), passive: 'failed', reason: `failover: ${this.roots[failed]}: ${describe(cause)}` });
-      await this.persist(next, [next.active]); // durable on the new active before any commit uses it
+      try {
+        await this.persist(next, [next.active]); // durable on the new active before any commit uses it
+      } catch (error) {
+        // The new status may or may not be on the new active drive: going on with either drive
+        // could acknowledge commits the other one, chosen at the next open, lacks (seed 910094:
+        // going on with the old active after a half-recorded failover lost 8 commits).
+        this.stopped_ = new SopError('UNAVAILABLE', `a failover from ${this.roots[failed]} could not be recorded (${describe(error)}): close and reopen the database`, { cause: error });
+        this.record('stopped', this.stopped_.message);
+        throw this.stopped_;
+      }
       await writeStatus(this.inner, this.roots[failed], next).catch(() => undefined); // best effort: the drive is failing
       this.adopt(next, 'failover');
       await this.dropHandles(failed);
@@ -285,11 +316,12 @@ export class ReplicatedFileSystem implements FileSystem {
   }
 
   next(change: Partial<Pick<ReplicationStatus, 'active' | 'passive' | 'reason'>>): ReplicationStatus {
-    return { ...this.status_, ...change, epoch: this.status_.epoch + 1, at: this.clock.now() };
+    return { ...this.status_, ...change, epoch: Math.max(this.status_.epoch, this.attempted) + 1, at: this.clock.now() };
   }
 
   /** Writes `status` durably to each of `drives`, in order; the first failure rejects (nothing is adopted). */
   async persist(status: ReplicationStatus, drives: readonly Drive[]): Promise<void> {
+    this.attempted = Math.max(this.attempted, status.epoch);
     for (const drive of drives) {
       try {
         await writeStatus(this.inner, this.roots[drive], status);
@@ -334,7 +366,7 @@ export class ReplicatedFileSystem implements FileSystem {
 
   /** A clean close: the open marker goes (from both drives: a failover may have moved the active side). */
   async markClosed(): Promise<void> {
-    if (this.unrecorded) return; // the drives' statuses are older than what ran: resync at the next open
+    if (this.unrecorded || this.stopped_) return; // the drives' statuses are older than what ran: resync at the next open
     for (const root of this.roots) {
       await this.inner.unlink(joinPath(root, OPEN_MARKER)).then(
         () => this.inner.syncDir(root),

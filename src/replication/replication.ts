@@ -46,6 +46,11 @@ export class Replication {
     };
   }
 
+  /** Why changes are refused until a reopen (a failover that could not be recorded), or null. */
+  get stopped(): SopError | null {
+    return this.fs.stopped;
+  }
+
   /** The reinstate running now, if any: calls queue behind it. */
   private reinstating: Promise<unknown> = Promise.resolve();
 

@@ -21,6 +21,7 @@ export async function resolveStatus(fs: FileSystem, roots: readonly [string, str
   const readings: [DriveReading, DriveReading] = [await readStatus(fs, roots[0]), await readStatus(fs, roots[1])];
   const [s0, s1] = [readings[0].status, readings[1].status];
   if (!s0 && !s1) return fresh(fs, roots, readings, now);
+  refuseUnreadable(roots, readings);
   const best = !s0 ? s1! : !s1 ? s0 : s1.epoch > s0.epoch ? s1 : s0;
   if (s0 && s1 && s0.epoch === s1.epoch && (s0.active !== s1.active || s0.passive !== s1.passive)) {
     throw new SopError('CORRUPT', `replication statuses disagree at epoch ${s0.epoch}: ${roots[0]} and ${roots[1]} were not written together`);
@@ -53,7 +54,30 @@ export async function resolveStatus(fs: FileSystem, roots: readonly [string, str
     const reason = `passive ${roots[passive]} has no matching status (replaced?): reinstate it`;
     return { status: { ...best, epoch: best.epoch + 1, passive: 'failed', reason, at: now }, changed: true, seed: false };
   }
-  return { status: best, changed: false, seed: false };
+  // The newest status reached the passive drive only (a reinstate records 'in-sync' there first,
+  // and the active drive failed to take it): it is written to the active drive now, so the drives
+  // agree again (REPL-1; found by the simulator, seed 910313, where they never did).
+  return { status: best, changed: activeStatus.epoch !== best.epoch, seed: false };
+}
+
+/**
+ * A status file that exists but cannot be read may hold the highest epoch: the drive it is on
+ * may have taken over after the other drive's status was written. The readable status is
+ * trusted alone only when it names its own drive active and the unreadable one out of
+ * replication: the other drive can then only have newer statuses through a reinstate, which
+ * writes the active drive first (REPL-1). Anything else is refused rather than guessed.
+ */
+function refuseUnreadable(roots: readonly [string, string], readings: readonly [DriveReading, DriveReading]): void {
+  for (const drive of [0, 1] as const) {
+    const problem = problemOf(readings[drive]);
+    if (problem === null) continue;
+    const theirs = readings[other(drive)].status;
+    if (theirs && theirs.active === other(drive) && theirs.passive !== 'in-sync') continue;
+    throw new SopError(
+      'UNAVAILABLE',
+      `the replication status on ${roots[drive]} cannot be read (${problem}): it may name that drive active with newer commits. Retry; if the drive is dead, replace it with an empty folder (it is then reinstated)`,
+    );
+  }
 }
 
 async function fresh(fs: FileSystem, roots: readonly [string, string], readings: [DriveReading, DriveReading], now: number): Promise<Resolved> {
