@@ -181,6 +181,7 @@ export class Database {
     if (mode === 'write' && this.failure) throw this.failure;
     if (this.cluster && (await this.cluster.restarted(true))) await this.restartFastPath();
     await this.maintenance?.onIdle().catch(() => undefined);
+    this.ensureOpen(); // closed while the sweep ran: no transaction may start on closed files
     const tx = new Transaction(this.ctx, this.env.random.uuid(), mode, options);
     this.live.set(tx.id, tx);
     return tx;
@@ -454,10 +455,19 @@ export class Database {
     return (await this.maintenance?.sweep()) ?? null;
   }
 
+  /**
+   * Rolls back active transactions, waits for commits and a sweep in progress to end, then
+   * closes the files. A commit still writing after close would write into a folder that a new
+   * instance has opened and recovered meanwhile: its store info, older than the new instance's
+   * commits, went over theirs (a count 3 behind its items in the replication chaos drill).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const tx of this.live.values()) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+    const inFlight = [...this.live.values()];
+    for (const tx of inFlight) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+    for (const tx of inFlight) await tx.settled();
+    await this.maintenance?.idle();
     await this.journal?.checkpoint().catch(() => undefined); // kept records are replayed at the next open
     await this.journal?.close().catch(() => undefined);
     await this.repo.close();

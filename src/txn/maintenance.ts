@@ -52,6 +52,11 @@ export class Maintenance {
     return this.running;
   }
 
+  /** Resolves once a sweep in progress has ended (Database.close waits for it). */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
   private async runSweep(): Promise<RecoveryReport | null> {
     this.lastRun = this.env.clock.monotonic();
     const key = `${this.namespace}:sweep`;

@@ -96,7 +96,21 @@ export class Transaction {
     this.createdStores.push(name);
   }
 
-  async commit(): Promise<void> {
+  /** The commit in progress (settled or not): Database.close waits for it. */
+  private running: Promise<unknown> = Promise.resolve();
+
+  commit(): Promise<void> {
+    const run = this.commitOnce();
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once a commit in progress has ended, whatever its outcome. */
+  settled(): Promise<unknown> {
+    return this.running;
+  }
+
+  private async commitOnce(): Promise<void> {
     this.ensureActive();
     this.stateValue = 'committing';
     let commit: Commit | undefined;
