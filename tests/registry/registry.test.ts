@@ -71,6 +71,24 @@ describe('registry (REG-1, REG-2, REG-4, FMT-2)', () => {
     assert.ok(disk.listTree('/r').filter((p) => p.endsWith('.reg')).length > 1, 'expected overflow segments');
   });
 
+  it('one write that fills several new segments at once, as commit and as redo, keeps one slot per id (REG-2)', async () => {
+    // Found from outside on a887733: a commit needing more than one new segment failed after its
+    // commit point ('no free slot'), and so did every open after it (the redo took the same path).
+    for (const mode of ['commit', 'redo'] as const) {
+      const { disk, e, reg } = await fresh(1);
+      const random = e.random as SeededRandom;
+      const handles: Handle[] = ids(random, 300).map((id) => newHandle(id, random.uuid(), 0));
+      const applied = await reg.write(T(6), handles.map((h) => ({ id: h.logicalId, before: null, after: h })), mode);
+      assert.equal(applied.length, 300);
+      reg.publish(applied);
+      await reg.close();
+      const again = await Registry.open(env(disk, 2), '/r', 's', 1, new Set());
+      assert.equal(again.size, 300, mode);
+      for (const h of handles) assert.deepEqual(again.get(h.logicalId), h);
+      await again.close();
+    }
+  });
+
   it('a sector is 4096 bytes with a CRC; all zeros is empty; a flipped bit is CORRUPT (FMT-2)', () => {
     assert.deepEqual(decodeSector(new Uint8Array(SECTOR_SIZE), 'x'), emptySlots());
     const slots = emptySlots();
