@@ -4,6 +4,8 @@
  */
 import { simCommand } from '../../sim/cli.js';
 import { demo } from './demo.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { reinstateCommand } from './reinstate.js';
 import { repair } from './repair.js';
 import { inspect } from './inspect.js';
@@ -28,7 +30,10 @@ const USAGE = `usage: sop <command> [options]
   reinstate <folder> [--json] [--passive DIR]       bring a replaced or repaired passive drive back: full copy,
                                                     then the deltas, mirroring on; exit 0 when the replicas are
                                                     identical (restartable). With replication, <folder> may be
-                                                    either drive; --passive names the other when it is empty`;
+                                                    either drive; --passive names the other when it is empty
+  export <folder> <file> [--json] [--passive DIR] [--drives A,B,C --data D --parity P]
+                                                    a consistent JSON-lines snapshot of every store
+  import <file> <folder> [--json]                   a new database folder from an export file (all or nothing)`;
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -70,6 +75,15 @@ async function main(argv: string[]): Promise<number> {
         const parsed = parseOpsArgs(args);
         const run = { verify, repair, inspect, reinstate: reinstateCommand }[command];
         return await run(parsed);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        process.stderr.write(`sop ${command}: ${error.message} (sop help: usage)\n`);
+        return 2;
+      }
+    case 'export':
+    case 'import':
+      try {
+        return await (command === 'export' ? exportCommand(args) : importCommand(args));
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         process.stderr.write(`sop ${command}: ${error.message} (sop help: usage)\n`);

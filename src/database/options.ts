@@ -60,6 +60,13 @@ export interface DatabaseOptions {
    * every commit syncs in place, the protocol SOP documents.
    */
   journal?: boolean | import('../journal/journal.js').JournalOptions;
+  /**
+   * An export file (`db.export`, `sop export`): when the folder is missing, empty, or opening it
+   * fails with CORRUPT, it is rebuilt from this file (the damaged folder is kept, renamed
+   * `<folder>.damaged-<n>`) and `db.restoredFrom` says so (spec EXP-2). Standalone folders with
+   * local blobs only.
+   */
+  fallback?: string;
 }
 
 /** A composite key field and its direction. */
