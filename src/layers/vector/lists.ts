@@ -1,0 +1,83 @@
+/**
+ * IVF list entries and their stamps. Every change to a list goes through addEntry/removeEntry,
+ * which also freshen the list's stamp for this transaction: that is what keeps the list cache
+ * exact (list-cache.ts).
+ */
+import { corrupt } from '../../errors/sop-error.js';
+import { entryMetadata, readFloat32 } from './codec.js';
+import { type VectorContext, STAMP_SHARDS, listKey, txState } from './context.js';
+import { type ListContent, contentBytes, listCacheOf } from './list-cache.js';
+import { norm } from './metric.js';
+import { type ListKey, slotOf } from './trees.js';
+
+export async function addEntry(ctx: VectorContext, ver: number, cid: number, dist: number, id: string, value: Uint8Array): Promise<void> {
+  await touch(ctx, ver, cid);
+  await slotOf(ctx.trees, ver).upsert([cid, dist, id], value);
+}
+
+export async function removeEntry(ctx: VectorContext, ver: number, cid: number, dist: number, id: string): Promise<boolean> {
+  await touch(ctx, ver, cid);
+  return slotOf(ctx.trees, ver).remove([cid, dist, id]);
+}
+
+/** Once per transaction and list: a fresh uuid in this transaction's stamp shard. */
+async function touch(ctx: VectorContext, ver: number, cid: number): Promise<void> {
+  const local = txState(ctx);
+  const key = listKey(ver, cid);
+  if (local.dirty.has(key)) return;
+  await ctx.trees.stamps.upsert([ver, cid, local.shard], ctx.env.random.uuid());
+  local.dirty.add(key);
+}
+
+/** The list's stamps as one string (point reads: a concurrent change elsewhere does not void this transaction's reads). */
+async function readStamps(ctx: VectorContext, ver: number, cid: number): Promise<string> {
+  let joined = '';
+  for (let shard = 0; shard < STAMP_SHARDS; shard++) {
+    if (await ctx.trees.stamps.find([ver, cid, shard])) joined += `${shard}=${await ctx.trees.stamps.getCurrentValue()};`;
+  }
+  return joined;
+}
+
+/** A list's content: from the cache when its stamps match, else from the tree (then cached). */
+export async function listContent(ctx: VectorContext, ver: number, cid: number): Promise<ListContent> {
+  if (txState(ctx).dirty.has(listKey(ver, cid))) return scanList(ctx, ver, cid);
+  const key = `${ver}\u0000${cid}\u0000${await readStamps(ctx, ver, cid)}`;
+  const cacheKey = `${ctx.name}\u0000${key}`;
+  const cache = listCacheOf(ctx.env);
+  const hit = cache.get(cacheKey);
+  if (hit) return hit;
+  const content = await scanList(ctx, ver, cid);
+  cache.set(cacheKey, content);
+  return content;
+}
+
+/** Reads a list from its tree, in key order. */
+export async function scanList(ctx: VectorContext, ver: number, cid: number): Promise<ListContent> {
+  const d = ctx.layer.dimensions;
+  const dists: number[] = [];
+  const ids: string[] = [];
+  const values: Uint8Array[] = [];
+  const metadata: Array<string | undefined> = [];
+  let chars = 0;
+  for await (const [[c, dist, id], value] of slotOf(ctx.trees, ver).range({ gte: listStart(cid), lt: listStart(cid + 1) })) {
+    if (c !== cid || value.length < d * 4) throw corrupt(`vector store ${ctx.name}: list entry ${JSON.stringify([c, dist, id])} of version ${ver} is malformed`);
+    dists.push(dist);
+    ids.push(id);
+    values.push(value);
+    const m = entryMetadata(value, d);
+    metadata.push(m);
+    chars += id.length + (m?.length ?? 0);
+  }
+  const vectors = new Float32Array(values.length * d);
+  const norms = new Float64Array(values.length);
+  values.forEach((value, i) => {
+    readFloat32(value, 0, d, vectors, i * d);
+    norms[i] = norm(vectors, d, i * d);
+  });
+  return { size: ids.length, dists: Float64Array.from(dists), ids, vectors, norms, metadata, bytes: contentBytes(ids.length, d, chars, 0) };
+}
+
+/** A bound before every entry of list `cid` (a prefix sorts before the keys it starts). */
+function listStart(cid: number): ListKey {
+  return [cid] as unknown as ListKey;
+}

@@ -1,0 +1,149 @@
+/**
+ * Re-clustering as the data grows, in bounded steps inside ordinary write transactions:
+ *
+ *   build    when the count reaches max(clusterAt, 2 × the count the active version was trained
+ *            at): sample the data, k-means, write the next version's centroids (one step).
+ *   migrate  writes go to both versions; each step moves the next MIGRATE_BATCH data records
+ *            (in data-key order, after the cursor) into the next version's lists.
+ *   switch   the step that finds no record left makes the next version active (one commit:
+ *            queries move from a complete index to a complete index).
+ *   drop     steps delete the old version's list entries, stamps and centroids.
+ *
+ * A write runs a step with probability STEP_CHANCE, so two concurrent writers rarely both
+ * touch the migration cursor; the expected work per write (4 records) finishes a migration long
+ * before the count doubles again. Queries only ever read the active version: never blocked.
+ */
+import type { Btree } from '../../database/btree.js';
+import { assert } from '../../errors/sop-error.js';
+import { writeCentroids } from './centroids.js';
+import { idOfDataKey } from './codec.js';
+import type { VectorContext } from './context.js';
+import { kmeans } from './kmeans.js';
+import { place, recordIndexForm } from './placement.js';
+import { hex8 } from './shared.js';
+import { type StateRecord, readCursor, writeCursor, writeState } from './state.js';
+import { type DataRecord, slotOf } from './trees.js';
+
+export const STEP_CHANCE = 1 / 8;
+export const MIGRATE_BATCH = 32;
+export const DROP_BATCH = 128;
+export const MAX_LISTS = 4096;
+const SAMPLE_PER_LIST = 32;
+const MIN_SAMPLE = 256;
+const MAX_SAMPLE = 16_384;
+
+/** The count at which the active version is re-clustered. */
+export function nextBuildAt(clusterAt: number, trained: number): number {
+  return Math.max(clusterAt, 2 * trained);
+}
+
+/** After a write: maybe one bounded maintenance step. */
+export async function tick(ctx: VectorContext, state: StateRecord): Promise<void> {
+  const step = ctx.env.random.nextFloat() < STEP_CHANCE;
+  if (state.drop !== undefined) {
+    if (step) await dropStep(ctx, state, DROP_BATCH);
+  } else if (state.next) {
+    if (step) await migrateStep(ctx, state, MIGRATE_BATCH);
+  } else if (ctx.trees.data.count >= nextBuildAt(ctx.layer.clusterAt, state.active.trained)) {
+    await startBuild(ctx, state);
+  }
+}
+
+/** `vs.optimize()`: re-clusters now, in this transaction, and drops the old version. */
+export async function optimize(ctx: VectorContext, state: StateRecord): Promise<void> {
+  let s = state;
+  while (s.drop !== undefined) s = await dropStep(ctx, s, Infinity);
+  if (!s.next) s = await startBuild(ctx, s);
+  while (s.next) s = await migrateStep(ctx, s, 1024);
+  while (s.drop !== undefined) s = await dropStep(ctx, s, Infinity);
+}
+
+/** Trains the next version's centroids on a sample of the data. Nothing to do on an empty store. */
+export async function startBuild(ctx: VectorContext, state: StateRecord): Promise<StateRecord> {
+  const n = ctx.trees.data.count;
+  if (n === 0) return state;
+  const ver = state.active.ver + 1;
+  assert(slotOf(ctx.trees, ver).count === 0, `vector store ${ctx.name}: the slot of version ${ver} is not empty`);
+  const d = ctx.layer.dimensions;
+  const nlist = Math.max(1, Math.min(MAX_LISTS, Math.round(Math.sqrt(n))));
+  const { points, size } = await readSample(ctx, Math.min(n, Math.max(MIN_SAMPLE, Math.min(MAX_SAMPLE, nlist * SAMPLE_PER_LIST))));
+  const centres = kmeans(points, size, d, nlist, ctx.env.random);
+  const build = ctx.env.random.uuid();
+  const set = await writeCentroids(ctx.env, ctx.name, ctx.trees, ver, build, centres, d);
+  const next: StateRecord = { active: state.active, next: { ver, build, nlist: set.count, trained: n } };
+  await writeState(ctx.trees, next);
+  return next;
+}
+
+/**
+ * A uniform sample without replacement: data keys start with a hash of the id, so the records
+ * after a random point of the key space are a random subset, whatever order (sorted, skewed)
+ * the vectors came in.
+ */
+async function readSample(ctx: VectorContext, size: number): Promise<{ points: Float64Array; size: number }> {
+  const d = ctx.layer.dimensions;
+  const points = new Float64Array(size * d);
+  const start = hex8(ctx.env.random.nextU32());
+  let got = 0;
+  for (const bounds of [{ gte: start }, { lt: start }]) {
+    for await (const [, record] of ctx.trees.data.range({ ...bounds, limit: size - got })) {
+      points.set(recordIndexForm(ctx, record), got * d);
+      got++;
+    }
+  }
+  return { points, size: got };
+}
+
+/** Moves up to `limit` records into the next version; switches when none is left. */
+export async function migrateStep(ctx: VectorContext, state: StateRecord, limit: number): Promise<StateRecord> {
+  const next = state.next!;
+  const cursor = await readCursor(ctx.trees);
+  const batch: Array<[string, DataRecord]> = [];
+  for await (const entry of ctx.trees.data.range(cursor === '' ? { limit } : { gt: cursor, limit })) batch.push(entry);
+  for (const [key, record] of batch) {
+    if (record.at.some(([ver]) => ver === next.ver)) continue; // written since the build began
+    const placement = await place(ctx, next, idOfDataKey(key), record, recordIndexForm(ctx, record));
+    await ctx.trees.data.upsert(key, { ...record, at: [...record.at.filter(([ver]) => ver === state.active.ver), placement] });
+  }
+  if (batch.length < limit) return switchVersion(ctx, state);
+  await writeCursor(ctx.trees, batch[batch.length - 1]![0]);
+  return state;
+}
+
+/** The next version is complete: it becomes the active one, in this commit. */
+async function switchVersion(ctx: VectorContext, state: StateRecord): Promise<StateRecord> {
+  const next = state.next!;
+  const entries = slotOf(ctx.trees, next.ver).count;
+  assert(entries === ctx.trees.data.count, `vector store ${ctx.name}: version ${next.ver} has ${entries} entries for ${ctx.trees.data.count} vectors`);
+  const switched: StateRecord = { active: next, drop: state.active.ver };
+  await writeState(ctx.trees, switched);
+  await writeCursor(ctx.trees, null);
+  return switched;
+}
+
+/** Deletes up to `limit` items of the dropped version: list entries, then stamps, then centroids. */
+export async function dropStep(ctx: VectorContext, state: StateRecord, limit: number): Promise<StateRecord> {
+  const old = state.drop!;
+  const slot = slotOf(ctx.trees, old);
+  let budget = limit;
+  while (budget > 0 && (await slot.first())) {
+    await slot.removeCurrentItem();
+    budget--;
+  }
+  if (budget === 0) return state;
+  for (const tree of [ctx.trees.stamps, ctx.trees.cent] as Array<Btree<unknown[], unknown>>) {
+    budget -= await removeVersion(tree, old, budget);
+    if (budget === 0) return state;
+  }
+  const done: StateRecord = { active: state.active };
+  await writeState(ctx.trees, done);
+  return done;
+}
+
+/** Removes up to `limit` items keyed [ver, ...] of version `ver`; returns how many. */
+async function removeVersion(tree: Btree<unknown[], unknown>, ver: number, limit: number): Promise<number> {
+  const keys: unknown[][] = [];
+  for await (const [key] of tree.range({ gte: [ver, 0], lt: [ver + 1, 0], limit })) keys.push(key);
+  for (const key of keys) await tree.remove(key);
+  return keys.length;
+}

@@ -1,0 +1,43 @@
+/**
+ * Where a vector goes in a version: the list of its nearest centroid (L2 over the index form),
+ * keyed by the distance to it. Placing and unplacing keep the data record's `at` and the list
+ * entries equal (spec VEC-2).
+ */
+import { assert } from '../../errors/sop-error.js';
+import { centroidsOf } from './centroids.js';
+import { float32Of, packEntry } from './codec.js';
+import type { VectorContext } from './context.js';
+import { nearestCentre } from './kmeans.js';
+import { addEntry, removeEntry } from './lists.js';
+import { indexForm, l2 } from './metric.js';
+import type { VersionInfo } from './state.js';
+import type { DataRecord, Placement } from './trees.js';
+
+/** The list and distance of a vector (its index form given) in a version. */
+export async function assignment(ctx: VectorContext, version: VersionInfo, ix: Float64Array): Promise<Placement> {
+  const d = ctx.layer.dimensions;
+  const set = await centroidsOf(ctx.env, ctx.name, ctx.trees, version, d);
+  const cid = nearestCentre(ix, 0, set.data, set.count, d);
+  return [version.ver, cid, l2(ix, set.data, d, cid * d)];
+}
+
+/** Adds the record's entry to a version's lists; returns its placement. */
+export async function place(ctx: VectorContext, version: VersionInfo, id: string, record: Omit<DataRecord, 'at'>, ix: Float64Array): Promise<Placement> {
+  const placement = await assignment(ctx, version, ix);
+  await addEntry(ctx, placement[0], placement[1], placement[2], id, packEntry(record.v, record.m));
+  return placement;
+}
+
+/** Removes the record's entries from the live versions (placements of dropped versions are left to the drop). */
+export async function unplace(ctx: VectorContext, id: string, record: DataRecord, live: readonly VersionInfo[]): Promise<void> {
+  for (const [ver, cid, dist] of record.at) {
+    if (!live.some((v) => v.ver === ver)) continue;
+    const removed = await removeEntry(ctx, ver, cid, dist, id);
+    assert(removed, `vector store ${ctx.name}: ${id} has no entry at ${JSON.stringify([ver, cid, dist])}`);
+  }
+}
+
+/** The index form of a stored record's vector. */
+export function recordIndexForm(ctx: VectorContext, record: DataRecord): Float64Array {
+  return indexForm(float32Of(record.v, ctx.layer.dimensions), ctx.layer.metric);
+}

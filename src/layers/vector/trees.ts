@@ -1,0 +1,67 @@
+/**
+ * The B-trees of a vector store `name`, all inside the caller's transaction:
+ *
+ *   name            data:  dataKey(id) -> { v: float32 bytes, m?: metadata JSON, at: placements }
+ *   name@state      'state' -> StateRecord (versions), 'cursor' -> the migration's last data key
+ *   name@cent       [version, centroid id] -> float64 bytes of the centroid
+ *   name@l0, @l1    IVF lists of the versions (version v in slot v % 2):
+ *                   [centroid id, distance to the centroid, id] -> float32 bytes + metadata JSON
+ *   name@stamps     [version, centroid id, shard] -> a fresh uuid written by every transaction
+ *                   that changes that list (the query cache's validity, see list-cache.ts)
+ *
+ * A data record lists where its vector sits in each live version (`at`), so upserts and removes
+ * find its list entries by key: index and data change in the same transaction, always together.
+ */
+import type { Btree } from '../../database/btree.js';
+import type { Transaction } from '../../txn/transaction.js';
+import type { LayerHost } from '../host.js';
+
+/** [version, centroid id, distance from the vector's index form to that centroid]. */
+export type Placement = [ver: number, cid: number, dist: number];
+
+export interface DataRecord {
+  /** The vector as stored: little-endian float32. */
+  v: Uint8Array;
+  /** Metadata as JSON text; absent when the vector has none. */
+  m?: string;
+  /** Where the vector is in each live version's lists. */
+  at: Placement[];
+}
+
+export type ListKey = [cid: number, dist: number, id: string];
+export type CentroidKey = [ver: number, cid: number];
+export type StampKey = [ver: number, cid: number, shard: number];
+
+export interface VectorTrees {
+  data: Btree<string, DataRecord>;
+  state: Btree<string, unknown>;
+  cent: Btree<CentroidKey, Uint8Array>;
+  stamps: Btree<StampKey, string>;
+  slots: readonly [Btree<ListKey, Uint8Array>, Btree<ListKey, Uint8Array>];
+}
+
+/** Items per node: about 64 KiB of vectors per leaf, whatever the dimension. */
+export function vectorSlotLength(dimensions: number): number {
+  return Math.max(8, Math.min(500, Math.floor(65_536 / (4 * dimensions + 64))));
+}
+
+export function mainTreeOptions(dimensions: number): { slotLength: number; isUnique: true; valueInNode: true } {
+  return { slotLength: vectorSlotLength(dimensions), isUnique: true, valueInNode: true };
+}
+
+export async function openParts(host: LayerHost, tx: Transaction, name: string, data: Btree<string, DataRecord>, dimensions: number): Promise<VectorTrees> {
+  const slot = vectorSlotLength(dimensions);
+  const part = <K, V>(p: string, slotLength: number) => host.part<K, V>(tx, name, p, { slotLength, isUnique: true, valueInNode: true });
+  return {
+    data,
+    state: await part<string, unknown>('state', 16),
+    cent: await part<CentroidKey, Uint8Array>('cent', Math.max(8, Math.min(500, Math.floor(65_536 / (8 * dimensions + 32))))),
+    stamps: await part<StampKey, string>('stamps', 500),
+    slots: [await part<ListKey, Uint8Array>('l0', slot), await part<ListKey, Uint8Array>('l1', slot)],
+  };
+}
+
+/** The list tree of a version. */
+export function slotOf(trees: VectorTrees, ver: number): Btree<ListKey, Uint8Array> {
+  return trees.slots[ver % 2]!;
+}
