@@ -88,7 +88,7 @@ describe('layers/models: registry', () => {
   it('records hold weights inline (Uint8Array) or point at a stream store (MODEL-3)', async () => {
     const weights = pattern(300_000, 1);
     await db.transaction('write', async (tx) => {
-      const models = await db.newModelRegistry<{ config: object; weights?: Uint8Array; stream?: { store: string; name: string } }>(tx, 'models');
+      const models = await db.newModelRegistry(tx, 'models');
       await models.put('small', '1.0.0', { config: { layers: 3 }, weights });
       const media = await db.newStreamStore(tx, 'weights', { chunkSize: 64 * 1024 });
       await streamIn(media, 'big/2.0.0', pattern(500_000, 2));

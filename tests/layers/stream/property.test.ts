@@ -71,7 +71,7 @@ async function run(db: Database, chunkSize: number, ops: Op[]): Promise<void> {
     });
   };
   for (const o of ops) {
-    const name = NAMES[o.name]!;
+    const name = 'name' in o ? NAMES[o.name]! : '';
     const current = working.get(name);
     switch (o.kind) {
       case 'stream': {
