@@ -81,6 +81,16 @@ export class ChunkIO {
     else await this.writeMeta(name, meta);
   }
 
+  /** Every meta record, raw, in name order (verify). */
+  metaEntries(): AsyncGenerator<[string, unknown]> {
+    return this.main.range() as AsyncGenerator<[string, unknown]>;
+  }
+
+  /** Every chunk, in key order (verify). */
+  chunkEntries(): AsyncGenerator<[ChunkKey, unknown]> {
+    return this.chunks.range() as AsyncGenerator<[ChunkKey, unknown]>;
+  }
+
   /** Up to `limit` visible names after `after` (or from `prefix`), in order, that start with `prefix`. */
   async names(prefix: string, after: string | undefined, limit: number): Promise<{ names: string[]; done: boolean }> {
     const names: string[] = [];

@@ -17,6 +17,7 @@ import { txStoreState } from './tx-state.js';
 export { StreamStore, type StreamStat } from './store.js';
 export type { StreamStoreOptions } from './options.js';
 export type { ReadRange } from './read-stream.js';
+export type { StreamVerifyReport } from './verify.js';
 export { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from './options.js';
 
 const MAIN_OPTIONS = { slotLength: 500, isUnique: true, valueInNode: true } as const;

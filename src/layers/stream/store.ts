@@ -5,6 +5,7 @@ import { chunkCount } from './meta.js';
 import { checkByteCount, checkValueName } from './options.js';
 import { writeAt } from './partial.js';
 import { type ReadRange, createChunkReadStream } from './read-stream.js';
+import { type StreamVerifyReport, verifyStore } from './verify.js';
 import { createChunkWriteStream } from './write-stream.js';
 
 export interface StreamStat {
@@ -76,6 +77,11 @@ export class StreamStore {
       await this.io.saveMeta(name, meta);
       return existed;
     });
+  }
+
+  /** Checks that the chunks and the values agree (spec STREAM-4); reads every chunk. */
+  async verify(): Promise<StreamVerifyReport> {
+    return this.io.state.lock.run(() => verifyStore(this.io));
   }
 
   /** The names of the values, in order, that start with `prefix`. */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Database } from '../../../src/index.js';
 import { TempDirs } from '../../api/helpers.js';
 import { CHUNK, sizeOf } from './crash-protocol.js';
-import { pattern, storeHealth, valueOf } from './helpers.js';
+import { pattern, storeHealth, valueOf, verified } from './helpers.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.join(HERE, '..', '..', '..');
@@ -108,6 +108,7 @@ describe('layers/stream: SIGKILL during a streamed write', function () {
         acked = now;
         next = now + 1;
         assert.deepEqual(await storeHealth(db), { orphans: 0, metas: 1, chunks: Math.ceil(sizeOf(now) / CHUNK) });
+        assert.deepEqual(await verified(db), { values: 1, chunks: Math.ceil(sizeOf(now) / CHUNK), abandoned: 0, problems: [] });
       } finally {
         await db.close();
       }

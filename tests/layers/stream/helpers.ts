@@ -2,7 +2,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Database, Transaction } from '../../../src/index.js';
-import type { StreamStore } from '../../../src/layers/stream/index.js';
+import type { StreamStore, StreamVerifyReport } from '../../../src/layers/stream/index.js';
 
 /** Every byte a Readable yields. */
 export async function readAll(stream: Readable): Promise<Uint8Array> {
@@ -63,4 +63,9 @@ export async function storeHealth(db: Database, name = 'media'): Promise<{ orpha
   const main = await db.checkStore(name);
   const chunks = await db.checkStore(`${name}@chunks`);
   return { orphans: main.orphanBlobs + chunks.orphanBlobs, metas: main.count, chunks: chunks.count };
+}
+
+/** media.verify() in a read transaction of its own (spec STREAM-4). */
+export async function verified(db: Database, name = 'media'): Promise<StreamVerifyReport> {
+  return db.transaction('read', async (tx) => (await db.openStreamStore(tx, name)).verify());
 }

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { Database, SopError, type Transaction } from '../../../src/index.js';
 import type { StreamStore } from '../../../src/layers/stream/index.js';
 import { TempDirs } from '../../api/helpers.js';
-import { pattern, readAll, storeHealth, streamIn } from './helpers.js';
+import { pattern, readAll, storeHealth, streamIn, verified } from './helpers.js';
 
 const NAMES = ['a', 'b', 'c/d'];
 const RUNS = Number(process.env.SOP_STREAM_RUNS ?? 40);
@@ -115,6 +115,7 @@ async function run(db: Database, chunkSize: number, ops: Op[]): Promise<void> {
   let chunks = 0;
   for (const v of committed.values()) chunks += Math.ceil(v.length / chunkSize);
   assert.deepEqual(await storeHealth(db), { orphans: 0, metas: committed.size, chunks });
+  assert.deepEqual(await verified(db), { values: committed.size, chunks, abandoned: 0, problems: [] });
 }
 
 /** A range read against the oracle: bounds drawn as fractions; `open` leaves `end` out. */
