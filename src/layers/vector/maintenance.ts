@@ -49,13 +49,18 @@ export async function tick(ctx: VectorContext, state: StateRecord): Promise<void
   }
 }
 
-/** `vs.optimize()`: re-clusters now, in this transaction, and drops the old version. */
+/** `vs.optimize()`: finishes any pending step, then re-clusters on the current data, in this transaction. */
 export async function optimize(ctx: VectorContext, state: StateRecord): Promise<void> {
+  await settle(ctx, await startBuild(ctx, await settle(ctx, state)));
+}
+
+/** Runs the pending migration and drop to their end. */
+async function settle(ctx: VectorContext, state: StateRecord): Promise<StateRecord> {
   let s = state;
   while (s.drop !== undefined) s = await dropStep(ctx, s, Infinity);
-  if (!s.next) s = await startBuild(ctx, s);
   while (s.next) s = await migrateStep(ctx, s, 1024);
   while (s.drop !== undefined) s = await dropStep(ctx, s, Infinity);
+  return s;
 }
 
 /** Trains the next version's centroids on a sample of the data. Nothing to do on an empty store. */
