@@ -2,6 +2,8 @@ import type { Database } from '../../src/database/database.js';
 import type { Transaction } from '../../src/txn/transaction.js';
 import type { Outcome } from '../history.js';
 import type { SeededSimRandom } from '../random.js';
+import { searchWorkload } from './search.js';
+import { vectorWorkload } from './vector.js';
 
 /** Runs `body` in a transaction of the given mode, with crash and fault handling; says how it ended. */
 export type Guard = (mode: 'write' | 'read' | 'nocheck', body: (tx: Transaction) => Promise<void>) => Promise<Outcome>;
@@ -30,4 +32,4 @@ export interface LayerWorkload {
 }
 
 /** The layer workloads; each is drawn for about half the runs (swarm testing). Register new ones here. */
-export const LAYER_WORKLOADS: readonly LayerWorkload[] = [];
+export const LAYER_WORKLOADS: readonly LayerWorkload[] = [vectorWorkload, searchWorkload];

@@ -3,10 +3,10 @@
  * anything is written (spec BM25-4); documents, postings and statistics change together in this
  * transaction (BM25-2).
  */
-import { assert, invalid } from '../../errors/sop-error.js';
+import { invalid } from '../../errors/sop-error.js';
 import type { Env } from '../../ports/env.js';
 import type { Transaction } from '../../txn/transaction.js';
-import { checkId, checkK, checkOptionsObject, guardWrite } from '../vector/shared.js';
+import { changedUnder, checkId, checkK, checkOptionsObject, guardWrite } from '../vector/shared.js';
 import { type Analyzer, analyze, termFrequencies } from './analyzer.js';
 import type { SearchLayer } from './options.js';
 import { type SearchHit, search } from './scoring.js';
@@ -104,7 +104,7 @@ export class SearchIndexHandle implements SearchIndex {
     const shard = shardOf(this.tx, this.name, this.env);
     for (const [term] of old.t) {
       if (tf.has(term)) continue;
-      assert(await this.trees.post.remove([term, id]), `search index ${this.name}: ${id} has no posting for ${term}`);
+      if (!(await this.trees.post.remove([term, id]))) throw changedUnder(`search index ${this.name}: ${id} has no posting for ${JSON.stringify(term)}`);
       await addStat(this.trees, [term, shard], -1);
     }
   }

@@ -4,6 +4,7 @@
  * differ from the tree.
  */
 import { corrupt } from '../../errors/sop-error.js';
+import { changedUnder } from './shared.js';
 import type { Env } from '../../ports/env.js';
 import { float64Bytes, readFloat64 } from './codec.js';
 import type { VersionInfo } from './state.js';
@@ -37,11 +38,12 @@ export async function centroidsOf(env: Env, store: string, trees: VectorTrees, v
   const data = new Float64Array(version.nlist * dimensions);
   let count = 0;
   for await (const [[ver, cid], bytes] of trees.cent.range({ gte: [version.ver, 0], lt: [version.ver + 1, 0] })) {
-    if (ver !== version.ver || cid !== count || bytes.length !== dimensions * 8) throw corrupt(`vector store ${store}: centroid [${ver}, ${cid}] is malformed or out of place`);
+    if (bytes.length !== dimensions * 8) throw corrupt(`vector store ${store}: centroid [${ver}, ${cid}] is malformed`);
+    if (ver !== version.ver || cid !== count) throw changedUnder(`vector store ${store}: centroid [${ver}, ${cid}] is out of place`);
     readFloat64(bytes, dimensions, data, count * dimensions);
     count++;
   }
-  if (count !== version.nlist) throw corrupt(`vector store ${store}: version ${version.ver} has ${count} centroids, not ${version.nlist}`);
+  if (count !== version.nlist) throw changedUnder(`vector store ${store}: version ${version.ver} has ${count} centroids, not ${version.nlist}`);
   return remember(cache, key, { ver: version.ver, build: version.build, count, data });
 }
 

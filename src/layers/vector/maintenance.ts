@@ -14,13 +14,12 @@
  * before the count doubles again. Queries only ever read the active version: never blocked.
  */
 import type { Btree } from '../../database/btree.js';
-import { assert } from '../../errors/sop-error.js';
 import { writeCentroids } from './centroids.js';
 import { idOfDataKey } from './codec.js';
 import type { VectorContext } from './context.js';
 import { kmeans } from './kmeans.js';
 import { place, recordIndexForm } from './placement.js';
-import { hex8 } from './shared.js';
+import { changedUnder, hex8 } from './shared.js';
 import { type StateRecord, readCursor, writeCursor, writeState } from './state.js';
 import { type DataRecord, slotOf } from './trees.js';
 
@@ -68,7 +67,7 @@ export async function startBuild(ctx: VectorContext, state: StateRecord): Promis
   const n = ctx.trees.data.count;
   if (n === 0) return state;
   const ver = state.active.ver + 1;
-  assert(slotOf(ctx.trees, ver).count === 0, `vector store ${ctx.name}: the slot of version ${ver} is not empty`);
+  if (slotOf(ctx.trees, ver).count !== 0) throw changedUnder(`vector store ${ctx.name}: the slot of version ${ver} is not empty`);
   const d = ctx.layer.dimensions;
   const nlist = Math.max(1, Math.min(MAX_LISTS, Math.round(Math.sqrt(n))));
   const { points, size } = await readSample(ctx, Math.min(n, Math.max(MIN_SAMPLE, Math.min(MAX_SAMPLE, nlist * SAMPLE_PER_LIST))));
@@ -119,7 +118,7 @@ export async function migrateStep(ctx: VectorContext, state: StateRecord, limit:
 async function switchVersion(ctx: VectorContext, state: StateRecord): Promise<StateRecord> {
   const next = state.next!;
   const entries = slotOf(ctx.trees, next.ver).count;
-  assert(entries === ctx.trees.data.count, `vector store ${ctx.name}: version ${next.ver} has ${entries} entries for ${ctx.trees.data.count} vectors`);
+  if (entries !== ctx.trees.data.count) throw changedUnder(`vector store ${ctx.name}: version ${next.ver} has ${entries} entries for ${ctx.trees.data.count} vectors`);
   const switched: StateRecord = { active: next, drop: state.active.ver };
   await writeState(ctx.trees, switched);
   await writeCursor(ctx.trees, null);

@@ -3,13 +3,13 @@
  * keyed by the distance to it. Placing and unplacing keep the data record's `at` and the list
  * entries equal (spec VEC-2).
  */
-import { assert } from '../../errors/sop-error.js';
 import { centroidsOf } from './centroids.js';
 import { float32Of, packEntry } from './codec.js';
 import type { VectorContext } from './context.js';
 import { nearestCentre } from './kmeans.js';
 import { addEntry, removeEntry } from './lists.js';
 import { indexForm, l2 } from './metric.js';
+import { changedUnder } from './shared.js';
 import type { VersionInfo } from './state.js';
 import type { DataRecord, Placement } from './trees.js';
 
@@ -32,8 +32,7 @@ export async function place(ctx: VectorContext, version: VersionInfo, id: string
 export async function unplace(ctx: VectorContext, id: string, record: DataRecord, live: readonly VersionInfo[]): Promise<void> {
   for (const [ver, cid, dist] of record.at) {
     if (!live.some((v) => v.ver === ver)) continue;
-    const removed = await removeEntry(ctx, ver, cid, dist, id);
-    assert(removed, `vector store ${ctx.name}: ${id} has no entry at ${JSON.stringify([ver, cid, dist])}`);
+    if (!(await removeEntry(ctx, ver, cid, dist, id))) throw changedUnder(`vector store ${ctx.name}: ${id} has no entry at ${JSON.stringify([ver, cid, dist])}`);
   }
 }
 

@@ -3,7 +3,7 @@
  * ../search): argument checks, the write guard, per-transaction state, a hash and top-k.
  */
 import { isWellFormedString } from '../../codec/bytes.js';
-import { invalid, toSopError } from '../../errors/sop-error.js';
+import { SopError, invalid, toSopError } from '../../errors/sop-error.js';
 import type { Transaction } from '../../txn/transaction.js';
 
 /** Item ids are keys of B-trees: bounded so that nodes stay small. */
@@ -93,6 +93,16 @@ export async function guardWrite<T>(tx: Transaction, what: string, op: () => Pro
     if (tx.state === 'active') await tx.rollback().catch(() => undefined);
     throw toSopError(error, what);
   }
+}
+
+/**
+ * Two trees of a layer disagree as this transaction reads them. Reads are not a snapshot: a
+ * commit between two reads shows one tree before it and the other after, and the commit of this
+ * transaction would fail validation anyway. So this is a CONFLICT to retry; were it a bug
+ * instead, verify() reports the disagreement.
+ */
+export function changedUnder(what: string): SopError {
+  return new SopError('CONFLICT', `${what}: a concurrent commit changed the store while this transaction read it; retry`);
 }
 
 /** Per-transaction state of a layer store, shared by every handle of it in that transaction. */
