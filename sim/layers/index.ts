@@ -2,6 +2,8 @@ import type { Database } from '../../src/database/database.js';
 import type { Transaction } from '../../src/txn/transaction.js';
 import type { Outcome } from '../history.js';
 import type { SeededSimRandom } from '../random.js';
+import { modelsWorkload } from './models.js';
+import { streamWorkload } from './stream.js';
 import { searchWorkload } from './search.js';
 import { vectorWorkload } from './vector.js';
 
@@ -32,4 +34,4 @@ export interface LayerWorkload {
 }
 
 /** The layer workloads; each is drawn for about half the runs (swarm testing). Register new ones here. */
-export const LAYER_WORKLOADS: readonly LayerWorkload[] = [vectorWorkload, searchWorkload];
+export const LAYER_WORKLOADS: readonly LayerWorkload[] = [vectorWorkload, searchWorkload, streamWorkload, modelsWorkload];
