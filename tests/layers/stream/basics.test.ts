@@ -384,3 +384,26 @@ describe('layers/stream: verify', () => {
     }
   });
 });
+
+describe('layers/stream: erasure-coded folder', () => {
+  const dirs = new TempDirs();
+  after(() => dirs.cleanup());
+
+  it('chunks are value blobs like any other: erasure coded across the drives, read back with a drive missing', async () => {
+    const root = dirs.make('sop-stream-ec-');
+    const drives = ['d0', 'd1', 'd2'].map((d) => path.join(root, d));
+    const erasureCoding = { dataShards: 2, parityShards: 1, drives };
+    const bytes = pattern(50_000, 9);
+    let db = await Database.open({ folder: path.join(root, 'db'), erasureCoding });
+    await db.transaction('write', async (tx) => streamIn(await media(db, tx, 8192), 'v', bytes));
+    await db.close();
+    for (const drive of drives) assert.ok(listFiles(path.join(drive, 'media@chunks')).length >= 7, `shards of the chunks on ${drive}`);
+    fs.rmSync(drives[1]!, { recursive: true }); // one drive lost: parity covers it
+    db = await Database.open({ folder: path.join(root, 'db'), erasureCoding });
+    try {
+      await db.transaction('read', async (tx) => assert.deepEqual(await valueOf(await db.openStreamStore(tx, 'media'), 'v'), bytes));
+    } finally {
+      await db.close();
+    }
+  });
+});
