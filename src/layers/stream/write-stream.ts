@@ -6,123 +6,124 @@ import { genId } from './tx-state.js';
 
 /**
  * `media.createWriteStream(name)`: replaces the value with the bytes written, durable when the
- * transaction commits. Bytes are cut into chunks as they arrive and each full chunk goes to the
- * B-tree before the next write is accepted (back-pressure), so the stream itself holds at most
- * one chunk. The chunks fill a fresh generation that becomes the value only at `end()`; until
- * then readers see the old value (spec STREAM-1). A stream that fails or is destroyed removes
- * what it wrote; one written after its transaction ended gets TX_CLOSED and writes nothing.
+ * transaction commits. Each full chunk goes to the B-tree before the next piece is accepted
+ * (back-pressure), so the stream holds at most one chunk of its own. The chunks fill a fresh
+ * generation that becomes the value only at `end()`; until then readers see the old value (spec
+ * STREAM-1). A stream that fails or is destroyed removes what it wrote (STREAM-4); one written
+ * after its transaction ended gets TX_CLOSED and writes nothing (STREAM-6).
  */
 export function createChunkWriteStream(io: ChunkIO, name: string): Writable {
   io.tx.ensureWritable();
-  const cs = io.chunkSize;
-  let gen: number | null = null;
-  let written = 0; // chunks stored
-  let total = 0; // bytes accepted
-  let buffer: Uint8Array | null = null;
-  let fill = 0;
-  let finished = false;
-
-  const store = (bytes: Uint8Array): Promise<void> =>
-    io.state.lock.run(async () => {
-      io.tx.ensureWritable();
-      await io.putChunk(name, gen!, written, bytes);
-      written++;
-    });
-
-  /** Copies into the chunk buffer, storing each chunk as it fills; a whole chunk in the input is stored without a copy. */
-  const feed = async (bytes: Uint8Array): Promise<void> => {
-    let at = 0;
-    while (at < bytes.length) {
-      if (fill === 0 && bytes.length - at >= cs) {
-        await store(bytes.subarray(at, at + cs));
-        at += cs;
-        continue;
-      }
-      buffer ??= new Uint8Array(cs);
-      const n = Math.min(cs - fill, bytes.length - at);
-      buffer.set(bytes.subarray(at, at + n), fill);
-      fill += n;
-      at += n;
-      if (fill === cs) {
-        await store(buffer);
-        fill = 0;
-      }
-    }
-    total += bytes.length;
-  };
-
+  const writer = new ChunkWriter(io, name);
+  const done = (callback: (error?: Error | null) => void) => (p: Promise<void>) => p.then(() => callback(), (e: unknown) => callback(toSopError(e, `write ${name}`)));
   return new Writable({
-    objectMode: true, // so a bad chunk type is our typed error, not Node's TypeError
-    highWaterMark: 16,
-    construct(callback) {
-      io.state.lock.run(async () => {
-        io.tx.ensureWritable();
-        const meta = await io.reclaimAbandoned(name, (await io.readMeta(name)) ?? emptyMeta());
-        gen = meta.nextGen++;
-        meta.pending.push(gen);
-        await io.writeMeta(name, meta);
-        io.state.liveGens.add(genId(name, gen));
-      }).then(() => callback(), (error: unknown) => callback(toSopError(error, `write ${name}`)));
-    },
-    write(chunk: unknown, encoding, callback) {
-      if (io.tx.state !== 'active') {
-        callback(toSopError(closed(io), `write ${name}`));
-        return;
-      }
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, Buffer.isEncoding(encoding) ? encoding : 'utf8') : chunk;
-      if (!(bytes instanceof Uint8Array)) {
-        callback(invalid(`a stream value is written as Uint8Array or string chunks, got ${typeof chunk}`));
-        return;
-      }
-      feed(bytes).then(() => callback(), (error: unknown) => callback(toSopError(error, `write ${name}`)));
-    },
-    final(callback) {
-      (async () => {
-        if (fill > 0) await store(buffer!.subarray(0, fill));
-        await io.state.lock.run(async () => {
-          io.tx.ensureWritable();
-          const meta = await io.reclaimAbandoned(name, (await io.readMeta(name)) ?? emptyMeta());
-          await io.dropValue(name, meta);
-          meta.gen = gen;
-          meta.size = total;
-          meta.pending = meta.pending.filter((g) => g !== gen);
-          await io.writeMeta(name, meta);
-          io.state.liveGens.delete(genId(name, gen!));
-          finished = true;
-        });
-      })().then(() => callback(), (error: unknown) => callback(toSopError(error, `write ${name}`)));
-    },
-    destroy(error, callback) {
-      if (finished || gen === null) {
-        callback(error);
-        return;
-      }
-      io.state.liveGens.delete(genId(name, gen));
-      abandon(io, name, gen, written).finally(() => callback(error));
-    },
+    objectMode: true, // so a bad piece is our typed error, not Node's TypeError
+    highWaterMark: 2, // pieces queued while a chunk is stored: back-pressure reaches the source early
+    construct: (callback) => void done(callback)(writer.start()),
+    write: (piece: unknown, encoding, callback) => void done(callback)(writer.feed(piece, encoding)),
+    final: (callback) => void done(callback)(writer.finish()),
+    destroy: (error, callback) => void writer.abandon().finally(() => callback(error)),
   });
 }
 
-/** The typed error of a write after the transaction ended (TX_CLOSED). */
-function closed(io: ChunkIO): unknown {
-  try {
-    io.tx.ensureWritable();
-  } catch (error) {
-    return error;
-  }
-  return invalid('the transaction is not active');
+/** A piece as bytes (strings in their encoding, UTF-8 by default); anything else is INVALID_ARGUMENT. */
+function bytesOf(piece: unknown, encoding: BufferEncoding): Uint8Array {
+  if (typeof piece === 'string') return Buffer.from(piece, Buffer.isEncoding(encoding) ? encoding : 'utf8');
+  if (piece instanceof Uint8Array) return piece;
+  throw invalid(`a stream value is written as Uint8Array or string pieces, got ${typeof piece}`);
 }
 
-/** A stream that did not finish takes its chunks and its pending mark back, when its transaction still allows it. */
-async function abandon(io: ChunkIO, name: string, gen: number, written: number): Promise<void> {
-  if (io.tx.state !== 'active' || io.tx.mode !== 'write') return; // committed: reclaimed by the next change (STREAM-4)
-  await io.state.lock
-    .run(async () => {
-      await io.removeChunks(name, gen, 0, written);
-      const meta = await io.readMeta(name);
-      if (!meta) return;
-      meta.pending = meta.pending.filter((g) => g !== gen);
-      await io.saveMeta(name, meta);
-    })
-    .catch(() => undefined); // the transaction failed meanwhile: nothing of it commits
+/** The state of one write stream: its generation, the chunks stored, the partial chunk in hand. */
+class ChunkWriter {
+  private gen: number | null = null;
+  private written = 0;
+  private total = 0;
+  private buffer: Uint8Array | null = null;
+  private fill = 0;
+  private finished = false;
+
+  constructor(
+    private readonly io: ChunkIO,
+    private readonly name: string,
+  ) {}
+
+  /** Takes a fresh generation, marked pending in the value's meta until the stream finishes. */
+  async start(): Promise<void> {
+    await this.io.state.lock.run(async () => {
+      this.io.tx.ensureWritable();
+      const meta = await this.io.reclaimAbandoned(this.name, (await this.io.readMeta(this.name)) ?? emptyMeta());
+      this.gen = meta.nextGen++;
+      meta.pending.push(this.gen);
+      await this.io.writeMeta(this.name, meta);
+      this.io.state.liveGens.add(genId(this.name, this.gen));
+    });
+  }
+
+  /** Stores each chunk as it fills; a whole chunk in the input is stored without a copy. */
+  async feed(piece: unknown, encoding: BufferEncoding): Promise<void> {
+    this.io.tx.ensureWritable(); // TX_CLOSED even for a piece that fills no chunk
+    const bytes = bytesOf(piece, encoding);
+    const cs = this.io.chunkSize;
+    for (let at = 0; at < bytes.length; ) {
+      if (this.fill === 0 && bytes.length - at >= cs) {
+        await this.store(bytes.subarray(at, at + cs));
+        at += cs;
+        continue;
+      }
+      this.buffer ??= new Uint8Array(cs);
+      const n = Math.min(cs - this.fill, bytes.length - at);
+      this.buffer.set(bytes.subarray(at, at + n), this.fill);
+      this.fill += n;
+      at += n;
+      if (this.fill === cs) await this.store(this.buffer);
+    }
+    this.total += bytes.length;
+  }
+
+  /** Stores the last partial chunk, then switches the value to this generation and drops the old one. */
+  async finish(): Promise<void> {
+    if (this.fill > 0) await this.store(this.buffer!.subarray(0, this.fill));
+    await this.io.state.lock.run(async () => {
+      this.io.tx.ensureWritable();
+      const meta = await this.io.reclaimAbandoned(this.name, (await this.io.readMeta(this.name)) ?? emptyMeta());
+      await this.io.dropValue(this.name, meta);
+      meta.gen = this.gen;
+      meta.size = this.total;
+      meta.pending = meta.pending.filter((g) => g !== this.gen);
+      await this.io.writeMeta(this.name, meta);
+      this.io.state.liveGens.delete(genId(this.name, this.gen!));
+      this.finished = true;
+    });
+  }
+
+  /**
+   * A stream that did not finish takes its chunks and its pending mark back while its
+   * transaction allows it; once that transaction committed, the next change to the value
+   * reclaims them (STREAM-4). Never fails: it runs on the way out of a failed stream, and what
+   * it could not undo is reclaimed like an abandoned stream's.
+   */
+  async abandon(): Promise<void> {
+    if (this.finished || this.gen === null) return;
+    const gen = this.gen;
+    this.io.state.liveGens.delete(genId(this.name, gen));
+    if (this.io.tx.state !== 'active' || this.io.tx.mode !== 'write') return;
+    await this.io.state.lock
+      .run(async () => {
+        await this.io.removeChunks(this.name, gen, 0, this.written);
+        const meta = await this.io.readMeta(this.name);
+        if (!meta) return;
+        meta.pending = meta.pending.filter((g) => g !== gen);
+        await this.io.saveMeta(this.name, meta);
+      })
+      .catch(() => undefined);
+  }
+
+  private async store(bytes: Uint8Array): Promise<void> {
+    await this.io.state.lock.run(async () => {
+      this.io.tx.ensureWritable();
+      await this.io.putChunk(this.name, this.gen!, this.written, bytes);
+      this.written++;
+    });
+    this.fill = 0;
+  }
 }

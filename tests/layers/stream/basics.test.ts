@@ -89,6 +89,19 @@ describe('layers/stream: values', () => {
     assert.deepEqual(await storeHealth(db), { orphans: 0, metas: 1, chunks: 4 }); // 13 bytes in 4-byte chunks
   });
 
+  it('a write stream applies back-pressure: write() returns false while chunks are being stored, then drains', async () => {
+    await db.transaction('write', async (tx) => {
+      const m = await media(db, tx, 16);
+      const ws = m.createWriteStream('v');
+      const accepted = Array.from({ length: 8 }, (_, i) => ws.write(pattern(16, i)));
+      assert.equal(accepted[0], true);
+      assert.equal(accepted[7], false);
+      await new Promise((resolve) => ws.once('drain', resolve));
+      await new Promise<void>((resolve) => ws.end(resolve));
+      assert.equal((await m.stat('v'))?.size, 128);
+    });
+  });
+
   it('an empty value exists, has no chunks and reads as nothing', async () => {
     await db.transaction('write', async (tx) => {
       const m = await media(db, tx, 8);
