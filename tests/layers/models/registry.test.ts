@@ -130,6 +130,28 @@ describe('layers/models: registry', () => {
     for (const store of ['models', 'data', 'media', 'media@chunks']) assert.equal((await db.checkStore(store)).orphanBlobs, 0, store);
   });
 
+  it('commits and rolls back together with a vector store (MODEL-3)', async () => {
+    const tx = await db.beginTransaction('write');
+    await (await db.newModelRegistry(tx, 'models')).put('embedder', '1.0.0', { dims: 4 });
+    await (await db.newVectorStore(tx, 'docs', { dimensions: 4, metric: 'cosine' })).upsert('doc-1', [1, 0, 0, 0], { model: 'embedder@1.0.0' });
+    await tx.rollback();
+    assert.deepEqual(await db.listStores(), []);
+    await db.transaction('write', async (t) => {
+      await (await db.newModelRegistry(t, 'models')).put('embedder', '1.0.0', { dims: 4 });
+      await (await db.newVectorStore(t, 'docs', { dimensions: 4, metric: 'cosine' })).upsert('doc-1', [1, 0, 0, 0], { model: 'embedder@1.0.0' });
+    });
+    const t2 = await db.beginTransaction('write');
+    await (await db.openModelRegistry(t2, 'models')).put('embedder', '2.0.0', { dims: 4 });
+    await (await db.openVectorStore(t2, 'docs')).upsert('doc-2', [0, 1, 0, 0], { model: 'embedder@2.0.0' });
+    await t2.rollback();
+    await db.transaction('read', async (t) => {
+      assert.equal(await (await db.openModelRegistry(t, 'models')).latest('embedder'), '1.0.0');
+      const docs = await db.openVectorStore(t, 'docs');
+      assert.deepEqual((await docs.get('doc-1'))?.metadata, { model: 'embedder@1.0.0' });
+      assert.equal(await docs.get('doc-2'), undefined);
+    });
+  });
+
   it('versions() survives other calls between its items, past one batch', async () => {
     await db.transaction('write', async (tx) => {
       const models = await db.newModelRegistry(tx, 'models');
