@@ -24,15 +24,15 @@ describe('layers/export: db.export and the round trip', function () {
     await fillEveryKind(db);
     const before = await dump(db);
     const report = await db.export(file);
-    assert.deepEqual({ stores: report.stores, file: report.file, bytes: report.bytes }, { stores: 8, file, bytes: fs.statSync(file).size });
+    assert.deepEqual({ stores: report.stores, file: report.file, bytes: report.bytes }, { stores: 17, file, bytes: fs.statSync(file).size });
     await db.close();
     fs.rmSync(folder, { recursive: true });
 
     db = await Database.open({ folder, fallback: file });
     try {
-      assert.deepEqual(db.restoredFrom, { file, reason: 'missing', stores: 8, items: report.items });
+      assert.deepEqual(db.restoredFrom, { file, reason: 'missing', stores: 17, items: report.items });
       assert.deepEqual(await dump(db), before);
-      assert.deepEqual((await db.listStores()).map((s) => `${s.name}:${s.kind}`), ['blobs:btree', 'dups:btree', 'empty:btree', 'fields:btree', 'media:stream', 'models:models', 'natural:btree']);
+      assert.deepEqual((await db.listStores()).map((s) => `${s.name}:${s.kind}`), ['blobs:btree', 'docs:vector', 'dups:btree', 'empty:btree', 'fields:btree', 'media:stream', 'models:models', 'natural:btree', 'wiki:search']);
       for (const s of await db.listStores({ parts: true })) assert.equal((await db.checkStore(s.name)).orphanBlobs, 0, s.name);
       // A second export of the restored folder is the same file, but for the order of duplicate keys (they follow item ids).
       const again = path.join(root, 'again.jsonl');
@@ -48,6 +48,10 @@ describe('layers/export: db.export and the round trip', function () {
         const models = await db.openModelRegistry(tx, 'models');
         assert.equal(await models.latest('clf'), '1.1.0');
         await models.put('clf', '1.2.0', { v: '1.2.0' });
+        const hits = await (await db.openVectorStore(tx, 'docs')).query([4, 1, -2], { k: 1 });
+        assert.deepEqual(hits.map((h) => h.id), ['d4']);
+        const top = await (await db.openSearchIndex(tx, 'wiki')).search('semver', { k: 3 });
+        assert.deepEqual(top.map((h) => h.id), ['p2']);
       });
     } finally {
       await db.close();

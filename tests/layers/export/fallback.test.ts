@@ -65,7 +65,7 @@ describe('layers/export: open with fallback', function () {
       const error = await expectSopError(Database.open({ folder }), 'CORRUPT');
       const db = await Database.open({ folder, fallback: file });
       try {
-        assert.deepEqual(db.restoredFrom, { file, reason: 'unreadable', damagedFolder: `${folder}.damaged-1`, error: error.message, stores: 8, items: db.restoredFrom?.items });
+        assert.deepEqual(db.restoredFrom, { file, reason: 'unreadable', damagedFolder: `${folder}.damaged-1`, error: error.message, stores: 17, items: db.restoredFrom?.items });
         assert.deepEqual(await dump(db), expected);
       } finally {
         await db.close();

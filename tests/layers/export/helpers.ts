@@ -10,7 +10,7 @@ export const KEYS: unknown[] = [false, true, -1.5, -0.25, 0, 7, 2n ** 64n, 'a', 
 /** Values of every type the codec supports. */
 export const VALUES: unknown[] = [undefined, null, true, -0, NaN, Infinity, 3, 'text', 10n ** 40n, new Date(5), Uint8Array.of(9, 8), [undefined, { x: 1 }], Object.assign(Object.create(null) as object, { n: 1 }), JSON.parse('{"__proto__":1,"$t":"date"}') as object];
 
-/** Fills `db` with a store of every kind: plain B-trees of every option, a stream store, a model registry, an empty store. */
+/** Fills `db` with a store of every kind: plain B-trees of every option, a stream store, a model registry, a vector store, a search index, an empty store. */
 export async function fillEveryKind(db: Database): Promise<void> {
   await db.transaction('write', async (tx) => {
     const natural = await db.newBtree(tx, 'natural', { slotLength: 4 });
@@ -28,6 +28,10 @@ export async function fillEveryKind(db: Database): Promise<void> {
     await media.write('partial', 0, pattern(10, 2));
     const models = await db.newModelRegistry(tx, 'models');
     for (const v of ['1.0.0', '1.1.0-rc.1', '1.1.0', '2.0.0-beta']) await models.put('clf', v, { v, weights: pattern(64, v.length) });
+    const docs = await db.newVectorStore(tx, 'docs', { dimensions: 3, metric: 'l2' });
+    for (let i = 0; i < 12; i++) await docs.upsert(`d${i}`, [i, i % 3, -i / 2], { i, lang: i % 2 ? 'en' : 'fr' });
+    const wiki = await db.newSearchIndex(tx, 'wiki', { k1: 1.2, b: 0.75 });
+    for (const [id, text] of [['p1', 'streams of chunks'], ['p2', 'model registry with semver versions'], ['p3', 'export every store of every kind']]) await wiki.add(id!, text!);
   });
 }
 

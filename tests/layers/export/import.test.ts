@@ -131,10 +131,10 @@ describe('layers/export: sop export and sop import', function () {
     const file = path.join(root, 'a.jsonl');
     const out = sop('export', path.join(root, 'a'), file, '--json');
     assert.equal(out.status, 0, out.stderr);
-    assert.equal((JSON.parse(out.stdout) as { stores: number }).stores, 8);
+    assert.equal((JSON.parse(out.stdout) as { stores: number }).stores, 17);
     const imported = sop('import', file, path.join(root, 'b'));
     assert.equal(imported.status, 0, imported.stderr);
-    assert.match(imported.stdout, /imported 8 stores/);
+    assert.match(imported.stdout, /imported 17 stores/);
     const db2 = await Database.open({ folder: path.join(root, 'b') });
     try {
       assert.deepEqual(await dump(db2), before);
