@@ -7,12 +7,40 @@ import type { Random } from '../../ports/random.js';
 
 /** Lloyd iterations at most; the lists only need to be good, not optimal. */
 export const MAX_ITERATIONS = 8;
+/** Above this many centres, two levels (see kmeans). */
+const FLAT_K = 64;
 
 /**
  * Centres of `n` points of dimension `d` (flat, row-major) for at most k clusters. Returns fewer
  * than k when the points have fewer distinct values than k (nothing left to seed with).
+ *
+ * For large k, two levels keep the work near n·d·2√k per iteration instead of n·d·k: √k coarse
+ * clusters first, then each split into a share of k proportional to its size.
  */
 export function kmeans(points: Float64Array, n: number, d: number, k: number, random: Random, iterations = MAX_ITERATIONS): Float64Array {
+  if (k <= FLAT_K) return lloyd(points, n, d, k, random, iterations);
+  const coarse = lloyd(points, n, d, Math.ceil(Math.sqrt(k)), random, iterations);
+  const m = coarse.length / d;
+  const members: number[][] = Array.from({ length: m }, () => []);
+  for (let i = 0; i < n; i++) members[nearestCentre(points, i * d, coarse, m, d)]!.push(i);
+  const parts: Float64Array[] = [];
+  for (const group of members) {
+    if (group.length === 0) continue;
+    const sub = new Float64Array(group.length * d);
+    group.forEach((p, j) => sub.set(points.subarray(p * d, p * d + d), j * d));
+    parts.push(lloyd(sub, group.length, d, Math.max(1, Math.round((k * group.length) / n)), random, iterations));
+  }
+  const out = new Float64Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One level: k-means++ seeding, then Lloyd iterations until nothing moves. */
+function lloyd(points: Float64Array, n: number, d: number, k: number, random: Random, iterations: number): Float64Array {
   if (n === 0 || k < 1) return new Float64Array(0);
   const centres = seed(points, n, d, Math.min(k, n), random);
   const m = centres.length / d;

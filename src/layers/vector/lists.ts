@@ -8,7 +8,7 @@ import { entryMetadata, readFloat32 } from './codec.js';
 import { type VectorContext, STAMP_SHARDS, listKey, txState } from './context.js';
 import { type ListContent, contentBytes, listCacheOf } from './list-cache.js';
 import { norm } from './metric.js';
-import { type ListKey, slotOf } from './trees.js';
+import { type ListKey, slotOf, stampKey } from './trees.js';
 
 export async function addEntry(ctx: VectorContext, ver: number, cid: number, dist: number, id: string, value: Uint8Array): Promise<void> {
   await touch(ctx, ver, cid);
@@ -25,7 +25,7 @@ async function touch(ctx: VectorContext, ver: number, cid: number): Promise<void
   const local = txState(ctx);
   const key = listKey(ver, cid);
   if (local.dirty.has(key)) return;
-  await ctx.trees.stamps.upsert([ver, cid, local.shard], ctx.env.random.uuid());
+  await ctx.trees.stamps.upsert(stampKey(ver, cid, local.shard), ctx.env.random.uuid());
   local.dirty.add(key);
 }
 
@@ -33,7 +33,7 @@ async function touch(ctx: VectorContext, ver: number, cid: number): Promise<void
 async function readStamps(ctx: VectorContext, ver: number, cid: number): Promise<string> {
   let joined = '';
   for (let shard = 0; shard < STAMP_SHARDS; shard++) {
-    if (await ctx.trees.stamps.find([ver, cid, shard])) joined += `${shard}=${await ctx.trees.stamps.getCurrentValue()};`;
+    if (await ctx.trees.stamps.find(stampKey(ver, cid, shard))) joined += `${shard}=${await ctx.trees.stamps.getCurrentValue()};`;
   }
   return joined;
 }

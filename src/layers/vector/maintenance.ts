@@ -135,19 +135,19 @@ export async function dropStep(ctx: VectorContext, state: StateRecord, limit: nu
     budget--;
   }
   if (budget === 0) return state;
-  for (const tree of [ctx.trees.stamps, ctx.trees.cent] as Array<Btree<unknown[], unknown>>) {
-    budget -= await removeVersion(tree, old, budget);
-    if (budget === 0) return state;
-  }
+  budget -= await removeRange(ctx.trees.stamps, `${old}.`, `${old}/`, budget); // '/' follows '.'
+  if (budget === 0) return state;
+  budget -= await removeRange(ctx.trees.cent, [old, 0], [old + 1, 0], budget);
+  if (budget === 0) return state;
   const done: StateRecord = { active: state.active };
   await writeState(ctx.trees, done);
   return done;
 }
 
-/** Removes up to `limit` items keyed [ver, ...] of version `ver`; returns how many. */
-async function removeVersion(tree: Btree<unknown[], unknown>, ver: number, limit: number): Promise<number> {
-  const keys: unknown[][] = [];
-  for await (const [key] of tree.range({ gte: [ver, 0], lt: [ver + 1, 0], limit })) keys.push(key);
+/** Removes up to `limit` items with keys in [gte, lt); returns how many. */
+async function removeRange<K>(tree: Btree<K, unknown>, gte: K, lt: K, limit: number): Promise<number> {
+  const keys: K[] = [];
+  for await (const [key] of tree.range({ gte, lt, limit })) keys.push(key);
   for (const key of keys) await tree.remove(key);
   return keys.length;
 }

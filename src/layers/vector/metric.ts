@@ -49,11 +49,24 @@ export function indexForm(v: Float32Array, metric: Metric, what = 'vector'): Flo
   return out;
 }
 
-/** Score of x (at xOffset in xs, its norm given for cosine) against query q of norm qNorm. */
-export function score(metric: Metric, q: Float64Array, qNorm: number, xs: Float32Array, xOffset: number, xNorm: number, d: number): number {
-  if (metric === 'l2') return -l2(q, xs, d, xOffset);
-  const p = dot(q, xs, d, xOffset);
-  return metric === 'dot' ? p : p / (qNorm * xNorm);
+// The scan's kernels (query.ts: scoreRange): one pair of array types each, so the engine keeps
+// them monomorphic. They add in index order, as `dot` and `l2` do.
+
+export function dotAt(q: Float64Array, xs: Float32Array, o: number, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += q[i]! * xs[o + i]!;
+  return s;
+}
+
+/** Squared L2; once past `limit` (checked every 16 components) it returns the partial sum, already too large. */
+export function squaredL2(q: Float64Array, xs: Float32Array, o: number, d: number, limit = Infinity): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) {
+    const x = q[i]! - xs[o + i]!;
+    s += x * x;
+    if ((i & 15) === 15 && s > limit) return s;
+  }
+  return s;
 }
 
 /**

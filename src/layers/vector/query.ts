@@ -10,7 +10,7 @@ import { parseMetadata } from './codec.js';
 import type { VectorContext } from './context.js';
 import type { ListContent } from './list-cache.js';
 import { listContent } from './lists.js';
-import { type Metric, centroidTerm, indexForm, norm, score, scoreBound } from './metric.js';
+import { type Metric, centroidTerm, dotAt, indexForm, norm, squaredL2 } from './metric.js';
 import { TopK } from './shared.js';
 import { readState } from './state.js';
 
@@ -68,35 +68,63 @@ export async function query(ctx: VectorContext, vector: Float32Array, k: number,
   return probe.top.sorted().map((c) => ({ id: c.id, score: c.score, metadata: parseMetadata(c.metadata) }));
 }
 
-/** Entries of one list, most promising first; stops where the bound falls below the k-th score. */
+/** Scores the entries of one list that its keys do not prove hopeless against the k-th score so far. */
 function scan(p: Probe, list: ListContent, term: number): void {
-  if (p.metric === 'dot') {
-    // The bound grows with the distance to the centroid: from the far end inwards.
-    for (let i = list.size - 1; i >= 0; i--) if (!visit(p, list, i, term)) return;
-    return;
-  }
-  // The bound falls with |term - r|: outwards from the entry whose distance is nearest to term.
-  let hi = lowerBound(list.dists, term);
-  let lo = hi - 1;
-  while (lo >= 0 || hi < list.size) {
-    const takeHi = lo < 0 || (hi < list.size && list.dists[hi]! - term <= term - list.dists[lo]!);
-    const i = takeHi ? hi++ : lo--;
-    if (!visit(p, list, i, term)) return;
+  const [from, to] = window(p, list, term);
+  if (to <= from) return;
+  const scores = scoreRange(p, list, from, to);
+  for (let i = from; i < to; i++) {
+    const s = scores[i - from]!;
+    const id = list.ids[i]!;
+    if (!p.top.admits(s, id)) continue;
+    const metadata = list.metadata[i];
+    if (p.filter && !accepts(p.filter, metadata)) continue;
+    p.top.push({ id, score: s, metadata });
   }
 }
 
-/** Scores entry i unless its bound proves it cannot make the top k; false once that is so (stop). */
-function visit(p: Probe, list: ListContent, i: number, term: number): boolean {
+/**
+ * The entries (a range: the list is sorted by distance r to its centroid) whose score bound
+ * (metric.ts: scoreBound) reaches the k-th score so far. The bound is inverted for r with a
+ * margin well above rounding errors, so an entry that could tie the bar is always scored.
+ */
+function window(p: Probe, list: ListContent, term: number): [number, number] {
   const bar = p.top.bar;
-  // A margin well above rounding errors: an entry that could tie the bar is always scored.
-  if (scoreBound(p.metric, term, p.qNorm, list.dists[i]!) < bar - 1e-9 * Math.max(1, Math.abs(bar))) return false;
-  const s = score(p.metric, p.q, p.qNorm, list.vectors, i * p.d, list.norms[i]!, p.d);
-  const id = list.ids[i]!;
-  if (!p.top.admits(s, id)) return true;
-  const metadata = list.metadata[i];
-  if (p.filter && !accepts(p.filter, metadata)) return true;
-  p.top.push({ id, score: s, metadata });
-  return true;
+  if (bar === -Infinity) return [0, list.size];
+  const limit = bar - 1e-9 * Math.max(1, Math.abs(bar));
+  if (p.metric === 'dot') {
+    if (p.qNorm === 0) return [0, list.size];
+    const r = (limit - term) / p.qNorm; // term + |q|·r >= limit
+    return [lowerBound(list.dists, r - 1e-9 * (1 + Math.abs(r))), list.size];
+  }
+  // l2: -|term − r| >= limit; cosine: 1 − |term − r|² / 2 >= limit.
+  const gap = p.metric === 'l2' ? -limit : Math.sqrt(Math.max(0, 2 * (1 - limit)));
+  const slack = 1e-9 * (1 + Math.abs(term) + gap);
+  return [lowerBound(list.dists, term - gap - slack), lowerBound(list.dists, term + gap + slack, true)];
+}
+
+let buffer = new Float64Array(1024);
+
+/** Scores of entries from..to-1 (metric.ts: score), in a buffer reused from list to list. */
+function scoreRange(p: Probe, list: ListContent, from: number, to: number): Float64Array {
+  if (buffer.length < to - from) buffer = new Float64Array(2 * (to - from));
+  const { q, d, qNorm } = p;
+  const xs = list.vectors;
+  if (p.metric === 'l2') {
+    // Past the k-th distance (squared, with the margin) a sum can stop growing: it cannot be admitted.
+    const bar = p.top.bar;
+    const limit = bar === -Infinity ? Infinity : (-bar + 1e-9 * Math.max(1, -bar)) ** 2;
+    for (let i = from; i < to; i++) {
+      const s = squaredL2(q, xs, i * d, d, limit);
+      buffer[i - from] = s > limit ? -Infinity : -Math.sqrt(s);
+    }
+  } else if (p.metric === 'dot') {
+    for (let i = from; i < to; i++) buffer[i - from] = dotAt(q, xs, i * d, d);
+  } else {
+    const norms = list.norms;
+    for (let i = from; i < to; i++) buffer[i - from] = dotAt(q, xs, i * d, d) / (qNorm * norms[i]!);
+  }
+  return buffer;
 }
 
 function accepts(filter: MetadataFilter, metadata: string | undefined): boolean {
@@ -110,13 +138,13 @@ function accepts(filter: MetadataFilter, metadata: string | undefined): boolean 
   return Boolean(verdict);
 }
 
-/** First index whose value is >= x. */
-function lowerBound(values: Float64Array, x: number): number {
+/** First index whose value is >= x (with `after`: > x). */
+function lowerBound(values: Float64Array, x: number, after = false): number {
   let lo = 0;
   let hi = values.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (values[mid]! < x) lo = mid + 1;
+    if (values[mid]! < x || (after && values[mid] === x)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

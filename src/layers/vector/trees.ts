@@ -6,8 +6,9 @@
  *   name@cent       [version, centroid id] -> float64 bytes of the centroid
  *   name@l0, @l1    IVF lists of the versions (version v in slot v % 2):
  *                   [centroid id, distance to the centroid, id] -> float32 bytes + metadata JSON
- *   name@stamps     [version, centroid id, shard] -> a fresh uuid written by every transaction
- *                   that changes that list (the query cache's validity, see list-cache.ts)
+ *   name@stamps     'version.centroid id.shard' -> a fresh uuid written by every transaction
+ *                   that changes that list (the query cache's validity, see list-cache.ts); a
+ *                   string key, as queries look up several per list
  *
  * A data record lists where its vector sits in each live version (`at`), so upserts and removes
  * find its list entries by key: index and data change in the same transaction, always together.
@@ -30,7 +31,8 @@ export interface DataRecord {
 
 export type ListKey = [cid: number, dist: number, id: string];
 export type CentroidKey = [ver: number, cid: number];
-export type StampKey = [ver: number, cid: number, shard: number];
+/** `${ver}.${cid}.${shard}` (stampKey). */
+export type StampKey = string;
 
 export interface VectorTrees {
   data: Btree<string, DataRecord>;
@@ -59,6 +61,15 @@ export async function openParts(host: LayerHost, tx: Transaction, name: string, 
     stamps: await part<StampKey, string>('stamps', 500),
     slots: [await part<ListKey, Uint8Array>('l0', slot), await part<ListKey, Uint8Array>('l1', slot)],
   };
+}
+
+export function stampKey(ver: number, cid: number, shard: number): StampKey {
+  return `${ver}.${cid}.${shard}`;
+}
+
+/** The version of a stamp key. */
+export function stampVersion(key: StampKey): number {
+  return Number(key.slice(0, key.indexOf('.')));
 }
 
 /** The list tree of a version. */

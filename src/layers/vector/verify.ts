@@ -8,7 +8,7 @@ import { type VectorContext, STAMP_SHARDS } from './context.js';
 import { nearestCentre } from './kmeans.js';
 import { indexForm, l2 } from './metric.js';
 import { type StateRecord, type VersionInfo, liveVersions, readCursor, readState } from './state.js';
-import { type DataRecord, slotOf } from './trees.js';
+import { type DataRecord, slotOf, stampKey, stampVersion } from './trees.js';
 
 export interface VectorStoreCheck {
   /** Vectors in the data tree. */
@@ -106,7 +106,7 @@ async function checkVersion(ctx: VectorContext, view: VersionView, problems: str
   if (entries !== view.placed) problems.push(`version ${view.info.ver} has ${entries} list entries for ${view.placed} placed vectors (ghost entries)`);
   for (const cid of view.listSizes.keys()) {
     let stamped = false;
-    for (let shard = 0; shard < STAMP_SHARDS && !stamped; shard++) stamped = await ctx.trees.stamps.find([view.info.ver, cid, shard]);
+    for (let shard = 0; shard < STAMP_SHARDS && !stamped; shard++) stamped = await ctx.trees.stamps.find(stampKey(view.info.ver, cid, shard));
     if (!stamped) problems.push(`list ${cid} of version ${view.info.ver} has entries but no stamp`);
   }
 }
@@ -115,7 +115,7 @@ async function checkVersion(ctx: VectorContext, view: VersionView, problems: str
 async function checkLeftovers(ctx: VectorContext, state: StateRecord, problems: string[]): Promise<void> {
   const allowed = new Set([...liveVersions(state).map((v) => v.ver), ...(state.drop !== undefined ? [state.drop] : [])]);
   for await (const [[ver]] of ctx.trees.cent.range()) if (!allowed.has(ver)) problems.push(`a centroid of version ${ver} remains`);
-  for await (const [[ver]] of ctx.trees.stamps.range()) if (!allowed.has(ver)) problems.push(`a stamp of version ${ver} remains`);
+  for await (const [key] of ctx.trees.stamps.range()) if (!allowed.has(stampVersion(key))) problems.push(`a stamp of version ${stampVersion(key)} remains`);
   const otherSlot = state.active.ver + 1;
   if (!state.next && state.drop === undefined && slotOf(ctx.trees, otherSlot).count !== 0) problems.push(`the unused list slot holds ${slotOf(ctx.trees, otherSlot).count} entries`);
 }
