@@ -5,7 +5,7 @@
  * issue #17: a 1 GiB value in and out with RSS below 300 MiB, write >= 0.5x raw sequential write.
  * Reads follow the writes, so they come from the page cache for every contender alike.
  *
- *   npx tsx benchmarks/layers/stream.ts [--mib N (1024)] [--chunk BYTES (1 MiB)] [--append-mib N (64)] [--tmp DIR] [--out FILE]
+ *   npx tsx benchmarks/layers/stream.ts [--mib N (1024)] [--chunk BYTES (1 MiB)] [--append-mib N (32)] [--tmp DIR] [--out FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ const opt = (name: string): string | undefined => {
 const MiB = 1 << 20;
 const total = Number(opt('mib') ?? 1024) * MiB;
 const chunk = Number(opt('chunk') ?? MiB);
-const appendBytes = Number(opt('append-mib') ?? 64) * MiB;
+const appendBytes = Number(opt('append-mib') ?? 32) * MiB;
 const out = opt('out');
 const HERE = dirname(fileURLToPath(import.meta.url));
 const tmp = mkdtempSync(join(opt('tmp') ?? tmpdir(), 'sop-bench-stream-'));
@@ -76,7 +76,8 @@ const mbps = (p: Probe): string => (p.bytes / MiB / (p.ms / 1000)).toFixed(1);
 const lines = [
   `# Stream store benchmark`,
   ``,
-  `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${total / MiB} MiB value, chunkSize ${chunk / 1024} KiB, ${tmp.startsWith('/tmp') ? 'tmp on the root disk' : tmp}. Each row is a process of its own; RSS is that process's peak (its baseline, with the engine loaded, in brackets). Reads come from the page cache (written just before) for every row.`,
+  `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${total / MiB} MiB value, chunkSize ${chunk / 1024} KiB, ${tmp.startsWith('/tmp') ? 'tmp on the root disk' : tmp}. Each row is a process of its own; RSS is that process's peak (its baseline, with the engine loaded, in brackets). Reads come from the page cache (written just before) for every row. ` +
+    `On a shared machine the disk rows vary from run to run (up to 2x for fsynced files): compare rows of one run.`,
   ``,
   `| what | MB/s | peak RSS MiB (base) | vs raw write |`,
   `|---|---:|---:|---:|`,
