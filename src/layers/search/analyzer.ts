@@ -29,7 +29,9 @@ export function analyze(analyzer: Analyzer, text: unknown, what: string): string
   }
   if (!Array.isArray(terms)) throw invalid(`the analyzer must return an array of strings, got ${describe(terms)}`);
   for (const term of terms) {
-    if (typeof term !== 'string' || term.length === 0 || !isWellFormedString(term)) throw invalid(`the analyzer returned a term that is not a non-empty string: ${describe(term)}`);
+    if (typeof term !== 'string' || term.length === 0 || !isWellFormedString(term) || term.includes('\u0000')) {
+      throw invalid(`the analyzer returned a term that is not a non-empty string without NUL: ${describe(term)}`);
+    }
   }
   return terms as string[];
 }

@@ -11,7 +11,7 @@ import { type Analyzer, analyze, termFrequencies } from './analyzer.js';
 import type { SearchLayer } from './options.js';
 import { type SearchHit, search } from './scoring.js';
 import { addStat, shardOf } from './stats.js';
-import type { DocRecord, SearchTrees } from './trees.js';
+import { type DocRecord, type SearchTrees, postingKey } from './trees.js';
 import { type SearchIndexCheck, verifyIndex } from './verify.js';
 
 export interface SearchOptions {
@@ -25,6 +25,8 @@ export interface SearchIndex {
   readonly count: number;
   /** Indexes `text` under `id`, replacing an earlier text of the same id. */
   add(id: string, text: string): Promise<void>;
+  /** `add` for many documents (later ones win on a repeated id): statistics are written once per term, not once per document. */
+  addAll(docs: Iterable<{ id: string; text: string }>): Promise<void>;
   remove(id: string): Promise<boolean>;
   /** The k best documents by BM25, best first (ties: smaller id first). */
   search(query: string, options?: SearchOptions): Promise<SearchHit[]>;
@@ -47,23 +49,16 @@ export class SearchIndexHandle implements SearchIndex {
   }
 
   async add(id: string, text: string): Promise<void> {
-    checkId(id);
-    const terms = analyze(this.analyzer, text, 'text');
-    const tf = termFrequencies(terms);
-    const record: DocRecord = { n: terms.length, t: [...tf] };
+    await this.addAll([{ id, text }]);
+  }
+
+  async addAll(docs: Iterable<{ id: string; text: string }>): Promise<void> {
+    const prepared = this.prepare(docs);
     this.tx.ensureWritable();
     await guardWrite(this.tx, `add to search index ${this.name}`, async () => {
-      const old = await this.record(id);
-      if (old && sameDoc(old, record)) return;
-      await this.unindex(id, old, tf);
-      const oldTf = new Map(old?.t ?? []);
-      const shard = shardOf(this.tx, this.name, this.env);
-      for (const [term, f] of tf) {
-        if (oldTf.get(term) !== f || old?.n !== record.n) await this.trees.post.upsert([term, id], [f, record.n]);
-        if (!oldTf.has(term)) await addStat(this.trees, [term, shard], 1);
-      }
-      await addStat(this.trees, [0, shard], record.n - (old?.n ?? 0));
-      await this.trees.docs.upsert(id, record);
+      const deltas = new Map<string, number>();
+      for (const doc of prepared) await this.index(doc.id, doc.record, deltas);
+      await this.writeStats(deltas);
     });
   }
 
@@ -73,8 +68,10 @@ export class SearchIndexHandle implements SearchIndex {
     return guardWrite(this.tx, `remove from search index ${this.name}`, async () => {
       const old = await this.record(id);
       if (!old) return false;
-      await this.unindex(id, old, new Map());
-      await addStat(this.trees, [0, shardOf(this.tx, this.name, this.env)], -old.n);
+      const deltas = new Map<string, number>();
+      await this.unindex(id, old, new Map(), deltas);
+      deltas.set('', -old.n);
+      await this.writeStats(deltas);
       await this.trees.docs.remove(id);
       return true;
     });
@@ -98,15 +95,47 @@ export class SearchIndexHandle implements SearchIndex {
     return this.trees.docs.getCurrentValue();
   }
 
-  /** Removes the postings of `old`'s terms that the new text (`tf`) lacks, and their document frequencies. */
-  private async unindex(id: string, old: DocRecord | undefined, tf: ReadonlyMap<string, number>): Promise<void> {
+  /** Every document checked and analyzed before anything is written (BM25-4). */
+  private prepare(docs: Iterable<{ id: string; text: string }>): Array<{ id: string; record: DocRecord }> {
+    if (docs === null || typeof docs !== 'object' || typeof (docs as Iterable<unknown>)[Symbol.iterator] !== 'function') throw invalid('addAll needs an iterable of { id, text }');
+    const prepared: Array<{ id: string; record: DocRecord }> = [];
+    for (const doc of docs) {
+      if (doc === null || typeof doc !== 'object') throw invalid('addAll needs an iterable of { id, text }');
+      const terms = analyze(this.analyzer, doc.text, 'text');
+      prepared.push({ id: checkId(doc.id), record: { n: terms.length, t: [...termFrequencies(terms)] } });
+    }
+    return prepared;
+  }
+
+  /** Postings and record of one document; its statistics changes are added to `deltas` ('' the length). */
+  private async index(id: string, record: DocRecord, deltas: Map<string, number>): Promise<void> {
+    const old = await this.record(id);
+    if (old && sameDoc(old, record)) return;
+    const tf = new Map(record.t);
+    await this.unindex(id, old, tf, deltas);
+    const oldTf = new Map(old?.t ?? []);
+    for (const [term, f] of tf) {
+      if (oldTf.get(term) !== f || old?.n !== record.n) await this.trees.post.upsert(postingKey(term, id), [f, record.n]);
+      if (!oldTf.has(term)) deltas.set(term, (deltas.get(term) ?? 0) + 1);
+    }
+    deltas.set('', (deltas.get('') ?? 0) + record.n - (old?.n ?? 0));
+    await this.trees.docs.upsert(id, record);
+  }
+
+  /** Removes the postings of `old`'s terms that the new text (`tf`) lacks; counts them in `deltas`. */
+  private async unindex(id: string, old: DocRecord | undefined, tf: ReadonlyMap<string, number>, deltas: Map<string, number>): Promise<void> {
     if (!old) return;
-    const shard = shardOf(this.tx, this.name, this.env);
     for (const [term] of old.t) {
       if (tf.has(term)) continue;
-      if (!(await this.trees.post.remove([term, id]))) throw changedUnder(`search index ${this.name}: ${id} has no posting for ${JSON.stringify(term)}`);
-      await addStat(this.trees, [term, shard], -1);
+      if (!(await this.trees.post.remove(postingKey(term, id)))) throw changedUnder(`search index ${this.name}: ${id} has no posting for ${JSON.stringify(term)}`);
+      deltas.set(term, (deltas.get(term) ?? 0) - 1);
     }
+  }
+
+  /** One write per statistic changed, into this transaction's part (stats.ts). */
+  private async writeStats(deltas: ReadonlyMap<string, number>): Promise<void> {
+    const shard = shardOf(this.tx, this.name, this.env);
+    for (const [term, delta] of deltas) await addStat(this.trees, term, shard, delta);
   }
 }
 

@@ -16,7 +16,7 @@
  */
 import { TopK } from '../vector/shared.js';
 import { readStat } from './stats.js';
-import type { PostingKey, SearchTrees } from './trees.js';
+import { type SearchTrees, postingDoc, postingKey, postingRange } from './trees.js';
 
 export interface Bm25Params {
   k1: number;
@@ -49,7 +49,7 @@ export function contribution(p: Bm25Params, count: number, termIdf: number, tf: 
 export async function search(trees: SearchTrees, p: Bm25Params, queryTerms: readonly string[], k: number): Promise<SearchHit[]> {
   const documents = trees.docs.count;
   if (documents === 0) return [];
-  const avgdl = (await readStat(trees, 0)) / documents;
+  const avgdl = (await readStat(trees, '')) / documents;
   const terms = await termsOf(trees, p, queryTerms, documents);
   const partial = new Map<string, number>();
   const parts = new Map<string, Float64Array>();
@@ -66,13 +66,13 @@ export async function search(trees: SearchTrees, p: Bm25Params, queryTerms: read
     if (lookups) {
       for (const [doc, s] of partial) if (s + rest < bar - margin) partial.delete(doc);
       for (const doc of partial.keys()) {
-        if (!(await trees.post.find([term.term, doc]))) continue;
+        if (!(await trees.post.find(postingKey(term.term, doc)))) continue;
         const [tf, length] = (await trees.post.getCurrentValue())!;
         add(doc, j, contribution(p, term.count, term.idf, tf, length, avgdl));
       }
     } else {
-      for await (const [[, doc], [tf, length]] of trees.post.range({ gte: [term.term] as unknown as PostingKey, lt: [`${term.term}\u0000`] as unknown as PostingKey })) {
-        add(doc, j, contribution(p, term.count, term.idf, tf, length, avgdl));
+      for await (const [key, [tf, length]] of trees.post.range(postingRange(term.term))) {
+        add(postingDoc(key), j, contribution(p, term.count, term.idf, tf, length, avgdl));
       }
     }
   }

@@ -9,7 +9,7 @@
 import type { Env } from '../../ports/env.js';
 import type { Transaction } from '../../txn/transaction.js';
 import { TxLocal } from '../vector/shared.js';
-import type { SearchTrees, StatKey } from './trees.js';
+import { type SearchTrees, statKey } from './trees.js';
 
 export const STATS_SHARDS = 8;
 
@@ -20,18 +20,19 @@ export function shardOf(tx: Transaction, name: string, env: Env): number {
   return shards.get(tx, name, () => env.random.nextU32() % STATS_SHARDS);
 }
 
-/** Sum of a statistic over its parts: `term`'s document frequency, or with 0 the total length. */
-export async function readStat(trees: SearchTrees, termOrZero: string | 0): Promise<number> {
+/** Sum of a statistic over its parts: `term`'s document frequency, or with '' the total length. */
+export async function readStat(trees: SearchTrees, term: string): Promise<number> {
   let sum = 0;
   for (let shard = 0; shard < STATS_SHARDS; shard++) {
-    if (await trees.stats.find([termOrZero, shard])) sum += (await trees.stats.getCurrentValue()) ?? 0;
+    if (await trees.stats.find(statKey(term, shard))) sum += (await trees.stats.getCurrentValue()) ?? 0;
   }
   return sum;
 }
 
-/** Adds `delta` to this transaction's part of a statistic; a part that comes to 0 is removed. */
-export async function addStat(trees: SearchTrees, key: StatKey, delta: number): Promise<void> {
+/** Adds `delta` to this transaction's part (`shard`) of a statistic; a part that comes to 0 is removed. */
+export async function addStat(trees: SearchTrees, term: string, shard: number, delta: number): Promise<void> {
   if (delta === 0) return;
+  const key = statKey(term, shard);
   if (!(await trees.stats.find(key))) {
     await trees.stats.add(key, delta);
     return;

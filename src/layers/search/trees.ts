@@ -2,10 +2,12 @@
  * The B-trees of a search index `name`, all inside the caller's transaction:
  *
  *   name          docs:     doc id -> { n: length in terms, t: [term, tf][] } (what to undo on replace/remove)
- *   name@post     postings: [term, doc id] -> [tf, doc length] (a term's postings are one key range,
- *                 and carry what scoring needs, so a search reads no doc record)
- *   name@stats    [term, shard] -> part of the term's document frequency;
- *                 [0, shard]    -> part of the total length (numbers sort before strings)
+ *   name@post     postings: term NUL doc id -> [tf, doc length] (a term's postings are one key
+ *                 range, and carry what scoring needs, so a search reads no doc record)
+ *   name@stats    term NUL shard -> part of the term's document frequency;
+ *                 NUL shard      -> part of the total length (no term is empty)
+ *
+ * Keys are strings (terms never hold NUL: analyzer.ts), the cheapest keys to compare and copy.
  *
  * The number of documents is the docs tree's count. Statistics are split into STATS_SHARDS
  * parts; a transaction adds its changes to one part, chosen at random, so two transactions
@@ -22,9 +24,35 @@ export interface DocRecord {
   t: Array<[term: string, tf: number]>;
 }
 
-export type PostingKey = [term: string, doc: string];
+/** `${term}\0${doc}` (postingKey). */
+export type PostingKey = string;
 export type Posting = [tf: number, length: number];
-export type StatKey = [termOrZero: string | 0, shard: number];
+/** `${term}\0${shard}`, term '' for the total length (statKey). */
+export type StatKey = string;
+
+export function postingKey(term: string, doc: string): PostingKey {
+  return `${term}\u0000${doc}`;
+}
+
+/** The document of a posting key. */
+export function postingDoc(key: PostingKey): string {
+  return key.slice(key.indexOf('\u0000') + 1);
+}
+
+/** Bounds of a term's postings. */
+export function postingRange(term: string): { gte: PostingKey; lt: PostingKey } {
+  return { gte: `${term}\u0000`, lt: `${term}\u0001` };
+}
+
+export function statKey(term: string, shard: number): StatKey {
+  return `${term}\u0000${shard}`;
+}
+
+/** [term ('' for the total length), shard] of a statistic's key. */
+export function splitStatKey(key: StatKey): [string, number] {
+  const at = key.lastIndexOf('\u0000');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
 
 export interface SearchTrees {
   docs: Btree<string, DocRecord>;

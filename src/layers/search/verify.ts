@@ -4,7 +4,7 @@
  * every document frequency and the total length equal what the documents give.
  */
 import { STATS_SHARDS } from './stats.js';
-import type { SearchTrees } from './trees.js';
+import { type SearchTrees, postingKey, splitStatKey } from './trees.js';
 
 export interface SearchIndexCheck {
   documents: number;
@@ -27,7 +27,7 @@ export async function verifyIndex(trees: SearchTrees): Promise<SearchIndexCheck>
       sum += tf;
       expectedPostings++;
       df.set(term, (df.get(term) ?? 0) + 1);
-      const posting = (await trees.post.find([term, id])) ? await trees.post.getCurrentValue() : undefined;
+      const posting = (await trees.post.find(postingKey(term, id))) ? await trees.post.getCurrentValue() : undefined;
       if (!posting) problems.push(`${id}: no posting for ${JSON.stringify(term)} (lost from the index)`);
       else if (posting[0] !== tf || posting[1] !== doc.n) problems.push(`${id}: posting for ${JSON.stringify(term)} is ${JSON.stringify(posting)}, not [${tf}, ${doc.n}]`);
     }
@@ -36,13 +36,14 @@ export async function verifyIndex(trees: SearchTrees): Promise<SearchIndexCheck>
   if (documents !== trees.docs.count) problems.push(`the docs tree counts ${trees.docs.count} documents but holds ${documents}`);
   const postings = trees.post.count;
   if (postings !== expectedPostings) problems.push(`${postings} postings for ${expectedPostings} (document, term) pairs (ghost postings)`);
-  const stats = new Map<string | 0, number>();
-  for await (const [[term, shard], value] of trees.stats.range()) {
+  const stats = new Map<string, number>();
+  for await (const [key, value] of trees.stats.range()) {
+    const [term, shard] = splitStatKey(key);
     if (!(Number.isInteger(shard) && shard >= 0 && shard < STATS_SHARDS) || !Number.isInteger(value) || value === 0) problems.push(`statistic ${JSON.stringify([term, shard])} = ${value} is malformed`);
     stats.set(term, (stats.get(term) ?? 0) + value);
   }
-  if ((stats.get(0) ?? 0) !== totalLength) problems.push(`total length is ${stats.get(0) ?? 0}, the documents give ${totalLength}`);
+  if ((stats.get('') ?? 0) !== totalLength) problems.push(`total length is ${stats.get('') ?? 0}, the documents give ${totalLength}`);
   for (const [term, n] of df) if ((stats.get(term) ?? 0) !== n) problems.push(`document frequency of ${JSON.stringify(term)} is ${stats.get(term) ?? 0}, the documents give ${n}`);
-  for (const [term, n] of stats) if (term !== 0 && !df.has(term) && n !== 0) problems.push(`document frequency of ${JSON.stringify(term)} is ${n}, no document holds it`);
+  for (const [term, n] of stats) if (term !== '' && !df.has(term) && n !== 0) problems.push(`document frequency of ${JSON.stringify(term)} is ${n}, no document holds it`);
   return { documents, postings, problems };
 }

@@ -97,7 +97,8 @@ describe('search index: API (BM25-1, BM25-3, BM25-4, BM25-5)', () => {
       assert.equal((await db.newSearchIndex(tx, 'grams', { analyzer: bigrams })).count, 2);
       await db.newSearchIndex(tx, 'std');
       await expectCode(db.newSearchIndex(tx, 'std', { analyzer: bigrams }), 'INVALID_ARGUMENT');
-      const bad = await db.newSearchIndex(tx, 'bad', { analyzer: ((t: string) => (t === 'x' ? [''] : t === 'y' ? 'y' : [1])) as never });
+      const bad = await db.newSearchIndex(tx, 'bad', { analyzer: ((t: string) => (t === 'x' ? [''] : t === 'y' ? 'y' : t === 'nul' ? ['a\u0000b'] : [1])) as never });
+      await expectCode(bad.add('1', 'nul'), 'INVALID_ARGUMENT');
       await expectCode(bad.add('1', 'x'), 'INVALID_ARGUMENT');
       await expectCode(bad.add('1', 'y'), 'INVALID_ARGUMENT');
       await expectCode(bad.add('1', 'z'), 'INVALID_ARGUMENT');
@@ -162,6 +163,32 @@ describe('search index: API (BM25-1, BM25-3, BM25-4, BM25-5)', () => {
       const index = await db.openSearchIndex(r, 'wiki');
       assert.equal(index.count, 1);
       assert.deepEqual((await index.verify()).problems, []);
+    });
+  });
+
+  it('addAll is add for many documents: later ones win on a repeated id; one bad document writes nothing (BM25-3, BM25-4)', async () => {
+    const docs = [
+      { id: 'a', text: 'alpha beta' },
+      { id: 'b', text: 'beta gamma gamma' },
+      { id: 'a', text: 'alpha alpha delta' },
+      { id: 'c', text: 'the end' },
+    ];
+    await db.transaction('write', async (tx) => {
+      const bulk = await db.newSearchIndex(tx, 'bulk');
+      const one = await db.newSearchIndex(tx, 'one');
+      await bulk.addAll(docs);
+      for (const d of docs) await one.add(d.id, d.text);
+      await expectCode(bulk.addAll([{ id: 'd', text: 'fine' }, { id: 'e', text: 5 as never }]), 'INVALID_ARGUMENT');
+      await expectCode(bulk.addAll([{ id: '', text: 'x' }]), 'INVALID_ARGUMENT');
+      await expectCode(bulk.addAll(null as never), 'INVALID_ARGUMENT');
+      await expectCode(bulk.addAll([null] as never), 'INVALID_ARGUMENT');
+      assert.equal(bulk.count, 3);
+      const latest = new Map(docs.map((d) => [d.id, d.text]));
+      for (const q of ['alpha', 'beta gamma', 'delta the', 'fine']) {
+        assert.deepEqual(await bulk.search(q, { k: 5 }), referenceBm25(latest, q, 5));
+        assert.deepEqual(await bulk.search(q, { k: 5 }), await one.search(q, { k: 5 }));
+      }
+      assert.deepEqual((await bulk.verify()).problems, []);
     });
   });
 

@@ -26,9 +26,10 @@ const queries = fc.array(fc.array(fc.constantFrom(...WORDS, 'missing'), { minLen
 
 async function apply(db: Database, tx: Awaited<ReturnType<Database['beginTransaction']>>, ops: Op[], docs: Map<string, string>): Promise<void> {
   const ix = await db.openSearchIndex(tx, 'ix');
-  for (const o of ops) {
+  for (const [i, o] of ops.entries()) {
     if (o.kind === 'add') {
-      await ix.add(o.id, o.text);
+      if (i % 2 === 0) await ix.add(o.id, o.text);
+      else await ix.addAll([{ id: o.id, text: o.text }]);
       docs.set(o.id, o.text);
     } else {
       assert.equal(await ix.remove(o.id), docs.delete(o.id));
