@@ -1,4 +1,4 @@
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../src/ports/file-system.js';
+import type { FileHandle, FileLock, FileStat, FileSystem, LockRefused, OpenMode } from '../src/ports/file-system.js';
 
 /** One file-system call as a fault plan sees it. */
 export interface FsCall {
@@ -41,6 +41,10 @@ export class FaultyFileSystem implements FileSystem {
     const fault = this.plan(info);
     if (fault) throw fault;
     return call();
+  }
+
+  lock(path: string, mode: 'exclusive' | 'shared', owner: string): Promise<FileLock | LockRefused> {
+    return this.run('lock', path, () => this.inner.lock(path, mode, owner));
   }
 
   async open(path: string, mode: OpenMode): Promise<FileHandle> {

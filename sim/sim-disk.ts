@@ -14,15 +14,24 @@
  * Each call of a view awaits `sched.complete(label)` and only then, if the process is alive,
  * applies atomically (faults are drawn at that moment). A dead process's calls never settle.
  */
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../src/ports/file-system.js';
+import type { FileHandle, FileLock, FileStat, FileSystem, LockRefused, OpenMode } from '../src/ports/file-system.js';
 import type { Gate, IoScheduler, SimRandom } from './types.js';
 import { DiskCore, type DiskFaults, type DiskStats, type HandleState } from './sim-disk-core.js';
 
 export type { DiskFaults, DiskStats } from './sim-disk-core.js';
 export { CRASH_MODEL } from './sim-disk-tree.js';
 
+/** One holder of an advisory lock: held while its process incarnation lives and it is not released. */
+interface LockEntry {
+  readonly gate: Gate;
+  readonly mode: 'exclusive' | 'shared';
+  released: boolean;
+}
+
 export class SimDisk {
   private readonly core: DiskCore;
+  /** Advisory locks by path (FileSystem.lock): a crash kills the holders' gates, which frees them. */
+  private readonly locks = new Map<string, LockEntry[]>();
   /** Bumped by every event that changes files without a call (crash, replacement): part of fileStamp. */
   private epoch = 0;
 
@@ -49,7 +58,7 @@ export class SimDisk {
 
   /** A FileSystem for one process incarnation. */
   view(gate: Gate, sched: IoScheduler): FileSystem {
-    return new SimDiskView(new Runner(this.core, gate, sched));
+    return new SimDiskView(new Runner(this.core, gate, sched), this.locks);
   }
 
   /** Power loss. Handles opened before it fail with EBADF (their gates should be dead anyway). */
@@ -111,7 +120,7 @@ export class SimDisk {
 class Runner {
   constructor(
     readonly core: DiskCore,
-    private readonly gate: Gate,
+    readonly gate: Gate,
     private readonly sched: IoScheduler,
   ) {}
 
@@ -123,7 +132,31 @@ class Runner {
 }
 
 class SimDiskView implements FileSystem {
-  constructor(private readonly r: Runner) {}
+  constructor(
+    private readonly r: Runner,
+    private readonly locks: Map<string, LockEntry[]>,
+  ) {}
+
+  /** As flock: the file is created (and an exclusive holder's owner text written), held until released or the process dies. */
+  lock(path: string, mode: 'exclusive' | 'shared', owner: string): Promise<FileLock | LockRefused> {
+    return this.r.run('lock', path, () => {
+      const held = (this.locks.get(path) ?? []).filter((e) => !e.released && e.gate.alive());
+      const handle = this.r.core.open(path, 'create');
+      if (held.some((e) => mode === 'exclusive' || e.mode === 'exclusive')) {
+        const heldBy = new TextDecoder().decode(this.r.core.read(handle, 0, 4096)).trim();
+        this.r.core.close(handle);
+        return { heldBy };
+      }
+      if (mode === 'exclusive') {
+        this.r.core.truncate(handle, 0);
+        this.r.core.write(handle, 0, new TextEncoder().encode(owner));
+      }
+      this.r.core.close(handle);
+      const entry: LockEntry = { gate: this.r.gate, mode, released: false };
+      this.locks.set(path, [...held, entry]);
+      return { release: async () => void (entry.released = true) };
+    });
+  }
 
   open(path: string, mode: OpenMode): Promise<FileHandle> {
     return this.r.run('open', path, () => new SimFileHandle(this.r, this.r.core.open(path, mode)));

@@ -36,6 +36,7 @@ export function countingFs(inner: FileSystem, c: FsCounters): FileSystem {
     ...(h.writeAndSyncBlocking ? { writeAndSyncBlocking: (position: number, data: Uint8Array) => (c.writes++, c.fsyncs++, c.datasyncs++, h.writeAndSyncBlocking!(position, data)) } : {}),
   });
   return {
+    lock: (path, mode, owner) => inner.lock(path, mode, owner),
     open: async (path, mode) => (c.opens++, wrap(await inner.open(path, mode))),
     readFile: (path) => (c.reads++, inner.readFile(path)),
     writeFile: (path, data) => (c.writes++, inner.writeFile(path, data)),

@@ -1,9 +1,47 @@
 import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../ports/file-system.js';
+import { createRequire } from 'node:module';
+import type { FileHandle, FileLock, FileStat, FileSystem, LockRefused, OpenMode } from '../ports/file-system.js';
+
+/** flock(2) from the fs-ext native addon (node:fs has none); loaded on first use. */
+type Flock = (fd: number, flags: 'exnb' | 'shnb' | 'un') => void;
+let flockSync: Flock | undefined;
+function flock(): Flock {
+  flockSync ??= (createRequire(import.meta.url)('fs-ext') as { flockSync: Flock }).flockSync;
+  return flockSync;
+}
 
 /** The real FileSystem over node:fs/promises. The only engine file that imports node:fs. */
 export class NodeFileSystem implements FileSystem {
+  /**
+   * flock(2), non-blocking: the kernel drops it when the process dies, so a crash never leaves a
+   * stale lock. Each call opens its own file description, so two locks of one path in one
+   * process conflict as two processes' would.
+   */
+  async lock(path: string, mode: 'exclusive' | 'shared', owner: string): Promise<FileLock | LockRefused> {
+    const handle = await fsp.open(path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+    try {
+      flock()(handle.fd, mode === 'exclusive' ? 'exnb' : 'shnb');
+    } catch (error) {
+      await handle.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw error;
+      return { heldBy: (await fsp.readFile(path, 'utf8').catch(() => '')).trim() }; // the refusal stands; only its detail is lost
+    }
+    if (mode === 'exclusive') {
+      await handle.truncate(0);
+      await handle.write(owner, 0);
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await handle.close(); // closing the last descriptor releases the flock
+      },
+    };
+  }
+
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
     const flags = { read: 'r', readWrite: 'r+', create: 'a+', createNew: 'wx+' }[mode];
     // 'a+' would force appends; open with O_RDWR|O_CREAT instead.

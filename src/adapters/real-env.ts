@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Env } from '../ports/env.js';
 import { MemoryCoordinator } from './memory-coordinator.js';
 import { NodeFileSystem } from './node-file-system.js';
@@ -8,5 +9,5 @@ import { SystemClock } from './system-clock.js';
 export function realEnv(): Env {
   const clock = new SystemClock();
   const random = SeededRandom.fromEntropy();
-  return { fs: new NodeFileSystem(), clock, random, coordinator: new MemoryCoordinator(clock, random) };
+  return { fs: new NodeFileSystem(), clock, random, coordinator: new MemoryCoordinator(clock, random), process: `pid ${process.pid} on ${hostname()}` };
 }

@@ -249,7 +249,7 @@ export class RedisCoordinator implements Coordinator {
     try {
       await withDeadline(this.client.quit(), this.callTimeoutMs, 'quit');
     } catch {
-      this.client.disconnect();
+      this.client.disconnect(); // a connection that cannot quit politely is dropped
     }
   }
 

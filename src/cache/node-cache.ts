@@ -67,7 +67,7 @@ export class NodeCache {
 
   async l2Put(physical: string, bytes: Uint8Array): Promise<void> {
     if (this.coordinator.kind === 'memory') return;
-    await this.coordinator.cacheSet(`${this.namespace}:b:${physical}`, bytes, this.l2TtlMs).catch(() => undefined);
+    await this.coordinator.cacheSet(`${this.namespace}:b:${physical}`, bytes, this.l2TtlMs).catch(() => undefined); // the cache is an optimisation
   }
 }
 

@@ -1,6 +1,7 @@
-import { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { joinPath } from '../util/paths.js';
+import { ownerOf } from './liveness.js';
+import { type ClusterWait, checkWait, pause } from './wait.js';
 
 /**
  * A claim that a waiter sees unchanged for this long belongs to a process that died holding it
@@ -9,32 +10,35 @@ import { joinPath } from '../util/paths.js';
  * times, so clock jumps, rewinds and skew between hosts cannot make a live claim look stale.
  */
 export const CLAIM_STALE_MS = 10_000;
-const WAIT_LIMIT_MS = 60_000;
 
 /**
  * Storage-anchored claims (spec CLU-2, CLU-3): one file per claimed name, created exclusively
  * (O_EXCL) in `dir` on the shared storage and removed when the task ends. They back the
  * Coordinator's locks: when Redis loses its state (a restart) a second process can take the
  * Redis lock, but not the claim file, so a sector or count rewrite in flight is never
- * interleaved. A claim left by a killed process goes stale after CLAIM_STALE_MS and is taken
- * over by renaming it away first.
+ * interleaved. A claim names its owner (`<call id>@<process id>`): one whose process is dead
+ * (CLU-6) is taken over at once; one that says nothing (its bytes lost to a power loss) goes
+ * stale after CLAIM_STALE_MS. Either is taken over by renaming it away first.
  */
-export async function withClaimFiles<T>(env: Env, dir: string, names: readonly string[], task: () => Promise<T>): Promise<T> {
+export async function withClaimFiles<T>(env: Env, dir: string, names: readonly string[], wait: ClusterWait, task: () => Promise<T>): Promise<T> {
   const held: string[] = [];
   const started = env.clock.monotonic();
+  const owner = ownerOf(env.random.uuid(), wait.processId);
   try {
     for (const name of [...new Set(names)].sort()) {
       const path = joinPath(dir, `${name}.claim`);
-      const seen: Sighting = { mtimeMs: -1, since: 0 };
-      for (let attempt = 1; !(await tryClaim(env, dir, path, seen)); attempt++) {
-        if (env.clock.monotonic() - started > WAIT_LIMIT_MS) throw new SopError('UNAVAILABLE', `claim ${path} stayed busy for ${WAIT_LIMIT_MS} ms`);
-        await env.clock.sleep(1 + Math.floor(env.random.nextFloat() * Math.min(50, 2 * attempt)));
+      const seen: Sighting = wait.sightings?.get(path) ?? { mtimeMs: -1, since: 0 };
+      wait.sightings?.set(path, seen);
+      for (let attempt = 1; !(await tryClaim(env, dir, path, seen, owner, wait)); attempt++) {
+        checkWait(env, wait, started, `claim ${path}`);
+        await pause(env, wait, attempt);
       }
       held.push(path);
+      wait.sightings?.delete(path);
     }
     return await task();
   } finally {
-    for (const path of held.reverse()) await env.fs.unlink(path).catch(() => undefined);
+    for (const path of held.reverse()) await env.fs.unlink(path).catch(() => undefined); // a claim left behind goes stale and is broken (CLAIM_STALE_MS)
   }
 }
 
@@ -45,9 +49,14 @@ interface Sighting {
 }
 
 /** True when this call created the claim; false while someone else holds a live one. */
-async function tryClaim(env: Env, dir: string, path: string, seen: Sighting): Promise<boolean> {
+async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, owner: string, wait: ClusterWait): Promise<boolean> {
   try {
-    await (await env.fs.open(path, 'createNew')).close();
+    const file = await env.fs.open(path, 'createNew');
+    try {
+      await file.write(0, new TextEncoder().encode(owner)); // not synced: a claim lost to a power loss holds nothing
+    } finally {
+      await file.close();
+    }
     return true;
   } catch (error) {
     const code = (error as { code?: string }).code;
@@ -59,19 +68,29 @@ async function tryClaim(env: Env, dir: string, path: string, seen: Sighting): Pr
   }
   const stat = await env.fs.stat(path);
   if (!stat) return false;
+  const holder = new TextDecoder().decode(await env.fs.readFile(path).catch(() => new Uint8Array(0))); // gone meanwhile: retried
+  if (holder.length > 0 && (await wait.isDeadOwner(holder))) {
+    await breakClaim(env, dir, path);
+    return false;
+  }
   const now = env.clock.monotonic();
   if (stat.mtimeMs !== seen.mtimeMs) {
     seen.mtimeMs = stat.mtimeMs; // another claim than before: start watching it afresh
     seen.since = now;
   } else if (now - seen.since > CLAIM_STALE_MS) {
-    await env.fs.rename(path, `${path}.stale-${env.random.uuid()}`).catch(() => undefined);
-    await removeStale(env, dir);
+    await breakClaim(env, dir, path);
   }
   return false;
 }
 
+async function breakClaim(env: Env, dir: string, path: string): Promise<void> {
+  await env.fs.rename(path, `${path}.stale-${env.random.uuid()}`).catch(() => undefined); // another waiter broke it first
+  await removeStale(env, dir);
+}
+
 async function removeStale(env: Env, dir: string): Promise<void> {
+  // Tidying only: a stale claim left here is removed by the next one that breaks a claim.
   for (const name of await env.fs.readdir(dir).catch(() => [] as string[])) {
-    if (name.includes('.stale-')) await env.fs.unlink(joinPath(dir, name)).catch(() => undefined);
+    if (name.includes('.stale-')) await env.fs.unlink(joinPath(dir, name)).catch(() => undefined); // tidying only
   }
 }

@@ -1,20 +1,21 @@
 import { SopError, toSopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
+import { ownerOf } from './liveness.js';
+import { type ClusterWait, checkWait, pause } from './wait.js';
 
 /** How long a short critical section (a sector rewrite, a count update) may hold its lock. */
 export const SHORT_LOCK_TTL_MS = 30_000;
-/** How long a waiter keeps trying before the operation fails with UNAVAILABLE. */
-const WAIT_LIMIT_MS = 60_000;
 
 /**
  * Runs `task` while holding every key through the Coordinator, taken in sorted order with
  * backoff (no deadlock: a holder of a short lock never waits for another one it does not
  * already hold in this order). Used for the cluster-wide critical sections that are short and
  * must not fail on contention: registry sector rewrites (spec CLU-2) and store count updates
- * (spec CLU-3). The owner is unique per call, so two tasks in one process exclude each other.
+ * (spec CLU-3). The owner is unique per call (and names this process), so two tasks in one
+ * process exclude each other and a waiter breaks the lock of a dead process at once (CLU-6).
  */
-export async function withClusterLocks<T>(env: Env, keys: readonly string[], task: () => Promise<T>): Promise<T> {
-  const owner = env.random.uuid();
+export async function withClusterLocks<T>(env: Env, keys: readonly string[], wait: ClusterWait, task: () => Promise<T>): Promise<T> {
+  const owner = ownerOf(env.random.uuid(), wait.processId);
   const sorted = [...new Set(keys)].sort();
   const held: string[] = [];
   const started = env.clock.monotonic();
@@ -23,16 +24,18 @@ export async function withClusterLocks<T>(env: Env, keys: readonly string[], tas
       for (let attempt = 1; ; attempt++) {
         const other = await coordinatorCall(() => env.coordinator.lock(key, owner, SHORT_LOCK_TTL_MS));
         if (other === null) break;
-        if (env.clock.monotonic() - started > WAIT_LIMIT_MS) {
-          throw new SopError('UNAVAILABLE', `cluster lock ${key} stayed busy for ${WAIT_LIMIT_MS} ms (held by ${other})`);
+        if (await coordinatorCall(() => wait.isDeadOwner(other))) {
+          await coordinatorCall(() => env.coordinator.unlock(key, other)); // compare-and-delete: only that dead owner's lock
+          continue;
         }
-        await env.clock.sleep(1 + Math.floor(env.random.nextFloat() * Math.min(50, 2 * attempt)));
+        checkWait(env, wait, started, `cluster lock ${key} (held by ${other})`);
+        await pause(env, wait, attempt);
       }
       held.push(key);
     }
     return await task();
   } finally {
-    for (const key of held) await env.coordinator.unlock(key, owner).catch(() => false);
+    for (const key of held) await env.coordinator.unlock(key, owner).catch(() => false); // an unreleased lock expires by its TTL
   }
 }
 
@@ -40,6 +43,7 @@ async function coordinatorCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    if (SopError.is(error)) throw error;
     throw new SopError('UNAVAILABLE', `coordinator: ${toSopError(error, 'cluster lock').message}`, { cause: error });
   }
 }

@@ -4,7 +4,12 @@ import type { SectorGuard } from '../registry/registry.js';
 import type { Store } from '../store/store.js';
 import { withClaimFiles } from './claim-files.js';
 import { withClusterLocks } from './cluster-lock.js';
+import { type ProcessLiveness, holderOf, ownerOf } from './liveness.js';
+import type { ClusterWait } from './wait.js';
 import { joinPath } from '../util/paths.js';
+
+/** What a transaction's liveness key says about it (spec CLU-4, CLU-6). */
+export type TxLiveness = 'live' | 'dead' | 'unknown';
 
 /** How long a "store changed" stamp lives in the Coordinator; a missing stamp means "reload". */
 const STAMP_TTL_MS = 24 * 60 * 60_000;
@@ -23,6 +28,8 @@ const UTF8 = new TextDecoder();
 export class ClusterSync {
   /** Logs of transactions without a liveness lock: the file time seen and since when (monotonic). */
   private readonly quiet = new Map<string, { mtimeMs: number; since: number }>();
+  /** Transactions whose process this one found dead (CLU-6): recovered without the quiet period. */
+  private readonly dead = new Set<string>();
   /** Last "store changed" stamp each store's view was reloaded at. */
   private readonly seen = new Map<string, string>();
   private adoptedRunId: string | null = null;
@@ -36,19 +43,40 @@ export class ClusterSync {
     private readonly storesDir: string,
     /** Reads a store's info from disk (the repository's job). */
     private readonly readInfo: (store: Store) => Promise<Store['info']>,
+    /** This process's heartbeat and the liveness checks of others (CLU-6). */
+    readonly liveness: ProcessLiveness,
   ) {}
 
-  /** Registry sector rewrites exclude each other across processes: Redis lock, then claim file (spec CLU-2). */
-  readonly sectorGuard: SectorGuard = (store, sectors, task) =>
-    withClusterLocks(this.env, sectors.map((s) => `${this.namespace}:sec:${store}:${s}`), () =>
-      withClaimFiles(this.env, this.claimDir(store), sectors.map((s) => `sector-${s}`), task),
-    );
+  /** A wait bounded by `bound` (a commit before its commit point) or only by the overall limit. */
+  wait(bound: { deadline?: number; signal?: AbortSignal } = {}): ClusterWait {
+    return { processId: this.liveness.id, isDeadOwner: (owner) => this.liveness.isDeadOwner(owner), sightings: this.sightings, ...bound };
+  }
 
-  /** Count updates of these stores exclude each other across processes: Redis locks, then claim files (spec CLU-3). */
-  withStoreLocks<T>(names: readonly string[], task: () => Promise<T>): Promise<T> {
+  /** Claims this process watches (claim-files.ts), across waits. */
+  private readonly sightings = new Map<string, { mtimeMs: number; since: number }>();
+
+  /** Registry sector rewrites exclude each other across processes: Redis lock, then claim file (spec CLU-2). */
+  readonly sectorGuard: SectorGuard = (store, sectors, task) => {
+    const wait = this.wait();
+    return withClusterLocks(this.env, sectors.map((s) => `${this.namespace}:sec:${store}:${s}`), wait, () =>
+      withClaimFiles(this.env, this.claimDir(store), sectors.map((s) => `sector-${s}`), wait, task),
+    );
+  };
+
+  /**
+   * Count updates of these stores exclude each other across processes: Redis locks, then claim
+   * files (spec CLU-3). `bound`: a commit's deadline and signal, before its commit point (TX-9).
+   */
+  withStoreLocks<T>(names: readonly string[], task: () => Promise<T>, bound: { deadline?: number; signal?: AbortSignal } = {}): Promise<T> {
+    const wait = this.wait(bound);
     const sorted = [...new Set(names)].sort();
-    const claimed = sorted.reduceRight<() => Promise<T>>((inner, name) => () => withClaimFiles(this.env, this.claimDir(name), ['count'], inner), task);
-    return withClusterLocks(this.env, sorted.map((n) => `${this.namespace}:si:${n}`), claimed);
+    const claimed = sorted.reduceRight<() => Promise<T>>((inner, name) => () => withClaimFiles(this.env, this.claimDir(name), ['count'], wait, inner), task);
+    return withClusterLocks(this.env, sorted.map((n) => `${this.namespace}:si:${n}`), wait, claimed);
+  }
+
+  /** The owner string of every lock a transaction of this process takes: `<tid>@<process id>` (CLU-6). */
+  lockOwner(tid: string): string {
+    return ownerOf(tid, this.liveness.id);
   }
 
   private claimDir(store: string): string {
@@ -62,16 +90,40 @@ export class ClusterSync {
 
   /** Takes (or re-arms) a transaction's liveness lock before its first log record (CLU-4). */
   async holdLiveness(tid: string, ttlMs: number): Promise<void> {
-    const other = await this.coordinator(() => this.env.coordinator.lock(this.txKey(tid), tid, ttlMs));
+    const other = await this.coordinator(() => this.env.coordinator.lock(this.txKey(tid), this.lockOwner(tid), ttlMs));
     if (other !== null) throw new SopError('CONFLICT', `transaction id ${tid} is held by ${other}`);
   }
 
   async releaseLiveness(tid: string): Promise<void> {
-    await this.coordinator(() => this.env.coordinator.unlock(this.txKey(tid), tid));
+    await this.coordinator(() => this.env.coordinator.unlock(this.txKey(tid), this.lockOwner(tid)));
+  }
+
+  /**
+   * 'live' while the transaction's liveness key is held by a live process; 'dead' when that
+   * process is dead (CLU-6); 'unknown' without a key (finished, never clustered, or dropped by a
+   * Redis restart: then only the quiet period tells, CLU-4).
+   */
+  async txLiveness(tid: string): Promise<TxLiveness> {
+    const owner = await this.coordinator(() => this.env.coordinator.owner(this.txKey(tid)));
+    if (owner === null) return this.dead.has(tid) ? 'dead' : 'unknown';
+    if (!(await this.isDeadOwner(owner))) return 'live';
+    this.noteDead(holderOf(owner));
+    return 'dead';
   }
 
   async isLive(tid: string): Promise<boolean> {
-    return (await this.coordinator(() => this.env.coordinator.owner(this.txKey(tid)))) !== null;
+    return (await this.txLiveness(tid)) === 'live';
+  }
+
+  /** Whether `owner` (a lock's owner string) names a dead process (CLU-6). */
+  isDeadOwner(owner: string): Promise<boolean> {
+    return this.coordinator(() => this.liveness.isDeadOwner(owner));
+  }
+
+  /** Remembers a transaction of a dead process: its logs need no quiet period before recovery. */
+  noteDead(tid: string): void {
+    this.dead.add(tid);
+    if (this.dead.size > 10_000) this.dead.delete(this.dead.values().next().value!);
   }
 
   /**
@@ -95,6 +147,7 @@ export class ClusterSync {
    * wall-clock jumps, rewinds and skew between hosts never make a running transaction look dead.
    */
   quietLongEnough(tid: string, mtimeMs: number, graceMs: number): boolean {
+    if (this.dead.has(tid)) return true; // its process is dead (CLU-6): nothing can still change it
     const now = this.env.clock.monotonic();
     const seen = this.quiet.get(tid);
     if (!seen || seen.mtimeMs !== mtimeMs) {
@@ -115,7 +168,7 @@ export class ClusterSync {
   async committed(names: readonly string[]): Promise<void> {
     for (const name of names) {
       const key = this.stampKey(name);
-      await this.env.coordinator.cacheSet(key, TEXT.encode(this.env.random.uuid()), STAMP_TTL_MS).catch(() => undefined);
+      await this.env.coordinator.cacheSet(key, TEXT.encode(this.env.random.uuid()), STAMP_TTL_MS).catch(() => undefined); // a lost stamp only makes other processes reload later (CLU-1: they still validate under locks)
     }
   }
 
@@ -124,10 +177,14 @@ export class ClusterSync {
    * holds its node locks from before its first sector write until after its last, so a reader
    * that reloaded and then sees no lock cannot hold half of another commit (spec CLU-1).
    */
-  async assertNotInFlight(nodeIds: Iterable<string>): Promise<void> {
+  async assertNotInFlight(nodeIds: Iterable<string>, takeOver: (owner: string, key: string) => Promise<void>): Promise<void> {
     for (const id of nodeIds) {
-      const owner = await this.coordinator(() => this.env.coordinator.owner(`${this.namespace}:n:${id}`));
-      if (owner !== null) throw new SopError('CONFLICT', `node ${id} is being committed by transaction ${owner}; retry`);
+      const key = `${this.namespace}:n:${id}`;
+      const owner = await this.coordinator(() => this.env.coordinator.owner(key));
+      if (owner === null) continue;
+      // A dead committer's lock says nothing about a commit in flight: recover it, break the lock (CLU-6).
+      if (await this.isDeadOwner(owner)) await takeOver(owner, key);
+      else throw new SopError('CONFLICT', `node ${id} is being committed by transaction ${owner}; retry`);
     }
   }
 

@@ -266,6 +266,7 @@ export class Btree<K = unknown, V = unknown> {
     try {
       return await this.guard(op);
     } catch (error) {
+      // The operation's error is the caller's; a rollback that fails too leaves a step log the sweep finishes.
       if (!SopError.is(error, 'INVALID_ARGUMENT')) await this.tx.rollback().catch(() => undefined);
       throw error;
     }

@@ -1,10 +1,10 @@
-import { resolve } from 'node:path';
 import { NodeCache } from '../cache/node-cache.js';
 import { type KeyOrderSpec, makeKeyCompare, validateKeyOrderSpec } from '../codec/key-order.js';
 import { SopError, invalid, toSopError } from '../errors/sop-error.js';
 import { realEnv } from '../adapters/real-env.js';
 import { RedisCoordinator } from '../adapters/redis-coordinator.js';
 import { ClusterSync } from '../cluster/cluster-sync.js';
+import { ProcessLiveness, holderOf } from '../cluster/liveness.js';
 import { blobsFactory } from '../ec/factory.js';
 import type { Env } from '../ports/env.js';
 import { type Replication, type ReplicationInfo, openReplication } from '../replication/replication.js';
@@ -21,16 +21,20 @@ import { priorityLogTids } from '../txn/cluster-recovery.js';
 import { type LogState, type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { type Incident, Incidents } from '../util/incidents.js';
 import { ensureDurableDir, joinPath, partStoreName, validateStoreName, validateStoredName } from '../util/paths.js';
 import type { LayerHost, LayerMain, StoreEntry } from '../layers/host.js';
 import { type VectorStore, type VectorStoreOptions, newVectorStore, openVectorStore } from '../layers/vector/index.js';
 import { type SearchIndex, type SearchIndexOptions, newSearchIndex, openSearchIndex } from '../layers/search/index.js';
 import { type StreamStore, type StreamStoreOptions, newStreamStore, openStreamStore } from '../layers/stream/index.js';
 import { type ModelRegistry, newModelRegistry, openModelRegistry } from '../layers/models/index.js';
-import { type ExportReport, exportDatabase } from '../layers/export/index.js';
+import { type ExportReport, type FallbackReport, exportDatabase, openWithFallback } from '../layers/export/index.js';
 import { Btree } from './btree.js';
 import { type StoreCheck, checkStore } from './check.js';
 import { loadOrCreateDbInfo } from './db-info.js';
+import { lockFolders, releaseAll } from './folder-lock.js';
+import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
+import type { FileLock } from '../ports/file-system.js';
 import { type BtreeOptions, DEFAULT_HASH_MOD, DEFAULT_SLOT_LENGTH, type DatabaseOptions, MAX_SLOT_LENGTH } from './options.js';
 
 export interface TransactionRunOptions extends TransactionOptions {
@@ -44,6 +48,7 @@ export interface TransactionRunOptions extends TransactionOptions {
  */
 export class Database {
   private readonly live = new Map<string, Transaction>();
+  private readonly incidentLog: Incidents;
   private failure_: SopError | null = null;
   private closed = false;
   private seq = 0;
@@ -51,6 +56,8 @@ export class Database {
   private fastPath: Promise<void> | null = null;
   /** What the journal replay did when the folder was opened (spec JNL-4). */
   journalReplay: ReplayReport = { replayed: 0, seq: 0 };
+  /** Set when open rebuilt the folder from `options.fallback` (spec EXP-2); null otherwise. */
+  restoredFrom: FallbackReport | null = null;
 
   private constructor(
     readonly folder: string,
@@ -67,6 +74,7 @@ export class Database {
     private readonly replication: Replication | null,
     private readonly journal: Journal | null,
   ) {
+    this.incidentLog = new Incidents(env.clock);
     this.ctx = {
       env,
       translogs: joinPath(folder, 'translogs'),
@@ -82,10 +90,35 @@ export class Database {
       commitNeedsRecovery: (tid, error) => {
         this.failure_ ??= new SopError('UNAVAILABLE', `commit ${tid} could not finish; close and reopen the database to recover it`, { cause: error });
       },
+      incident: this.incidentLog.record,
+      lockOwner: (tid) => cluster?.lockOwner(tid) ?? tid,
+      isDeadOwner: async (owner) => (cluster ? cluster.isDeadOwner(owner) : false),
+      takeOver: (owner, key) => this.takeOver(owner, key),
       transactionEnded: (tid) => this.live.delete(tid),
       isLocal: (tid) => this.live.has(tid),
       failure: () => this.failure,
     };
+  }
+
+  /** One recovery per dead transaction at a time (CLU-6). */
+  private readonly settling = new KeyedMutex();
+
+  /**
+   * Clustered (CLU-6): a lock held by a dead process's transaction. That transaction is brought
+   * to its end first — redone if its priority log is there, else undone behind a fence that
+   * takes its commit point — and only then is its lock on `key` broken (compare-and-delete on
+   * the dead owner), with its liveness key.
+   */
+  private async takeOver(owner: string, key: string): Promise<void> {
+    const cluster = this.cluster!;
+    const tid = holderOf(owner);
+    cluster.noteDead(tid);
+    await this.settling.run(tid, async () => {
+      const states = await scanLogs(this.env, this.ctx.translogs, (t) => t !== tid);
+      await recover(this.env, this.ctx.translogs, this.repo, states, { fence: true });
+    });
+    await this.env.coordinator.unlock(key, owner);
+    await this.env.coordinator.unlock(cluster.txKey(tid), owner).catch(() => false); // its TTL frees it otherwise
   }
 
   /**
@@ -97,50 +130,54 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    if (typeof options?.folder !== 'string' || options.folder.length === 0) throw invalid('options.folder must be a non-empty string');
-    if (options.mode !== undefined && options.mode !== 'standalone' && options.mode !== 'clustered') {
-      throw invalid(`mode must be 'standalone' or 'clustered', got ${JSON.stringify(options.mode)}`);
-    }
-    const hashMod = options.registryHashMod;
-    if (hashMod !== undefined && !(Number.isInteger(hashMod) && hashMod >= 1 && hashMod <= 100_000)) throw invalid('registryHashMod must be an integer in 1..100000');
-    checkJournalOptions(options);
-    const grace = options.clusterGraceMs;
-    if (grace !== undefined && !(typeof grace === 'number' && grace >= 0)) throw invalid('clusterGraceMs must be a number >= 0');
-    const folder = resolve(options.folder).replace(/\\/g, '/');
-    const owned = options.mode === 'clustered' && !options.env ? await connectRedis(options) : null;
-    const base = owned ? { ...realEnv(), coordinator: owned } : (options.env ?? realEnv());
+    const o = resolveOptions(options); // every option checked and defaulted here, before anything is written
+    if (o.fallback !== undefined) return openWithFallback(options, (plain) => Database.open(plain));
+    const owned = o.mode === 'clustered' && !o.env ? await connectRedis(o) : null;
+    const base = owned ? { ...realEnv(), coordinator: owned } : (o.env ?? realEnv());
+    let locks: FileLock[] = [];
     try {
-      const replicated = options.replication === undefined ? null : await openReplication(base, folder, options.replication, options.mode);
-      return await Database.openFolder(replicated?.env ?? base, folder, options, owned, replicated?.replication ?? null);
+      const stat = await base.fs.stat(o.folder).catch(() => null); // a failing drive is replication's to handle
+      if (stat && !stat.isDirectory) throw invalid(`${o.folder} is not a directory`);
+      const folders = [o.folder, ...(o.replication ? [o.replication.passive] : []), ...(o.erasureCoding?.drives ?? [])];
+      locks = await lockFolders(base, folders, o.mode === 'clustered', base.clock.now(), o.replication !== null || o.erasureCoding !== null);
+      const replicated = o.replication ? await openReplication(base, o.folder, o.replication.passive) : null;
+      const db = await Database.openFolder(replicated?.env ?? base, o, owned, replicated?.replication ?? null);
+      db.locks = locks;
+      return db;
     } catch (error) {
-      await owned?.close().catch(() => undefined);
-      throw toSopError(error, `open ${folder}`);
+      await releaseAll(locks);
+      await owned?.close().catch(() => undefined); // the open's own error is the one to report
+      throw toSopError(error, `open ${o.folder}`);
     }
   }
 
-  private static async openFolder(env: Env, folder: string, options: DatabaseOptions, owned: RedisCoordinator | null, replication: Replication | null): Promise<Database> {
-    const stat = await env.fs.stat(folder);
-    if (stat && !stat.isDirectory) throw invalid(`${folder} is not a directory`);
+  /** The folder locks this database holds until it is closed (spec STORE-5). */
+  private locks: FileLock[] = [];
+
+  private static async openFolder(env: Env, options: ResolvedOptions, owned: RedisCoordinator | null, replication: Replication | null): Promise<Database> {
+    const folder = options.folder;
     await ensureDurableDir(env.fs, folder);
     const info = await loadOrCreateDbInfo(env, folder, options.registryHashMod, DEFAULT_HASH_MOD);
     const translogs = joinPath(folder, 'translogs');
     await ensureDurableDir(env.fs, translogs);
-    const repo = new StoreRepository(env, folder, info.hashMod, blobsFactory(env, options.erasureCoding));
+    const repo = new StoreRepository(env, folder, info.hashMod, blobsFactory(env, options.erasureCoding ?? undefined));
     const namespace = `sop:${folder}`;
     const clustered = options.mode === 'clustered';
-    const grace = options.clusterGraceMs ?? 10_000;
-    const cluster = clustered ? new ClusterSync(env, namespace, repo.dir, (store) => repo.readInfo(store)) : null;
+    const grace = options.clusterGraceMs;
+    const liveness = clustered ? new ProcessLiveness(env, namespace, options.clusterLivenessMs) : null;
+    const cluster = liveness ? new ClusterSync(env, namespace, repo.dir, (store) => repo.readInfo(store), liveness) : null;
     if (cluster) {
       repo.sectorGuard = cluster.sectorGuard;
       repo.storeLock = (names, task) => cluster.withStoreLocks(names, task);
       repo.hiddenQuiet = (name, mtimeMs) => cluster.quietLongEnough(`hidden:${name}`, mtimeMs, grace);
-      await cluster.restarted(false); // adopts the Coordinator's current run id
     }
     const scan = cluster ? { quietLongEnough: (tid: string, mtimeMs: number) => cluster.quietLongEnough(tid, mtimeMs, grace) } : {};
     let states: LogState[];
     let report: RecoveryReport;
     let replayed: ReplayReport;
     try {
+      await liveness?.start(); // before any lock: every lock this process takes names it (CLU-6)
+      await cluster?.restarted(false); // adopts the Coordinator's current run id
       await repo.init();
       // Journal records first, in any mode: a folder last run in journal mode may have some (JNL-4).
       replayed = await replayJournal(env, translogs, repo);
@@ -152,16 +189,17 @@ export class Database {
       // (COW-3; found by the clustered simulator, seed 1247438075 --nodes 3).
       const restoreTids = cluster ? new Set([...redoTids, ...(await priorityLogTids(env, translogs))]) : redoTids;
       for (const name of await repo.names()) await repo.get(name, restoreTids);
-      report = await recover(env, translogs, repo, states);
+      report = await recover(env, translogs, repo, states, { fence: clustered });
     } catch (error) {
-      await repo.close().catch(() => undefined);
+      await repo.close().catch(() => undefined); // the open's own error is the one to report
+      await liveness?.close();
       throw error;
     }
-    const nodes = new NodeCache(options.nodeCacheSize ?? 20_000, env.coordinator, namespace, 5 * 60_000);
+    const nodes = new NodeCache(options.nodeCacheSize, env.coordinator, namespace, 5 * 60_000);
     let db: Database | undefined;
     const isLive = async (tid: string): Promise<boolean> => (db?.live.has(tid) ?? true) || ((await cluster?.isLive(tid)) ?? false);
-    const maintenance = new Maintenance(env, translogs, repo, namespace, isLive, options.maintenance, clustered, scan);
-    const journal = options.journal ? new Journal(env, translogs, repo, options.journal === true ? {} : options.journal) : null;
+    const maintenance = new Maintenance(env, translogs, repo, namespace, isLive, options.maintenance, clustered, scan, (where, e) => db?.incidentLog.record(where, e));
+    const journal = options.journal ? new Journal(env, translogs, repo, options.journal) : null;
     if (journal) maintenance.checkpoint = () => journal.checkpoint();
     db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned, replication, journal);
     db.journalReplay = replayed;
@@ -180,7 +218,7 @@ export class Database {
     if (max !== undefined && !(typeof max === 'number' && max > 0)) throw invalid('maxTimeMs must be a number > 0');
     if (mode === 'write' && this.failure) throw this.failure;
     if (this.cluster && (await this.cluster.restarted(true))) await this.restartFastPath();
-    await this.maintenance?.onIdle().catch(() => undefined);
+    await this.maintenance?.onIdle().catch((error: unknown) => this.incidentLog.record('sweep', error)); // retried at the next due sweep
     this.ensureOpen(); // closed while the sweep ran: no transaction may start on closed files
     const tx = new Transaction(this.ctx, this.env.random.uuid(), mode, options);
     this.live.set(tx.id, tx);
@@ -197,7 +235,7 @@ export class Database {
       const isLive = async (tid: string): Promise<boolean> => this.live.has(tid) || (await this.cluster!.isLive(tid));
       const quietLongEnough = (tid: string, mtimeMs: number): boolean => this.cluster!.quietLongEnough(tid, mtimeMs, this.clusterGraceMs);
       const states = await scanLogs(this.env, this.ctx.translogs, isLive, { quietLongEnough });
-      await recover(this.env, this.ctx.translogs, this.repo, states);
+      await recover(this.env, this.ctx.translogs, this.repo, states, { fence: true });
       this.cluster!.adoptRunId();
     })().finally(() => (this.fastPath = null));
     return this.fastPath;
@@ -342,7 +380,8 @@ export class Database {
         await tx.commit();
         return result;
       } catch (error) {
-        if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+        // The callback's error is the caller's; a rollback that fails too leaves a step log the sweep finishes.
+        if (tx.state === 'active') await tx.rollback().catch((e: unknown) => this.incidentLog.record(`rollback of ${tx.id}`, e));
         if (!SopError.is(error, 'CONFLICT') || attempt >= retries) throw error;
         await this.env.clock.sleep(1 + Math.floor(this.env.random.nextFloat() * Math.min(1_000, 2 ** (attempt + 1)))); // full jitter
       }
@@ -449,6 +488,19 @@ export class Database {
     });
   }
 
+  /**
+   * Background work that failed without failing a caller (a sweep, a repair, a checkpoint, a
+   * cleanup), most recent last (at most 100): it is retried later; these say it happened.
+   */
+  incidents(): readonly Incident[] {
+    return this.incidentLog.recent();
+  }
+
+  /** Calls `listener` for every new incident; returns the function that stops it. */
+  onIncident(listener: (incident: Incident) => void): () => void {
+    return this.incidentLog.subscribe(listener);
+  }
+
   /** Runs one onIdle sweep now (recovery of dead transactions). */
   async sweep(): Promise<RecoveryReport | null> {
     this.ensureOpen();
@@ -465,14 +517,19 @@ export class Database {
     if (this.closed) return;
     this.closed = true;
     const inFlight = [...this.live.values()];
-    for (const tx of inFlight) if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+    const report = this.incidentLog.record;
+    // Failures while closing are reported, not thrown: what they leave (a step log, journal
+    // records) is finished by the next open's recovery or replay (REC-1, JNL-4).
+    for (const tx of inFlight) if (tx.state === 'active') await tx.rollback().catch((e: unknown) => report(`rollback of ${tx.id} at close`, e));
     for (const tx of inFlight) await tx.settled();
     await this.maintenance?.idle();
-    await this.journal?.checkpoint().catch(() => undefined); // kept records are replayed at the next open
-    await this.journal?.close().catch(() => undefined);
+    await this.journal?.checkpoint().catch((e: unknown) => report('checkpoint at close', e));
+    await this.journal?.close().catch((e: unknown) => report('journal close', e));
     await this.repo.close();
+    await this.cluster?.liveness.close();
     await this.replication?.close();
-    await this.ownedCoordinator?.close().catch(() => undefined);
+    await this.ownedCoordinator?.close().catch(() => undefined); // a connection that fails to quit is dropped: nothing of ours rides on it
+    await releaseAll(this.locks); // last: nothing of this instance writes any more
   }
 
   /** Clustered: a transaction's first look at a store reloads it if another process committed to it (CLU-1). */
@@ -551,26 +608,10 @@ function checkCompatible<K>(existing: StoreInfo, wanted: StoreInfo, given: Btree
 
 
 /** Clustered mode's own Redis connection; a wrong URL, password or a server that is down is UNAVAILABLE, naming the cause. */
-async function connectRedis(options: DatabaseOptions): Promise<RedisCoordinator> {
-  if (options.redis === undefined) throw invalid("mode 'clustered' needs options.redis (a redis:// URL, ioredis options or { cluster: [...] })");
+async function connectRedis(options: ResolvedOptions): Promise<RedisCoordinator> {
   try {
-    return await RedisCoordinator.connect(options.redis, options.redisOptions);
+    return await RedisCoordinator.connect(options.redis!, options.redisOptions);
   } catch (error) {
     throw new SopError('UNAVAILABLE', `clustered mode cannot reach Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-}
-
-/** Journal mode needs one process and local blobs (spec JNL-1). */
-function checkJournalOptions(options: DatabaseOptions): void {
-  const j = options.journal;
-  if (j === undefined || j === false) return;
-  if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes?, maxHeldBytes?, blockingSync? }');
-  if (options.mode === 'clustered') throw invalid('journal mode is standalone only');
-  if (options.erasureCoding) throw invalid('journal mode needs local blobs: it cannot be combined with erasureCoding');
-  if (j === true) return;
-  for (const key of ['maxRecords', 'maxBytes', 'maxHeldBytes'] as const) {
-    const v = j[key];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw invalid(`journal.${key} must be an integer >= 1`);
-  }
-  if (j.blockingSync !== undefined && typeof j.blockingSync !== 'boolean') throw invalid('journal.blockingSync must be a boolean');
 }

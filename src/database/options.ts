@@ -25,6 +25,13 @@ export interface DatabaseOptions {
    * locks of live ones). Default 10 s.
    */
   clusterGraceMs?: number;
+  /**
+   * Clustered mode: how long a process may go without a heartbeat (its key in Redis, re-armed
+   * five times per period) before other processes call it dead, recover its transactions and
+   * break its locks (spec CLU-6). Default 2 s: after a SIGKILL, others commit on its keys
+   * within about 4 s. A process paused longer (GC, swap) fails its commits in flight safely.
+   */
+  clusterLivenessMs?: number;
   /** Registry sectors per segment file (SOP's hash mod). Fixed when the folder is created. Default 250. */
   registryHashMod?: number;
   /** Capacity of the L1 node cache (decoded nodes). Default 20,000. */

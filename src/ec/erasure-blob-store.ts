@@ -366,8 +366,9 @@ export class ErasureBlobStore implements Blobs {
   /** Whether some drive answers (its folder is there) but lacks this store's blobs folder: a replaced drive. */
   private async replacedDrive(): Promise<boolean> {
     for (const [index, drive] of this.config.drives.entries()) {
+      // A drive that cannot be looked at is failing, not replaced: the next repair looks again.
       const root = await this.env.fs.stat(drive).catch(() => null);
-      if (root?.isDirectory && !(await this.env.fs.stat(this.folderOn(index)).catch(() => 'unknown'))) return true;
+      if (root?.isDirectory && !(await this.env.fs.stat(this.folderOn(index)).catch(() => 'unknown'))) return true; // unknown: not taken for replaced
     }
     return false;
   }
@@ -572,7 +573,7 @@ export class ErasureBlobStore implements Blobs {
     try {
       return (await this.env.fs.stat(this.folderOn(drive)))?.isDirectory === true;
     } catch {
-      return false;
+      return false; // a drive that cannot answer holds nothing readable now (reads count it among the missing, EC-1)
     }
   }
 

@@ -55,7 +55,7 @@ export async function repairBlobs(store: ErasureBlobStore, ids: readonly string[
           await store.secureShard(d, id);
           synced.add(folder);
         } catch {
-          failed++;
+          failed++; // reported in the result (unwritable); the next repair tries again
         }
       }
       if (bad.length > 0) {
@@ -65,7 +65,7 @@ export async function repairBlobs(store: ErasureBlobStore, ids: readonly string[
             await store.writeShard(d, id, encodeShard(full[d]!));
             shardsRewritten++;
           } catch {
-            failed++;
+            failed++; // reported in the result (unwritable); the next repair tries again
           }
         }
       }

@@ -66,12 +66,13 @@ export class Journal {
     private readonly env: Env,
     private readonly dir: string,
     private readonly repo: StoreRepository,
-    options: JournalOptions = {},
+    options: Required<JournalOptions>,
   ) {
-    this.maxRecords = options.maxRecords ?? 1024;
-    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    this.maxHeldBytes = options.maxHeldBytes ?? 256 * 1024 * 1024;
-    this.blockingSync = options.blockingSync === true;
+    // Defaults live in database/resolve-options.ts (DEFAULTS.journal).
+    this.maxRecords = options.maxRecords;
+    this.maxBytes = options.maxBytes;
+    this.maxHeldBytes = options.maxHeldBytes;
+    this.blockingSync = options.blockingSync;
   }
 
   /** Records since the last checkpoint. */
@@ -183,7 +184,7 @@ export class Journal {
       this.allocated = await file.size();
       await this.env.fs.syncDir(this.dir); // the file must be found after a crash before a record in it counts
     } catch (error) {
-      await file.close().catch(() => undefined);
+      await file.close().catch(() => undefined); // the first error is the one to report
       throw error;
     }
     this.file = file;

@@ -2,7 +2,7 @@ import { BlockKind, decodeJsonFrame, encodeJsonFrame } from '../codec/frame.js';
 import { corrupt } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { replaceDurably } from '../util/durable-file.js';
-import { joinPath, validateStoredName } from '../util/paths.js';
+import { joinPath, isStoredName } from '../util/paths.js';
 import { retryCorrupt } from '../util/retry-corrupt.js';
 
 /**
@@ -37,16 +37,9 @@ function checkMark(mark: CheckpointMark): CheckpointMark {
   const ok =
     typeof mark === 'object' && mark !== null && Number.isSafeInteger(mark.seq) && mark.seq >= 0 &&
     typeof mark.doomed === 'object' && mark.doomed !== null &&
-    Object.entries(mark.doomed).every(([store, ids]) => isStoreName(store) && Array.isArray(ids) && ids.every((id) => typeof id === 'string' && BLOB_ID.test(id)));
+    Object.entries(mark.doomed).every(([store, ids]) => isStoredName(store) && Array.isArray(ids) && ids.every((id) => typeof id === 'string' && BLOB_ID.test(id)));
   if (!ok) throw corrupt(`${MARK}: malformed`);
   return mark;
 }
 
-function isStoreName(name: string): boolean {
-  try {
-    validateStoredName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
+

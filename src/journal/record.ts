@@ -1,7 +1,7 @@
 import { BlockKind, beginFrame, decodeFrame, endFrame } from '../codec/frame.js';
 import { SopError, corrupt } from '../errors/sop-error.js';
 import type { StoreInfo } from '../store/store-info.js';
-import { joinPath, validateStoredName } from '../util/paths.js';
+import { joinPath, isStoredName } from '../util/paths.js';
 
 /**
  * A journal record (spec JNL-1): everything one committed transaction writes, as one CRC-framed
@@ -128,12 +128,7 @@ function validOps(ops: unknown): boolean {
 }
 
 function isStoreName(part: { name?: unknown; store?: unknown }): boolean {
-  try {
-    validateStoredName(part.name ?? part.store);
-    return true;
-  } catch {
-    return false;
-  }
+  return isStoredName(part.name ?? part.store);
 }
 
 function parseHeader(bytes: Uint8Array, where: string): Header {

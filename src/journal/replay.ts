@@ -63,7 +63,7 @@ export async function replayJournal(env: Env, dir: string, repo: StoreRepository
       doomed.set(name, ids);
     }
   } finally {
-    for (const target of targets.values()) for (const file of target?.segments.values() ?? []) await file.close().catch(() => undefined);
+    for (const target of targets.values()) for (const file of target?.segments.values() ?? []) await file.close().catch(() => undefined); // replay's outcome is decided: its files only need letting go
   }
   if (records.length > 0) {
     const lists = Object.fromEntries([...doomed].map(([name, ids]) => [name, [...ids]]));

@@ -7,6 +7,9 @@ export interface Clock {
   now(): number;
   /** Milliseconds from an arbitrary origin; never decreases. */
   monotonic(): number;
-  /** Resolves after `ms`; rejects with the signal's reason when aborted. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves after `ms`; rejects with the signal's reason when aborted. `background`: the wait
+   * alone must not keep the process running (a heartbeat of a database the user forgot to close).
+   */
+  sleep(ms: number, signal?: AbortSignal, background?: boolean): Promise<void>;
 }

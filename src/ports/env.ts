@@ -10,6 +10,8 @@ export interface Env {
   readonly clock: Clock;
   readonly random: Random;
   readonly coordinator: Coordinator;
+  /** Who this process is, for the lock file a refused opener reads (e.g. 'pid 123 on host-a'). */
+  readonly process?: string;
   /**
    * Named crash/fault points (sim/ and fault-injection/ hook them). Production: no-op.
    * Engine code calls `env.point('commit.afterPlg')` at every step the spec names.

@@ -43,7 +43,28 @@ export interface FileStat {
   readonly mtimeMs: number;
 }
 
+/** An advisory lock taken with `FileSystem.lock`. */
+export interface FileLock {
+  /** Gives the lock up (idempotent). The lock also goes when the process ends, however it ends. */
+  release(): Promise<void>;
+}
+
+/** What `lock` found when another process holds the file in a conflicting mode. */
+export interface LockRefused {
+  /** What the holder wrote into the lock file (its owner text), or '' for shared holders. */
+  readonly heldBy: string;
+}
+
 export interface FileSystem {
+  /**
+   * Takes an advisory lock on `path` (created when missing) without waiting: 'exclusive'
+   * conflicts with any other holder, 'shared' only with an exclusive one. An exclusive holder
+   * writes `owner` into the file so a refused caller can name it. The lock lives until released
+   * or until its process ends, however it ends (a crash leaves no stale lock: the kernel's
+   * flock, the simulator's process gate). Held per call: a second lock of one path in the same
+   * process conflicts like another process's.
+   */
+  lock(path: string, mode: 'exclusive' | 'shared', owner: string): Promise<FileLock | LockRefused>;
   open(path: string, mode: OpenMode): Promise<FileHandle>;
   /** Whole file; rejects ENOENT when missing. */
   readFile(path: string): Promise<Uint8Array>;

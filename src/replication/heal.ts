@@ -11,6 +11,6 @@ export function isValidFrame(bytes: Uint8Array): boolean {
     checkAnyFrame(bytes, 'replica');
     return true;
   } catch {
-    return false;
+    return false; // the failure is the answer: not a valid block
   }
 }

@@ -49,6 +49,7 @@ export async function reinstate(fs: ReplicatedFileSystem, progress?: (p: Reinsta
     });
   } catch (error) {
     fs.dirty = null;
+    // The reinstate's own error is thrown below; a passive that cannot even be marked failed stays 'reinstating' (never trusted).
     if (fs.status.passive === 'reinstating') await fs.passiveFailed(passive, error).catch(() => undefined);
     throw error instanceof SopError ? error : new SopError('IO', `reinstate of ${fs.roots[passive]} failed: ${String(error)}`, { cause: error });
   }
@@ -225,7 +226,7 @@ async function copyFileOnce(fs: ReplicatedFileSystem, logical: string, active: D
     return copyFileDurably(fs.inner, from, to); // gone meanwhile: copied as a removal
   }
   if (!isValidFrame(bytes)) {
-    const theirs = await readStable(fs.inner, to).catch(() => null);
+    const theirs = await readStable(fs.inner, to).catch(() => null); // no readable passive copy: the active bytes are copied as they are
     if (theirs && isValidFrame(theirs)) {
       await copyBytesDurably(fs.inner, from, theirs);
       fs.record('healed', `${logical}: damaged on ${fs.roots[active]}, restored from ${fs.roots[passive]} during reinstate`);

@@ -1,6 +1,6 @@
 import { SopError } from '../errors/sop-error.js';
 import type { Clock } from '../ports/clock.js';
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../ports/file-system.js';
+import type { FileHandle, FileLock, FileStat, FileSystem, LockRefused, OpenMode } from '../ports/file-system.js';
 import { writeSynced } from '../util/durable-file.js';
 import { ensureDurableDir, joinPath } from '../util/paths.js';
 import { Gate } from './gate.js';
@@ -104,6 +104,11 @@ export class ReplicatedFileSystem implements FileSystem {
 
   // ---- the FileSystem port ------------------------------------------------------------------
 
+  /** Locks are per drive: the database takes them on each drive's own folder, unmapped (not mirrored). */
+  lock(path: string, mode: 'exclusive' | 'shared', owner: string): Promise<FileLock | LockRefused> {
+    return this.inner.lock(path, mode, owner);
+  }
+
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
     if (!this.inside(path)) return this.inner.open(path, mode);
     if (mode === 'read') {
@@ -133,7 +138,7 @@ export class ReplicatedFileSystem implements FileSystem {
     try {
       good = await this.inner.readFile(this.map(path, other(active))!);
     } catch {
-      return bad;
+      return bad; // no good copy to heal from: the caller's decode reports the damage as CORRUPT
     }
     if (!isValidFrame(good)) return bad;
     await this.gate
@@ -311,7 +316,7 @@ export class ReplicatedFileSystem implements FileSystem {
   /** Serialises status changes (failovers and drops racing from concurrent calls). */
   changeStatus<T>(work: () => Promise<T>): Promise<T> {
     const run = this.statusChange.then(work, work);
-    this.statusChange = run.catch(() => undefined);
+    this.statusChange = run.catch(() => undefined); // the chain only orders changes; each caller gets its own error
     return run;
   }
 
@@ -343,7 +348,9 @@ export class ReplicatedFileSystem implements FileSystem {
 
   /** Whether either drive holds the open marker: the last run did not close cleanly. */
   async openMarker(): Promise<boolean> {
-    for (const root of this.roots) if (await this.inner.stat(joinPath(root, OPEN_MARKER)).catch(() => null)) return true;
+    // A marker that cannot be looked at counts as present: a needless resync costs a read of
+    // both folders, a skipped one could leave the drives different (REPL-3).
+    for (const root of this.roots) if (await this.inner.stat(joinPath(root, OPEN_MARKER)).catch(() => 'unknown')) return true;
     return false;
   }
 
@@ -358,7 +365,7 @@ export class ReplicatedFileSystem implements FileSystem {
       await this.inner.syncDir(root);
     };
     await mark(this.roots[this.status_.active]);
-    await mark(this.roots[other(this.status_.active)]).catch(() => undefined);
+    await mark(this.roots[other(this.status_.active)]).catch(() => undefined); // best effort (above): the active drive's marker is the one that counts
   }
 
   /** A status change adopted in memory that the active drive could not record (passiveFailed). */
@@ -371,7 +378,7 @@ export class ReplicatedFileSystem implements FileSystem {
       await this.inner.unlink(joinPath(root, OPEN_MARKER)).then(
         () => this.inner.syncDir(root),
         () => undefined,
-      ).catch(() => undefined);
+      ).catch(() => undefined); // a marker left behind costs a resync at the next open, nothing else
     }
   }
 
@@ -388,7 +395,7 @@ export class ReplicatedFileSystem implements FileSystem {
 
 async function closeQuietly(value: unknown): Promise<void> {
   const file = value as { close?: () => Promise<void> } | null;
-  if (file && typeof file.close === 'function') await file.close().catch(() => undefined);
+  if (file && typeof file.close === 'function') await file.close().catch(() => undefined); // a handle of a drive being dropped: its errors are that drive's, already reported
 }
 
 function describe(error: unknown): string {

@@ -52,7 +52,7 @@ export class ReplicatedHandle implements FileHandle {
     const passive = this.perDrive[active === 0 ? 1 : 0];
     const main = this.perDrive[active];
     this.perDrive[0] = this.perDrive[1] = null;
-    await passive?.close().catch(() => undefined);
+    await passive?.close().catch(() => undefined); // the passive's write errors surfaced through onBoth already
     await main?.close();
   }
 
@@ -60,7 +60,7 @@ export class ReplicatedHandle implements FileHandle {
   async drop(drive: Drive): Promise<void> {
     const file = this.perDrive[drive];
     this.perDrive[drive] = null;
-    await file?.close().catch(() => undefined);
+    await file?.close().catch(() => undefined); // the drive is failing or about to be rewritten: nothing more goes through this handle
   }
 
   private async on(drive: Drive): Promise<FileHandle> {

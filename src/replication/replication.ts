@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { SopError, invalid } from '../errors/sop-error.js';
+import type { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { type ReinstateProgress, type ReinstateReport, reinstate } from './reinstate.js';
 import { type ReplicationEvent, ReplicatedFileSystem } from './replicated-fs.js';
@@ -66,7 +65,7 @@ export class Replication {
       () => reinstate(this.fs, progress),
       () => reinstate(this.fs, progress),
     );
-    this.reinstating = run.catch(() => undefined);
+    this.reinstating = run.catch(() => undefined); // queues the next call; this call's caller gets the error
     return run;
   }
 
@@ -86,24 +85,11 @@ export class Replication {
  * status from both drives, and seeds a passive drive that has never been copied (replication
  * turned on for an existing folder) before the engine touches anything.
  */
-export async function openReplication(env: Env, folder: string, options: ReplicationOptions, mode: string | undefined): Promise<{ env: Env; replication: Replication }> {
-  const passive = checkOptions(folder, options, mode);
+export async function openReplication(env: Env, folder: string, passive: string): Promise<{ env: Env; replication: Replication }> {
   const { fs, seed } = await ReplicatedFileSystem.open(env.fs, folder, passive, env.clock);
   const replication = new Replication(fs);
   if (seed) await replication.reinstate();
   else if (await fs.openMarker()) await resyncAfterOpen(fs); // the last run did not close cleanly
   await fs.markOpen();
   return { env: { ...env, fs }, replication };
-}
-
-function checkOptions(folder: string, options: ReplicationOptions, mode: string | undefined): string {
-  if (options === null || typeof options !== 'object') throw invalid('replication must be an object { passive: folder }');
-  if (typeof options.passive !== 'string' || options.passive.length === 0) throw invalid('replication.passive must be a non-empty string');
-  if (mode === 'clustered') {
-    throw new SopError('INVALID_ARGUMENT', "replication is available in standalone mode only (every process would need to see a failover at once: not built yet)");
-  }
-  const passive = resolve(options.passive).replace(/\\/g, '/');
-  const nested = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`);
-  if (nested(passive, folder) || nested(folder, passive)) throw invalid(`replication.passive ${passive} must be outside folder ${folder} and not contain it`);
-  return passive;
 }

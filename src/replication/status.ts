@@ -3,6 +3,7 @@ import { corrupt } from '../errors/sop-error.js';
 import type { FileSystem } from '../ports/file-system.js';
 import { replaceDurably } from '../util/durable-file.js';
 import { joinPath } from '../util/paths.js';
+import { LOCK_FILE } from '../database/folder-lock.js';
 
 /** Drive 0 is the database `folder`, drive 1 the `replication.passive` folder; the roles are fixed, only `active` moves. */
 export type Drive = 0 | 1;
@@ -42,7 +43,7 @@ export const STATUS_FILE = 'replication.status';
 export const OPEN_MARKER = 'replication.open';
 
 /** The per-drive files of replication itself, never copied or compared (they live at each drive's root). */
-export const DRIVE_FILES: ReadonlySet<string> = new Set([STATUS_FILE, `${STATUS_FILE}.tmp`, OPEN_MARKER]);
+export const DRIVE_FILES: ReadonlySet<string> = new Set([STATUS_FILE, `${STATUS_FILE}.tmp`, OPEN_MARKER, LOCK_FILE]);
 
 export function encodeStatus(status: ReplicationStatus): Uint8Array {
   return encodeJsonFrame(BlockKind.ReplicationStatus, status);

@@ -76,7 +76,7 @@ export class StoreRepository {
     const path = joinPath(this.dir, entry);
     const name =
       /^\.creating-[0-9a-f-]{36}-(.+)$/.exec(entry)?.[1] ??
-      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null));
+      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null)); // unreadable: nothing is deleted
     if (name === null || (await this.env.fs.stat(joinPath(this.dir, name)))) return true;
     return this.blobsFor.open(name, path).removeStore().then(() => true, () => false);
   }
@@ -135,7 +135,7 @@ export class StoreRepository {
         // (found by the erasure-coded simulator, seed 90095).
         if (!written.renamed) {
           const blobsGone = !(blobs.external && written.root) || (await blobs.removeAll([written.root], true).then(() => true, () => false));
-          if (blobsGone) await this.env.fs.removeTree(temp).catch(() => undefined);
+          if (blobsGone) await this.env.fs.removeTree(temp).catch(() => undefined); // a hidden leftover is cleared by a later open (clearHidden)
         }
         // Another process created it between our check and our rename (clustered mode).
         const code = (error as { code?: string }).code;

@@ -64,16 +64,16 @@ export async function redoDeadCommits(env: Env, dir: string, repo: StoreReposito
 }
 
 /**
- * Every node id changed by a priority log whose transaction is not finished yet (its apply or
+ * Every node id changed by a priority log whose transaction is not finished yet, with that transaction (its apply or
  * a redo may be under way). A reader that read one of them must not commit on a view it
  * reloaded meanwhile (spec CLU-1). Torn logs are skipped: their owner is before its commit
  * point and still holds its node locks.
  */
-export async function pendingNodeIds(env: Env, dir: string): Promise<Set<string>> {
-  const ids = new Set<string>();
+export async function pendingNodeIds(env: Env, dir: string): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
   for (const tid of await priorityLogTids(env, dir)) {
     const log = await readPriorityLog(env, dir, tid, false);
-    for (const store of log?.stores ?? []) for (const change of store.changes) ids.add(change.id);
+    for (const store of log?.stores ?? []) for (const change of store.changes) ids.set(change.id, tid);
   }
   return ids;
 }

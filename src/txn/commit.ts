@@ -49,6 +49,8 @@ export interface CommitInput {
  */
 export class Commit {
   private readonly locks: LockSet;
+  /** Clustered: this process's liveness generation when the commit began (CLU-6). */
+  private readonly generation: number;
   private readonly deadline: number;
   private plans: StorePlan[] = [];
   private committed = false;
@@ -65,7 +67,8 @@ export class Commit {
     private readonly ctx: TxContext,
     private readonly input: CommitInput,
   ) {
-    this.locks = new LockSet(ctx.env, ctx.locks, input.tid);
+    this.locks = new LockSet(ctx.env, ctx.locks, ctx.lockOwner(input.tid));
+    this.generation = ctx.cluster?.liveness.generation ?? 0;
     this.deadline = ctx.env.clock.monotonic() + input.maxTimeMs;
   }
 
@@ -103,8 +106,19 @@ export class Commit {
     }
     // Clustered: the transaction's liveness lock, so no other process's recovery undoes it (CLU-4).
     if (this.ctx.cluster) keys.push(this.ctx.cluster.txKey(this.input.tid));
-    const busy = await this.locks.tryLock(keys, this.input.maxTimeMs);
-    if (busy) throw new SopError('CONFLICT', `an item this transaction changes is being changed by another transaction (${busy}); retry`);
+    for (;;) {
+      const busy = await this.locks.tryLock(keys, this.input.maxTimeMs);
+      if (!busy) return;
+      if (!(await this.tookOver(busy))) throw new SopError('CONFLICT', `an item this transaction changes is being changed by another transaction (${busy.key}); retry`);
+    }
+  }
+
+  /** A lock held by a dead process's transaction is taken over at once (CLU-6): true when it was. */
+  private async tookOver(busy: { key: string; owner: string | null }): Promise<boolean> {
+    if (busy.owner === null || !(await this.ctx.isDeadOwner(busy.owner))) return false;
+    this.checkDeadline();
+    await this.ctx.takeOver(busy.owner, busy.key);
+    return true;
   }
 
   /** Locks every node read or changed, then checks none changed since read; merges if they did. */
@@ -113,8 +127,9 @@ export class Commit {
       this.checkDeadline();
       const busy = await this.locks.tryLock(this.nodeLockKeys(), this.input.maxTimeMs);
       if (busy) {
+        const took = await this.tookOver(busy);
         await this.lockItems();
-        await this.backoff(attempt);
+        if (!took) await this.backoff(attempt);
         continue;
       }
       await this.syncCluster();
@@ -212,10 +227,12 @@ export class Commit {
       const log = this.priorityLog();
       await this.reachCommitPoint(log);
       await this.ctx.env.point?.('commit.afterPlg');
+      await this.confirmAlive(log.tid);
       await this.apply(log);
     };
     try {
-      await this.ctx.storeMutex.runAll(names, () => (cluster && names.length > 0 ? cluster.withStoreLocks(names, counted) : counted()));
+      const bound = { deadline: this.deadline, ...(this.input.signal ? { signal: this.input.signal } : {}) };
+      await this.ctx.storeMutex.runAll(names, () => (cluster && names.length > 0 ? cluster.withStoreLocks(names, counted, bound) : counted()));
     } catch (error) {
       // Failed before the commit point (a store lock or a store info that could not be read):
       // nothing is visible, so phase 1 is undone and its locks released (found by the
@@ -312,7 +329,7 @@ export class Commit {
     }
     await this.locks.releaseAll();
     for (const plan of this.plans) for (const id of plan.obsolete) this.ctx.nodes.forget(id);
-    if (journal.due) await journal.checkpoint().catch(() => undefined); // kept records are checkpointed by a later try
+    if (journal.due) await journal.checkpoint().catch((e: unknown) => this.ctx.incident('checkpoint', e)); // kept records are checkpointed by a later try
   }
 
   /**
@@ -320,15 +337,25 @@ export class Commit {
    * undone: a log that survived a crash would be redone onto deleted blobs (spec LOG-2).
    */
   private async reachCommitPoint(log: PriorityLog): Promise<void> {
+    let creating = false;
     try {
       const failure = this.ctx.failure();
       if (failure) throw failure; // counts and images may be stale after a failed apply (spec REC-5)
+      this.checkDeadline();
       await this.locks.verify(this.input.maxTimeMs);
+      await this.assertAlive();
+      creating = true;
       await writePriorityLog(this.ctx.env, this.ctx.translogs, log);
       this.committed = true;
     } catch (error) {
+      // Another process took this commit point (a fence, CLU-6): this process was presumed dead
+      // while paused. The fence is not ours to remove; nothing was committed.
+      if (creating && (error as { code?: string }).code === 'EEXIST') {
+        await this.undoPhase1();
+        throw new SopError('CONFLICT', `transaction ${log.tid} was recovered by another process while this one was unresponsive; retry`, { cause: error });
+      }
       try {
-        await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, log.tid));
+        if (creating) await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, log.tid));
         await this.ctx.env.fs.syncDir(this.ctx.translogs);
       } catch (cleanupError) {
         this.committed = true; // outcome unknown: keep every blob, let recovery decide
@@ -396,7 +423,8 @@ export class Commit {
       return;
     }
     await this.ctx.env.point?.('commit.afterDone');
-    await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, this.input.tid)).catch(() => undefined);
+    // A priority log left behind is redone by recovery, which finds every change applied (REC-2).
+    await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, this.input.tid)).catch((e: unknown) => this.ctx.incident(`cleanup of ${this.input.tid}`, e));
     await this.locks.releaseAll();
     try {
       for (const plan of this.plans) {
@@ -405,8 +433,9 @@ export class Commit {
       }
       await this.ctx.env.point?.('commit.afterCleanup');
       await this.input.log.remove();
-    } catch {
+    } catch (error) {
       // Cleanup is redone from the step log by recovery; the commit itself succeeded.
+      this.ctx.incident(`cleanup of ${this.input.tid}`, error);
     }
   }
 
@@ -422,10 +451,37 @@ export class Commit {
     for (const plan of this.plans) {
       try {
         await plan.session.store.blobs.removeAll(plan.blobs.map((b) => b.id), true);
-      } catch {
-        this.leftovers = true;
+      } catch (error) {
+        this.leftovers = true; // the step log stays: a sweep deletes them (TX-10)
+        this.ctx.incident(`undo of ${this.input.tid}`, error);
       }
     }
+  }
+
+  /**
+   * Clustered: this process was not presumed dead since the commit began (its liveness key was
+   * never lost), so no other process recovered this transaction (CLU-6). Before the commit point.
+   */
+  private async assertAlive(): Promise<void> {
+    const liveness = this.ctx.cluster?.liveness;
+    if (liveness && !(await liveness.stillAlive(this.generation))) {
+      throw new SopError('CONFLICT', 'this process lost its liveness key while committing (paused, or Redis lost it): its locks may have been taken over; retry');
+    }
+  }
+
+  /**
+   * Clustered, right after the priority log: if this process was presumed dead meanwhile,
+   * another process may have recovered the transaction from logs that did not yet show its
+   * commit point and undone it. Applying now could make the registry point at blobs that undo
+   * deleted, so the outcome is left to recovery: redone if the priority log is still there,
+   * undone if the fence won (REC-5, CLU-6).
+   */
+  private async confirmAlive(tid: string): Promise<void> {
+    const liveness = this.ctx.cluster?.liveness;
+    if (!liveness || (await liveness.stillAlive(this.generation).catch(() => false))) return; // unknown counts as lost: recovery decides
+    const error = new SopError('IO', `transaction ${tid} reached its commit point while this process was presumed dead; its outcome is decided by recovery`);
+    this.ctx.commitNeedsRecovery(tid, error);
+    throw error;
   }
 
   private checkDeadline(): void {
@@ -438,7 +494,7 @@ export class Commit {
     try {
       await this.ctx.env.clock.sleep(ms, this.input.signal);
     } catch (error) {
-      throw toSopError(error, 'commit aborted');
+      throw new SopError('TIMEOUT', 'commit aborted by its AbortSignal', { cause: error });
     }
   }
 }

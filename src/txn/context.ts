@@ -29,6 +29,17 @@ export interface TxContext {
   commitNeedsRecovery(tid: string, error: unknown): void;
   /** Set once a commit failed past its commit point: no further commit may reach its own (spec REC-5). */
   failure(): Error | null;
+  /** The owner string of a transaction's locks: its id, or clustered `<tid>@<process id>` (CLU-6). */
+  lockOwner(tid: string): string;
+  /** Clustered: whether a lock owner is a dead process (CLU-6); always false standalone. */
+  isDeadOwner(owner: string): Promise<boolean>;
+  /**
+   * Clustered: recovers the transaction of a dead owner (redo, or fenced undo) and breaks its
+   * lock on `key`, so a live transaction goes on in seconds, not after the lock's TTL (CLU-6).
+   */
+  takeOver(owner: string, key: string): Promise<void>;
+  /** Reports a failure of background work (cleanup, checkpoint) that did not fail the caller. */
+  readonly incident: import('../util/incidents.js').IncidentSink;
   transactionEnded(tid: string): void;
   /** A transaction of this process that has not ended yet. */
   isLocal(tid: string): boolean;

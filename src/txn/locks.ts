@@ -37,15 +37,18 @@ export class LockSet {
     private readonly owner: string,
   ) {}
 
-  /** Returns the first key owned by someone else (after releasing what it took), or null. */
-  async tryLock(keys: readonly string[], ttlMs: number): Promise<string | null> {
+  /**
+   * Returns the first key owned by someone else, with its owner (after releasing what it took),
+   * or null. `owner` is null when the holder is another transaction of this process.
+   */
+  async tryLock(keys: readonly string[], ttlMs: number): Promise<{ key: string; owner: string | null } | null> {
     for (const key of [...new Set(keys)].sort()) {
       if (this.holding.has(key)) continue;
-      if (!this.local.tryAcquire(key, this.owner)) return this.giveUp(key);
+      if (!this.local.tryAcquire(key, this.owner)) return this.giveUp(key, null);
       this.held.push(key);
       this.holding.add(key);
       const other = await this.coordinator(() => this.env.coordinator.lock(key, this.owner, ttlMs));
-      if (other !== null) return this.giveUp(key);
+      if (other !== null) return this.giveUp(key, other);
     }
     return null;
   }
@@ -63,13 +66,13 @@ export class LockSet {
     this.holding.clear();
     for (const key of this.held.splice(0)) {
       this.local.release(key, this.owner);
-      await this.env.coordinator.unlock(key, this.owner).catch(() => false);
+      await this.env.coordinator.unlock(key, this.owner).catch(() => false); // an unreleased lock expires by its TTL
     }
   }
 
-  private async giveUp(key: string): Promise<string> {
+  private async giveUp(key: string, owner: string | null): Promise<{ key: string; owner: string | null }> {
     await this.releaseAll();
-    return key;
+    return { key, owner };
   }
 
   private async coordinator<T>(call: () => Promise<T>): Promise<T> {

@@ -35,7 +35,15 @@ export interface PriorityLog {
   readonly seq: number;
   readonly stores: readonly StoreCommit[];
   readonly obsolete: readonly BlobRef[];
+  /**
+   * Set (the wall time) on a fence, not a commit record: another process recovered this
+   * transaction as dead and took its commit point, so it can never commit (spec CLU-6).
+   */
+  readonly fenced?: number;
 }
+
+/** How long a fence stays: longer than any transaction may run (MAX_MAX_TIME_MS, 1 h). */
+export const FENCE_KEEP_MS = 2 * 60 * 60_000;
 
 const TEXT = new TextEncoder();
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -138,6 +146,32 @@ export async function writePriorityLog(env: Env, dir: string, log: PriorityLog):
     await file.close();
   }
   await env.fs.syncDir(dir);
+}
+
+/**
+ * Clustered recovery of a transaction whose process is dead (spec CLU-6): takes its commit
+ * point first by creating its priority log as a fence, exclusively. False when a priority log
+ * is there already: the transaction reached its commit point after all, and is redone instead.
+ * A process only presumed dead (paused past its liveness TTL) then fails to create its own
+ * priority log and rolls back, instead of committing onto blobs this recovery deletes.
+ */
+export async function writeFence(env: Env, dir: string, tid: string): Promise<boolean> {
+  let file: FileHandle;
+  try {
+    file = await env.fs.open(plgPath(dir, tid), 'createNew');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    const fence: PriorityLog = { tid, seq: 0, stores: [], obsolete: [], fenced: env.clock.now() };
+    await file.write(0, encodeFrame(BlockKind.PriorityLog, TEXT.encode(JSON.stringify(fence))));
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+  await env.fs.syncDir(dir);
+  return true;
 }
 
 /** null for a torn or corrupt priority log: its commit point was never reached (spec LOG-2). */

@@ -1,9 +1,10 @@
 import type { Env } from '../ports/env.js';
 import type { StoreRepository } from '../store/store-repository.js';
+import type { IncidentSink } from '../util/incidents.js';
 import { type RecoveryReport, type ScanOptions, recover, scanLogs } from './recovery.js';
 
 export interface MaintenanceOptions {
-  /** Base cadence of the priority-log sweep (README: 5 min). */
+  /** Base cadence of the priority-log sweep (README: 5 min; defaults in database/resolve-options.ts). */
   sweepIntervalMs?: number;
   /** Cadence after a sweep that found work (README: 2 min). */
   busySweepIntervalMs?: number;
@@ -33,15 +34,16 @@ export class Maintenance {
     private readonly repo: StoreRepository,
     private readonly namespace: string,
     private readonly isLive: (tid: string) => boolean | Promise<boolean>,
-    private readonly options: MaintenanceOptions = {},
+    private readonly options: Required<MaintenanceOptions>,
     /** Several processes share the folder: one sweep at a time through the Coordinator. */
     private readonly clustered = false,
     private readonly scan: ScanOptions = {},
+    private readonly incident: IncidentSink = () => undefined,
   ) {}
 
   /** Called from every beginTransaction: runs a sweep when its cadence is due. */
   async onIdle(): Promise<void> {
-    const interval = this.foundWork ? (this.options.busySweepIntervalMs ?? 120_000) : (this.options.sweepIntervalMs ?? 300_000);
+    const interval = this.foundWork ? this.options.busySweepIntervalMs : this.options.sweepIntervalMs;
     if (this.env.clock.monotonic() - this.lastRun < interval) return;
     await this.sweep();
   }
@@ -54,7 +56,7 @@ export class Maintenance {
 
   /** Resolves once a sweep in progress has ended (Database.close waits for it). */
   async idle(): Promise<void> {
-    await this.running?.catch(() => undefined);
+    await this.running?.catch(() => undefined); // the sweep's caller got its error
   }
 
   private async runSweep(): Promise<RecoveryReport | null> {
@@ -73,12 +75,13 @@ export class Maintenance {
       // Clustered: hidden store leftovers are cleared by sweeps, once they stayed quiet (CLU-4).
       if (this.clustered) await this.repo.clearHidden();
       // Lazy EC repair: blobs that degraded reads or writes met get full redundancy back (EC-3).
-      for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch(() => undefined);
+      // Failures are reported and left for the next sweep, which tries again.
+      for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch((e: unknown) => this.incident(`repair of ${store.name}`, e));
       // Journal mode: a checkpoint finishes the deletions commits could not make (JNL-3).
-      await this.checkpoint?.().catch(() => undefined);
+      await this.checkpoint?.().catch((e: unknown) => this.incident('checkpoint', e));
       return report;
     } finally {
-      if (this.clustered) await this.env.coordinator.unlock(key, owner).catch(() => false);
+      if (this.clustered) await this.env.coordinator.unlock(key, owner).catch(() => false); // the lock's TTL frees it
     }
   }
 }

@@ -3,7 +3,7 @@ import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { joinPath } from '../util/paths.js';
-import { type BlobRef, type PriorityLog, type StepRecord, logPath, parsePriorityLog, parseStepLog, plgPath, unlinkIfPresent } from './logs.js';
+import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, logPath, parsePriorityLog, parseStepLog, plgPath, unlinkIfPresent, writeFence } from './logs.js';
 
 /** What the logs in `translogs/` say about one transaction. */
 export interface LogState {
@@ -102,7 +102,16 @@ async function readState(env: Env, dir: string, tid: string, files: { log?: Uint
 
 /** Transactions past their commit point whose registry flip may be incomplete (spec REC-2). */
 export function needsRedo(states: readonly LogState[]): LogState[] {
-  return states.filter((s) => s.plg && !s.done).sort((a, b) => a.plg!.seq - b.plg!.seq);
+  return states.filter((s) => s.plg && !s.plg.fenced && !s.done).sort((a, b) => a.plg!.seq - b.plg!.seq);
+}
+
+export interface RecoverOptions {
+  /**
+   * Clustered mode (spec CLU-6): before undoing a transaction without a priority log, take its
+   * commit point with a fence (logs.ts writeFence), so its process, if it was only paused, can
+   * never commit afterwards. The fence stays FENCE_KEEP_MS.
+   */
+  readonly fence?: boolean;
 }
 
 /**
@@ -110,19 +119,30 @@ export function needsRedo(states: readonly LogState[]): LogState[] {
  * their priority logs in commit order, finish the cleanup of the done ones, undo the rest.
  * Idempotent: a crash during recovery is recovered by the next run.
  */
-export async function recover(env: Env, dir: string, repo: StoreRepository, states: readonly LogState[]): Promise<RecoveryReport> {
+export async function recover(env: Env, dir: string, repo: StoreRepository, states: readonly LogState[], options: RecoverOptions = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { redone: 0, undone: 0, cleaned: 0 };
   for (const state of needsRedo(states)) {
     await redo(env, repo, state.plg!);
     await removeBlobs(repo, state.plg!.obsolete);
     report.redone++;
   }
+  let touched = false;
   for (const state of states) {
+    const earlier = state.plg?.fenced;
+    if (earlier !== undefined && state.records.length === 0) {
+      // A fence alone: its transaction was undone; it goes once no process can still be waiting to commit.
+      if (env.clock.now() - earlier > FENCE_KEEP_MS) await unlinkIfPresent(env, plgPath(dir, state.tid));
+      continue;
+    }
+    const fencing = options.fence === true && state.plg === undefined && !state.done;
+    if (fencing && !(await writeFence(env, dir, state.tid))) continue; // committed meanwhile: the next scan redoes it
+    const fenced = fencing || earlier !== undefined;
+    touched = true;
     if (state.done) {
       const done = state.records.find((r) => r.type === 'done');
       await removeBlobs(repo, done?.type === 'done' ? done.obsolete : []);
       report.cleaned++;
-    } else if (!state.plg) {
+    } else if (!state.plg || fenced) {
       const flippedIn = await flippedStore(repo, state);
       if (flippedIn !== null && state.plg === null) {
         throw corrupt(`priority log of transaction ${state.tid} is unreadable but its changes reached the registry of ${flippedIn}`);
@@ -140,9 +160,9 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
     // The step log goes first: a priority log left alone is redone again (harmless), while a
     // step log left without its priority log would read as "never committed" and be undone.
     await unlinkIfPresent(env, logPath(dir, state.tid));
-    await unlinkIfPresent(env, plgPath(dir, state.tid));
+    if (!fenced) await unlinkIfPresent(env, plgPath(dir, state.tid));
   }
-  if (states.length > 0) await env.fs.syncDir(dir);
+  if (touched) await env.fs.syncDir(dir);
   return report;
 }
 

@@ -101,7 +101,7 @@ export class Transaction {
 
   commit(): Promise<void> {
     const run = this.commitOnce();
-    this.running = run.catch(() => undefined);
+    this.running = run.catch(() => undefined); // only settles for close(); the caller gets the error
     return run;
   }
 
@@ -115,6 +115,9 @@ export class Transaction {
     this.stateValue = 'committing';
     let commit: Commit | undefined;
     try {
+      // Any mode: an abort that already fired ends the commit as a timeout, as in SOP (TX-9).
+      const signal = this.options.signal;
+      if (signal?.aborted) throw new SopError('TIMEOUT', 'commit aborted by its AbortSignal', { cause: signal.reason });
       if (this.mode === 'read') await this.validateReads();
       if (this.mode === 'write') {
         commit = this.newCommit();
@@ -126,7 +129,7 @@ export class Transaction {
         const created = this.createdStores.length > 0;
         this.createdStores.length = 0;
         if (!commit) await this.log.remove();
-        if (!commit && created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined);
+        if (!commit && created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined); // its TTL frees it
       }
       this.stateValue = 'committed';
     } catch (error) {
@@ -162,10 +165,12 @@ export class Transaction {
       // keeps its log until it is done), then reload, then node locks of commits in flight:
       // another order could miss one (CLU-1; found by the clustered simulator's bank audit,
       // seed 109734344 --nodes 3).
-      const pending = await pendingNodeIds(this.ctx.env, this.ctx.translogs);
+      let pending = await pendingNodeIds(this.ctx.env, this.ctx.translogs);
+      // A pending commit whose process died is finished now, not after its locks expire (CLU-6).
+      if (await this.settleDeadCommits(pending)) pending = await pendingNodeIds(this.ctx.env, this.ctx.translogs);
       for (const session of this.sessions.values()) await cluster.refresh(session.store, true);
       for (const session of this.sessions.values()) {
-        await cluster.assertNotInFlight(session.reads.keys());
+        await cluster.assertNotInFlight(session.reads.keys(), (owner, key) => this.ctx.takeOver(owner, key));
         for (const id of session.reads.keys()) {
           if (pending.has(id)) throw new SopError('CONFLICT', `node ${id} has a commit that is not fully applied yet; retry`);
         }
@@ -174,6 +179,20 @@ export class Transaction {
     for (const session of this.sessions.values()) {
       if (session.isStale()) await replay(session);
     }
+  }
+
+  /** Finishes the pending commits this reader read from whose processes are dead; whether it finished any. */
+  private async settleDeadCommits(pending: ReadonlyMap<string, string>): Promise<boolean> {
+    const tids = new Set<string>();
+    for (const session of this.sessions.values()) for (const id of session.reads.keys()) if (pending.has(id)) tids.add(pending.get(id)!);
+    let settled = false;
+    for (const tid of tids) {
+      const owner = await this.ctx.env.coordinator.owner(this.ctx.cluster!.txKey(tid));
+      if (owner === null || !(await this.ctx.isDeadOwner(owner))) continue;
+      await this.ctx.takeOver(owner, this.ctx.cluster!.txKey(tid));
+      settled = true;
+    }
+    return settled;
   }
 
   /**
@@ -187,11 +206,13 @@ export class Transaction {
       try {
         const store = await this.ctx.repo.get(name);
         if (store && isUnused(store)) await this.ctx.repo.remove(name);
-      } catch {
-        leftovers = true;
+      } catch (error) {
+        leftovers = true; // the step log stays: a sweep removes the store (STORE-3)
+        this.ctx.incident(`rollback of ${this.id}`, error);
       }
     }
-    if (!leftovers) await this.log.remove(created).catch(() => undefined);
-    if (created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined);
+    // A step log that could not go is finished by a sweep, which finds nothing left to undo.
+    if (!leftovers) await this.log.remove(created).catch((error: unknown) => this.ctx.incident(`rollback of ${this.id}`, error));
+    if (created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined); // its TTL frees it
   }
 }

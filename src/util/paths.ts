@@ -38,6 +38,16 @@ export function validateStoredName(name: unknown): string {
   return validateStoreName(name);
 }
 
+/** Whether a name read back from disk is a valid store or part name (the failure is the answer). */
+export function isStoredName(name: unknown): boolean {
+  try {
+    validateStoredName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Minimal FileSystem surface needed by ensureDurableDir (kept structural to avoid a cycle). */
 interface DirFs {
   stat(path: string): Promise<{ isDirectory: boolean } | null>;

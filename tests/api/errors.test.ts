@@ -148,7 +148,7 @@ describe('api errors: store names cannot escape the data folder (STORE-4)', () =
 
   it('nothing was created outside the data folder', async () => {
     assert.deepEqual(fs.readdirSync(root), ['db']);
-    assert.deepEqual(fs.readdirSync(path.join(root, 'db')).sort(), ['sop.db', 'stores', 'translogs']);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'db')).sort(), ['sop.db', 'sop.lock', 'stores', 'translogs']);
     assert.deepEqual(fs.readdirSync(path.join(root, 'db', 'stores')), []);
     for (const name of fs.readdirSync(os.tmpdir())) assert.ok(!name.includes(tag), `${name} appeared in ${os.tmpdir()}`);
     assert.equal(fs.existsSync(path.join(path.dirname(root), `escape-${tag}`)), false);
@@ -333,6 +333,17 @@ describe('api errors: transactions (TX-1, TX-2, TX-9)', () => {
     });
   }
 
+  it('a read or nocheck commit with an already-aborted signal is TIMEOUT too, and rolls back (TX-9; as SOP)', async () => {
+    // Found from outside on a887733: a read transaction's commit ignored a signal that had fired.
+    for (const mode of ['read', 'nocheck'] as const) {
+      const tx = await db.beginTransaction(mode, { signal: AbortSignal.abort(new Error('stop')) });
+      const t = await db.openBtree<number, unknown>(tx, 's');
+      await t.first();
+      await expectSopError(tx.commit(), 'TIMEOUT');
+      assert.equal(tx.state, 'rolledBack', mode);
+    }
+  });
+
   it('a commit with an already-aborted signal is TIMEOUT and leaves nothing behind', async () => {
     await seedStore(db, 'blobs', range(20).map((i) => [i, { i }] as const), { valueInNode: false, slotLength: 4 });
     const before = listFiles(db.folder);
@@ -375,11 +386,29 @@ describe('api errors: Database.open and a closed database', () => {
     ['registryHashMod 0', (folder) => ({ folder, registryHashMod: 0 })],
     ['registryHashMod 1.5', (folder) => ({ folder, registryHashMod: 1.5 })],
     ['registryHashMod 100001', (folder) => ({ folder, registryHashMod: 100001 })],
+    // Found from outside on a887733: these were accepted, or refused only after sop.db and translogs/ existed.
+    ['erasureCoding with too few drives', (folder) => ({ folder, erasureCoding: { dataShards: 2, parityShards: 1, drives: [`${folder}-d0`] } })],
+    ['erasureCoding "yes"', (folder) => ({ folder, erasureCoding: 'yes' })],
+    ['nodeCacheSize -5', (folder) => ({ folder, nodeCacheSize: -5 })],
+    ['nodeCacheSize 0', (folder) => ({ folder, nodeCacheSize: 0 })],
+    ['nodeCacheSize "big"', (folder) => ({ folder, nodeCacheSize: 'big' })],
+    ['maintenance.sweepIntervalMs "soon"', (folder) => ({ folder, maintenance: { sweepIntervalMs: 'soon' } })],
+    ['maintenance.busySweepIntervalMs NaN', (folder) => ({ folder, maintenance: { busySweepIntervalMs: Number.NaN } })],
+    ['maintenance 5', (folder) => ({ folder, maintenance: 5 })],
+    ['clusterGraceMs -1', (folder) => ({ folder, clusterGraceMs: -1 })],
+    ['journal "yes"', (folder) => ({ folder, journal: 'yes' })],
+    ['journal.maxRecords 0', (folder) => ({ folder, journal: { maxRecords: 0 } })],
+    ['journal with erasureCoding', (folder) => ({ folder, journal: true, erasureCoding: { dataShards: 1, parityShards: 1, drives: [`${folder}-a`, `${folder}-b`] } })],
+    ['replication.passive inside the folder', (folder) => ({ folder, replication: { passive: `${folder}/replica` } })],
+    ['replication.passive ""', (folder) => ({ folder, replication: { passive: '' } })],
+    ["mode 'clustered' without redis", (folder) => ({ folder, mode: 'clustered' })],
+    ['fallback 42', (folder) => ({ folder, fallback: 42 })],
+    ['an unknown option (registryHashmod)', (folder) => ({ folder, registryHashmod: 4 })],
   ] as Array<[string, (folder: string) => Record<string, unknown>]>) {
     it(`${label} is INVALID_ARGUMENT`, async () => {
       const folder = path.join(dirs.make(), 'db');
       await expectSopError(Database.open(options(folder) as never), 'INVALID_ARGUMENT');
-      assert.equal(fs.existsSync(folder), false, 'nothing created');
+      assert.deepEqual(fs.readdirSync(path.dirname(folder)), [], 'nothing created: no folder, no drive');
     });
   }
 

@@ -4,6 +4,7 @@
  * unchanged for CLAIM_STALE_MS on its own monotonic clock, and a wall clock jumped far ahead
  * does not make a live claim look stale.
  */
+import type { ClusterWait } from '../../src/cluster/wait.js';
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,9 @@ import { join } from 'node:path';
 import { CLAIM_STALE_MS, withClaimFiles } from '../../src/cluster/claim-files.js';
 import { SystemClock, realEnv } from '../../src/index.js';
 import { FakeClock } from '../hazards/helpers.js';
+
+/** A waiter that knows no dead process: only the staleness rule breaks a claim. */
+const WAIT: ClusterWait = { processId: 'p-test', isDeadOwner: async () => false };
 
 describe('claim files (CLU-2, CLU-3)', () => {
   let dir: string;
@@ -27,9 +31,9 @@ describe('claim files (CLU-2, CLU-3)', () => {
       await new Promise((r) => setTimeout(r, 5));
       inside--;
     };
-    await Promise.all(Array.from({ length: 6 }, () => withClaimFiles(env, dir, ['sector-1', 'count'], task)));
+    await Promise.all(Array.from({ length: 6 }, () => withClaimFiles(env, dir, ['sector-1', 'count'], WAIT, task)));
     assert.equal(most, 1);
-    await assert.rejects(withClaimFiles(env, dir, ['sector-1'], async () => { throw new Error('task failed'); }), /task failed/);
+    await assert.rejects(withClaimFiles(env, dir, ['sector-1'], WAIT, async () => { throw new Error('task failed'); }), /task failed/);
     assert.deepEqual(readdirSync(dir), []);
   });
 
@@ -39,7 +43,7 @@ describe('claim files (CLU-2, CLU-3)', () => {
     const clock = new FakeClock();
     const env = { ...realEnv(), clock };
     let ran = false;
-    await withClaimFiles(env, dir, ['sector-3'], async () => {
+    await withClaimFiles(env, dir, ['sector-3'], WAIT, async () => {
       ran = true;
       assert.ok(clock.monotonic() - 1_000 > CLAIM_STALE_MS, `taken over after ${clock.monotonic() - 1_000} ms of watching`);
     });
@@ -55,7 +59,7 @@ describe('claim files (CLU-2, CLU-3)', () => {
     let order = '';
     let inside!: () => void;
     const holding = new Promise<void>((r) => (inside = r));
-    const holder = withClaimFiles(realEnv(), dir, ['count'], async () => {
+    const holder = withClaimFiles(realEnv(), dir, ['count'], WAIT, async () => {
       order += 'A';
       inside();
       await new Promise((r) => setTimeout(r, 30));
@@ -63,7 +67,7 @@ describe('claim files (CLU-2, CLU-3)', () => {
     });
     // Wait until the holder holds its claim (a fixed 5 ms sleep lost that race on a loaded CI machine: 'BAa').
     await holding;
-    await withClaimFiles(env, dir, ['count'], async () => void (order += 'B'));
+    await withClaimFiles(env, dir, ['count'], WAIT, async () => void (order += 'B'));
     await holder;
     assert.equal(order, 'AaB');
   });

@@ -4,6 +4,7 @@
  * the cluster lock. A rewrite must start from the sector on disk, so neither process's handle
  * is lost when the other wrote the sector since it last looked.
  */
+import { ProcessLiveness } from '../../src/cluster/liveness.js';
 import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ describe('clustered registry sectors (CLU-2)', () => {
   it('CLU-2: a rewrite by one process keeps the handles another process wrote to the same sector', async () => {
     const base = realEnv();
     const env = { ...base, coordinator: new MemoryCoordinator(base.clock, base.random) };
-    const guard: SectorGuard = (store, sectors, task) => withClusterLocks(env, sectors.map((s) => `t:${store}:${s}`), task);
+    const guard: SectorGuard = (store, sectors, task) => withClusterLocks(env, sectors.map((s) => `t:${store}:${s}`), { processId: 'p-test', isDeadOwner: async () => false }, task);
     const created = await Registry.create(env, dir, 's', 1); // hashMod 1: every id in sector 0
     await created.close();
     const p1 = await Registry.open(env, dir, 's', 1, new Set(), guard);
@@ -57,7 +58,7 @@ describe('clustered registry sectors (CLU-2)', () => {
     // Each "process" has its own coordinator: their Redis locks exclude nothing, as after a restart.
     const sync = (): ClusterSync => {
       const env = { ...realEnv(), coordinator: new MemoryCoordinator(base.clock, base.random) };
-      return new ClusterSync(env, 'sop:test', dir, async () => { throw new Error('not used'); });
+      return new ClusterSync(env, 'sop:test', dir, async () => { throw new Error('not used'); }, new ProcessLiveness(env, 'sop:test', 2_500));
     };
     const p1 = await Registry.open(base, storeDir, 's', 1, new Set(), sync().sectorGuard);
     const p2 = await Registry.open(base, storeDir, 's', 1, new Set(), sync().sectorGuard);

@@ -25,9 +25,10 @@ export async function makeDatabase(folder: string, options: Omit<Parameters<type
 }
 
 /** Every regular file under `dir`, sorted. */
+/** The files under a drive or folder, but its lock file (sop.lock, held by whoever opens it: STORE-5). */
 export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile()).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f !== 'sop.lock').map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile()).sort();
 }
 
 export function escapeRegExp(text: string): string {

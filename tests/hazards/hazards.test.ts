@@ -847,7 +847,7 @@ describe('SOP hazards (sop-engine.md §N) that sop-ts must not have', function (
     const repo = new StoreRepository(env, db.folder, 250);
     await repo.init();
     try {
-      const maintenance = new Maintenance(env, join(db.folder, 'translogs'), repo, namespace, () => false, {}, true);
+      const maintenance = new Maintenance(env, join(db.folder, 'translogs'), repo, namespace, () => false, { sweepIntervalMs: 300_000, busySweepIntervalMs: 120_000 }, true);
       const sweepKey = `sop:${db.folder}:sweep`;
       assert.ok(await maintenance.sweep(), 'a sweep ran');
       assert.deepEqual([...new Set(keys.filter((k) => k.endsWith('sweep')))], [sweepKey]);

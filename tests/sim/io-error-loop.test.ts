@@ -60,12 +60,12 @@ async function fill(db: Database, tx: Transaction, name: string, n: number, valu
   for (let i = 0; i < n; i++) await t.add(i, `v${i}`);
 }
 
-function environment(disk: SimDisk, seed: number): { fs: FaultyFileSystem; open: () => Promise<Database> } {
+function environment(disk: SimDisk, seed: number): { fs: FaultyFileSystem; gate: ProcessGate; open: () => Promise<Database> } {
   const gate = new ProcessGate();
   const fs = new FaultyFileSystem(disk.view(gate, { complete: async () => undefined }), () => null);
   const clock = new SystemClock();
   const random = new SeededRandom(seed);
-  return { fs, open: () => Database.open({ folder: '/db', registryHashMod: 2, env: { fs, clock, random, coordinator: new MemoryCoordinator(clock, random) } }) };
+  return { fs, gate, open: () => Database.open({ folder: '/db', registryHashMod: 2, env: { fs, clock, random, coordinator: new MemoryCoordinator(clock, random) } }) };
 }
 
 async function snapshot(db: Database): Promise<string> {
@@ -109,6 +109,7 @@ async function attempt(shape: Shape, n: number, powerLoss: boolean): Promise<boo
   const hit = env.fs.callCount >= start + n;
   env.fs.plan = () => null;
   const afterInProcess = outcome === 'ok' && !db.failure ? await snapshot(db) : null;
+  env.gate.kill(); // the process ends (its folder lock with it, STORE-5); a new one opens
   if (powerLoss) disk.crash();
   env = environment(disk, n + 1000);
   db = await env.open();

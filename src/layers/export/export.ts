@@ -59,7 +59,7 @@ async function exportOnce(host: LayerHost, path: string): Promise<ExportReport> 
       for (const s of stores) items += await exportStore(host, tx, s, options.get(s.name)!, out);
       await tx.commit(); // validates every node read: the snapshot is consistent, or CONFLICT
     } finally {
-      if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+      if (tx.state === 'active') await tx.rollback().catch(() => undefined); // a read transaction: nothing to undo
     }
     await out.flush();
     await out.line(JSON.stringify({ end: true, stores: stores.length, items, crc32: out.crc } satisfies EndLine));
@@ -71,7 +71,7 @@ async function exportOnce(host: LayerHost, path: string): Promise<ExportReport> 
     await fs.syncDir(parentOf(path));
     return { file: path, stores: stores.length, items, bytes: out.bytes };
   } catch (error) {
-    if (!closed) await handle.close().catch(() => undefined);
+    if (!closed) await handle.close().catch(() => undefined); // the export's own error is the one to report
     await unlinkQuietly(fs, temp);
     throw toSopError(error, `export to ${path}`);
   }
@@ -92,5 +92,5 @@ async function exportStore(host: LayerHost, tx: Transaction, s: StoreEntry & { p
 }
 
 async function unlinkQuietly(fs: FileSystem, path: string): Promise<void> {
-  await fs.unlink(path).catch(() => undefined);
+  await fs.unlink(path).catch(() => undefined); // a temporary file left behind is only space: the export failed anyway
 }

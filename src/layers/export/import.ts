@@ -44,7 +44,7 @@ export async function importDatabase(db: Database, file: string): Promise<Import
   try {
     return await new Importer(db, host, path).run(readLines(handle, path));
   } finally {
-    await handle.close().catch(() => undefined);
+    await handle.close().catch(() => undefined); // a read-only handle: the import's outcome is decided
   }
 }
 

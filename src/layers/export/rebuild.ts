@@ -25,7 +25,7 @@ export async function importIntoTemp(env: Env, file: string, folder: string, ope
       await db.close();
     }
   } catch (error) {
-    await env.fs.removeTree(temp).catch(() => undefined);
+    await env.fs.removeTree(temp).catch(() => undefined); // a leftover temporary folder is removed by the next import (below)
     throw error;
   }
 }
@@ -40,6 +40,6 @@ export async function moveIntoPlace(env: Env, temp: string, folder: string): Pro
 async function clearStaleImports(env: Env, folder: string): Promise<void> {
   const parent = parentOf(folder);
   const prefix = `${baseOf(folder)}${IMPORTING}`;
-  const entries = await env.fs.readdir(parent).catch(() => [] as string[]);
+  const entries = await env.fs.readdir(parent).catch(() => [] as string[]); // no parent folder: nothing left over
   for (const entry of entries) if (entry.startsWith(prefix)) await env.fs.removeTree(`${parent}/${entry}`);
 }

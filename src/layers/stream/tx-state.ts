@@ -10,7 +10,7 @@ export class OpLock {
 
   run<T>(op: () => Promise<T>): Promise<T> {
     const result = this.tail.then(op);
-    this.tail = result.catch(() => undefined);
+    this.tail = result.catch(() => undefined); // orders the operations; each caller gets its own error
     return result;
   }
 }

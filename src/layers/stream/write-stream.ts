@@ -115,7 +115,7 @@ class ChunkWriter {
         meta.pending = meta.pending.filter((g) => g !== gen);
         await this.io.saveMeta(this.name, meta);
       })
-      .catch(() => undefined);
+      .catch(() => undefined); // chunks left pending are invisible, removed by the next change of the value and reported by verify() (STREAM-4)
   }
 
   private async store(bytes: Uint8Array): Promise<void> {

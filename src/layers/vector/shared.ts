@@ -90,7 +90,7 @@ export async function guardWrite<T>(tx: Transaction, what: string, op: () => Pro
   try {
     return await op();
   } catch (error) {
-    if (tx.state === 'active') await tx.rollback().catch(() => undefined);
+    if (tx.state === 'active') await tx.rollback().catch(() => undefined); // the operation's error is the caller's
     throw toSopError(error, what);
   }
 }

@@ -76,6 +76,7 @@ async function checkRecord(ctx: VectorContext, key: string, record: DataRecord, 
   try {
     ix = indexForm(vector, metric);
   } catch {
+    // reported, not dropped: the problem list is verify()'s answer
     problems.push(`${id}: stored vector has no ${metric} index form`);
     return;
   }
