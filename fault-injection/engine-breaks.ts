@@ -4,6 +4,7 @@
  * A break either patches a prototype (`apply` returns the undo) or wraps the node's FileSystem.
  */
 import type { FileHandle, FileSystem, OpenMode } from '../src/ports/file-system.js';
+import { BTree } from '../src/btree/btree.js';
 import { TreeSession } from '../src/txn/tree-session.js';
 
 export interface EngineBreak {
@@ -27,6 +28,20 @@ export const BREAKS = {
   'no-cow-image': {
     describe: 'registry sectors are overwritten without their copy-on-write before-image',
     wrapFs: (fs: FileSystem) => wrapHandles(fs, /\.cow$/, { write: true, datasync: true, sync: true }),
+  },
+  /**
+   * The merge (a commit replayed onto nodes another commit changed, TX-5) drops its removals:
+   * the removed item stays. Every seed used to pass this, since no workload removed anything.
+   */
+  'merge-drops-removes': {
+    describe: 'a merged commit keeps the items it removed',
+    apply: () =>
+      patch(BTree.prototype, 'removeCurrent', (original) =>
+        async function (this: BTree) {
+          if (new Error().stack?.includes('replay')) return;
+          return original.call(this);
+        },
+      ),
   },
 } satisfies Record<string, EngineBreak>;
 

@@ -1,4 +1,5 @@
 import type { Op } from './checkers/list-append.js';
+import type { SetOp } from './sets.js';
 
 export type Outcome = 'ok' | 'fail' | 'info';
 
@@ -13,6 +14,8 @@ export interface BankOp {
 /** Everything the workload saw, in completion order. */
 export class History {
   readonly lists: Op[] = [];
+  /** Puts and removals of key ranges in the small-node store 'sets' (sets.ts). */
+  readonly sets: SetOp[] = [];
   readonly bank: BankOp[] = [];
   /** Errors that are not SopErrors: always a bug (spec API-1). */
   readonly untyped: string[] = [];

@@ -14,6 +14,10 @@ import { FOLDER, SimNode } from './sim-node.js';
 import { deterministicReedSolomon } from './sim-native.js';
 import { SimRedis } from './sim-redis.js';
 import * as w from './workload.js';
+import { runSets, setsTxn } from './sets.js';
+
+/** Share of client steps that put or remove key ranges (sets.ts). */
+const SETS_SHARE = 0.12;
 import { LAYER_WORKLOADS, type LayerRun, type LayerWorkload } from './layers/index.js';
 
 export interface RunResult {
@@ -212,6 +216,18 @@ class Run {
     };
     const layer = this.pickLayer();
     if (layer) return layer.run.step(db, guard);
+    if (r < SETS_SHARE) {
+      const op = setsTxn(this.random, this.history.nextIndex(), this.loop.now);
+      this.history.sets.push(op);
+      op.type = await guard('write', (tx) => runSets(db, tx, op));
+      op.completeTime = this.loop.now;
+      return;
+    }
+    await this.classicStep(db, process, node, (r - SETS_SHARE) / (1 - SETS_SHARE), guard);
+  }
+
+  /** The workloads every run had before removals joined (list-append, bank, blobs, stores); `r` in [0, 1). */
+  private async classicStep(db: Database, process: number, node: SimNode, r: number, guard: (mode: 'write' | 'read' | 'nocheck', body: Parameters<typeof w.inTransaction>[2]) => Promise<Outcome>): Promise<void> {
     if (r < 0.6) {
       const txn = w.listAppendTxn(this.random, this.s.workload, () => this.nextAppend++);
       const op: Op = { process, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };

@@ -21,6 +21,8 @@ export async function setup(db: Database, config: WorkloadConfig): Promise<void>
     const bank = await db.newBtree<number, number>(tx, 'bank', { slotLength: config.slotLength });
     for (let a = 0; a < config.accounts; a++) await bank.add(a, INITIAL_BALANCE);
     await db.newBtree(tx, 'blobs', { slotLength: config.slotLength, valueInNode: !config.blobValues });
+    // Small nodes: removals merge and borrow, puts split (sets.ts).
+    await db.newBtree(tx, 'sets', { slotLength: Math.max(3, Math.min(config.slotLength, 6)), valueInNode: !config.blobValues });
   });
 }
 

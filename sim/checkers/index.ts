@@ -5,6 +5,7 @@ import { INITIAL_BALANCE, type WorkloadConfig } from '../workload.js';
 import { type ErasureView, checkErasureCoding } from './erasure-coding.js';
 import { checkListAppend } from './list-append.js';
 import { type ReplicationView, checkReplication } from './replication.js';
+import { checkSets, readSets } from '../sets.js';
 
 export type { ErasureView } from './erasure-coding.js';
 export type { ReplicationView } from './replication.js';
@@ -153,5 +154,18 @@ const replication: Checker = {
   },
 };
 
+/**
+ * Removals (sets.ts): the final state of every key of 'sets' comes from a committed op that no
+ * acknowledged op follows, and no op is half visible (ACID-1, ACID-3), after merges, borrows and
+ * the store emptied (BTREE-2; the structure checker walks it too, STRUCT-1, TX-8).
+ */
+const removals: Checker = {
+  name: 'removals',
+  invariants: ['ACID-1', 'ACID-3', 'BTREE-2', 'TX-8'],
+  async check({ history, db }) {
+    return checkSets(history.sets, await readSets(db));
+  },
+};
+
 /** The checker registry. */
-export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, stores, integrity, erasureCoding, replication];
+export const CHECKERS: readonly Checker[] = [isolation, durability, bank, structure, stores, integrity, removals, erasureCoding, replication];

@@ -1,7 +1,7 @@
 /**
  * The checkers have teeth: each deliberate bug from fault-injection/engine-breaks.ts — no fsync
  * of the priority log before the registry flip (LOG-2, ACID-3), no read-set version check
- * (TX-3, ACID-4), no copy-on-write before-image (COW-2, REG-4) — must be caught by the
+ * (TX-3, ACID-4), no copy-on-write before-image (COW-2, REG-4), a merge that keeps removed items (TX-5) — must be caught by the
  * simulator within a fixed budget of seeds.
  */
 import assert from 'node:assert/strict';
