@@ -45,6 +45,8 @@ export class History {
     operatorReinstateErrors: 0,
     /** The reinstate run once faults healed, or why it failed. */
     reinstate: null as { alreadyInSync: boolean; copied: number; deltas: number } | null,
+    /** Reinstate rounds (full copy, delta, switch) that had commits started during them (REPL-3 online). */
+    roundsWithCommits: {} as Record<string, number>,
     reinstateError: null as string | null,
   };
   counts = { ok: 0, fail: 0, info: 0 };

@@ -11,6 +11,7 @@ import { SeededSimRandom } from './random.js';
 import { ReplDrives } from './repl-drives.js';
 import { SimDisk } from './sim-disk.js';
 import { FOLDER, SimNode } from './sim-node.js';
+import type { ReinstateProgress } from '../src/replication/reinstate.js';
 import { deterministicReedSolomon } from './sim-native.js';
 import { SimRedis } from './sim-redis.js';
 import * as w from './workload.js';
@@ -143,6 +144,7 @@ class Run {
     // touches a file it lost, which may come as late as the liveness phase: the operator's
     // reinstate then runs once more, and the checkers judge the replicas after it.
     if (this.repl && db.replicationStatus()?.passiveState !== 'in-sync') await this.reinstateAfterHealing(db);
+    await Promise.all(this.asides);
     await this.check(db);
   }
 
@@ -386,6 +388,47 @@ class Run {
     observed.push({ incarnation: this.incarnations, epoch: info.epoch, active: info.active, passive: info.passiveState, at: this.loop.now });
   }
 
+  /**
+   * A reinstate's progress callback that starts list-append commits at the first step of every
+   * round (the full copy, each delta round, the switch), so each round copies a drive that
+   * commits keep changing (REPL-3: online reinstate). Their outcomes enter the history; the
+   * durability and isolation checkers judge them like any other.
+   */
+  private commitDuringRounds(db: Database): (p: ReinstateProgress) => void {
+    let lastPhase = '';
+    let lastDone = Infinity;
+    let quarter = 0;
+    return (p) => {
+      const newRound = p.phase !== lastPhase || p.done < lastDone;
+      lastPhase = p.phase;
+      lastDone = p.done;
+      if (newRound) {
+        quarter = 0;
+        this.history.repl.roundsWithCommits[p.phase] = (this.history.repl.roundsWithCommits[p.phase] ?? 0) + 1;
+      }
+      // Commits at each quarter of a round: enough changed paths that the reinstate runs delta rounds online.
+      const reached = Math.floor((4 * p.done) / Math.max(1, p.total));
+      if (!newRound && reached <= quarter) return;
+      quarter = reached;
+      for (let i = 0; i < 2; i++) this.asides.push(this.commitAside(db));
+    };
+  }
+
+  /** Commits started during reinstate rounds: all end before the final checks. */
+  private readonly asides: Array<Promise<void>> = [];
+
+  /** One list-append commit outside the client loop (during a reinstate round), recorded in the history. */
+  private async commitAside(db: Database): Promise<void> {
+    const txn = w.listAppendTxn(this.random, this.s.workload, () => this.nextAppend++);
+    const op: Op = { process: 998, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };
+    this.history.lists.push(op);
+    const gate = this.node.gate;
+    op.type = await Promise.race([w.inTransaction(db, 'write', (tx) => w.runListAppend(db, tx, txn), this.history), gate.killed.then(() => 'info' as const)]);
+    this.history.count(op.type);
+    op.completeTime = this.loop.now;
+    if (op.type !== 'ok') for (const m of txn) if (m.f === 'r') m.value = null;
+  }
+
   /** An operator brings a failed or replaced replicated drive back with `db.reinstate()` during the fault phase (its outcome is not judged). */
   private async operatorReinstate(): Promise<void> {
     const db = this.node.db;
@@ -393,7 +436,7 @@ class Run {
     this.history.repl.operatorReinstates++;
     const gate = this.node.gate;
     try {
-      await Promise.race([db.reinstate(), gate.killed]);
+      await Promise.race([db.reinstate(this.commitDuringRounds(db)), gate.killed]);
     } catch (error) {
       this.history.repl.operatorReinstateErrors++;
       if (!(error instanceof SopError)) this.history.untyped.push(`reinstate: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
@@ -407,7 +450,7 @@ class Run {
    */
   private async reinstateAfterHealing(db: Database): Promise<void> {
     try {
-      const report = await db.reinstate();
+      const report = await db.reinstate(this.commitDuringRounds(db));
       this.history.repl.reinstate = { alreadyInSync: report.alreadyInSync, copied: report.copied, deltas: report.deltas };
     } catch (error) {
       if (!(error instanceof SopError)) this.history.untyped.push(`reinstate: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
@@ -517,6 +560,8 @@ class Run {
 
   private faultCounts(): Record<string, number> {
     const counts = Object.fromEntries(this.nemesis.injected);
+    // Reinstate rounds that ran with commits started during them (REPL-3 online), by phase.
+    for (const [phase, n] of Object.entries(this.history.repl.roundsWithCommits)) counts[`reinstate-${phase}-round`] = n;
     for (const [reason, n] of this.crashPoints()) {
       const kind = reason.startsWith('io:') ? 'crash-io' : reason.startsWith('point:') ? 'crash-point' : reason;
       counts[kind] = (counts[kind] ?? 0) + n;

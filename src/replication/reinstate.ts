@@ -20,8 +20,12 @@ export interface ReinstateReport {
   readonly epoch: number;
 }
 
-/** Delta rounds run online while this many paths or more changed since the last round. */
-const ONLINE_DELTA_FLOOR = 32;
+/**
+ * Delta rounds run online while this many paths or more changed since the last round; fewer
+ * are copied in the switch round, with writes held. Low, so the held step stays short (one
+ * commit changes about 8 paths) and the simulator's reinstates run delta rounds with commits.
+ */
+const ONLINE_DELTA_FLOOR = 8;
 const MAX_ONLINE_ROUNDS = 8;
 
 /**
