@@ -43,6 +43,15 @@ export class FaultyFileSystem implements FileSystem {
     return call();
   }
 
+  /** `run` for a blocking call (FileHandle.writeAndSyncBlocking): counted and planned the same way, thrown synchronously. */
+  runBlocking(op: string, path: string, call: () => void): void {
+    const info: FsCall = { n: ++this.count, op, path };
+    if (this.record) this.calls.push(info);
+    const fault = this.plan(info);
+    if (fault) throw fault;
+    call();
+  }
+
   lock(path: string, mode: 'exclusive' | 'shared', owner: string): Promise<FileLock | LockRefused> {
     return this.run('lock', path, () => this.inner.lock(path, mode, owner));
   }
@@ -63,11 +72,24 @@ export class FaultyFileSystem implements FileSystem {
 }
 
 class FaultyHandle implements FileHandle {
+  /**
+   * Present only when the inner handle has it (callers test for it): one call for the plan, op
+   * 'writeAndSyncBlocking' (a plan failing ops that start with 'write' fails it too); a fault
+   * fails it before anything is written.
+   */
+  declare readonly writeAndSyncBlocking?: (position: number, data: Uint8Array) => void;
+
   constructor(
     private readonly fs: FaultyFileSystem,
     private readonly inner: FileHandle,
     private readonly path: string,
-  ) {}
+  ) {
+    const blocking = inner.writeAndSyncBlocking?.bind(inner);
+    if (blocking) {
+      (this as { writeAndSyncBlocking?: (position: number, data: Uint8Array) => void }).writeAndSyncBlocking = (position, data) =>
+        fs.runBlocking('writeAndSyncBlocking', path, () => blocking(position, data));
+    }
+  }
 
   read(position: number, length: number): Promise<Uint8Array> { return this.fs.run('read', this.path, () => this.inner.read(position, length)); }
   write(position: number, data: Uint8Array): Promise<void> { return this.fs.run('write', this.path, () => this.inner.write(position, data)); }

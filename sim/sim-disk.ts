@@ -129,6 +129,16 @@ class Runner {
     if (!this.gate.alive()) return this.gate.hang<T>();
     return apply();
   }
+
+  /**
+   * A blocking call: applied at once, without the scheduler (no latency, no crash draw of its
+   * own), if the process is alive. A dead process's blocking call cannot hang: it does nothing
+   * and throws (EIO), and its next scheduled call hangs.
+   */
+  runBlocking(op: string, path: string, apply: () => void): void {
+    if (!this.gate.alive()) throw Object.assign(new Error(`EIO: ${op} '${path}' by a process that is gone`), { code: 'EIO', syscall: op, path });
+    apply();
+  }
 }
 
 class SimDiskView implements FileSystem {
@@ -216,6 +226,14 @@ class SimFileHandle implements FileHandle {
 
   datasync(): Promise<void> {
     return this.r.run('datasync', this.h.path, () => this.r.core.sync(this.h, 'fdatasync'));
+  }
+
+  /** write + datasync as one blocking step (FileHandle.writeAndSyncBlocking): the same checks, faults and effects, unscheduled. */
+  writeAndSyncBlocking(position: number, data: Uint8Array): void {
+    this.r.runBlocking('writeAndSyncBlocking', this.h.path, () => {
+      this.r.core.write(this.h, position, data);
+      this.r.core.sync(this.h, 'fdatasync');
+    });
   }
 
   sync(): Promise<void> {

@@ -76,8 +76,9 @@ export class NodeFileSystem implements FileSystem {
     await fsp.rm(path, { recursive: true, force: true });
   }
 
+  /** Sorted by UTF-16 code unit (the port's contract, SimDisk's order): libuv sorts by UTF-8 bytes, which differs past U+FFFF. */
   async readdir(path: string): Promise<string[]> {
-    return fsp.readdir(path);
+    return (await fsp.readdir(path)).sort();
   }
 
   async stat(path: string): Promise<FileStat | null> {

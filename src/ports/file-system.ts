@@ -15,8 +15,12 @@ export interface FileHandle {
   datasync(): Promise<void>;
   /**
    * Optional: write `data` at `position`, then fdatasync, blocking the calling thread (no
-   * thread-pool round trips). Only the real adapter has it; decorators and the simulator leave
-   * it out, and callers then use write + datasync, with the same meaning.
+   * thread-pool round trips): the same outcome as `write` then `datasync`, errors included (a
+   * failed sync may leave the bytes written but not durable). The real adapter and the
+   * simulator's disk have it (the simulator applies it at once, unscheduled, while the process
+   * lives); the fault decorator passes it through when its inner handle has it (one call for
+   * its plan); the replicated decorator leaves it out (a failover cannot be recorded in a
+   * blocking call), and callers then use write + datasync.
    */
   writeAndSyncBlocking?(position: number, data: Uint8Array): void;
   /** fsync: contents and metadata durable. */
@@ -77,7 +81,11 @@ export interface FileSystem {
   mkdir(path: string): Promise<void>;
   /** Removes a directory tree; no error when missing. */
   removeTree(path: string): Promise<void>;
-  /** Entry names; ENOENT when the directory is missing. */
+  /**
+   * Entry names, sorted by UTF-16 code unit (`Array.prototype.sort` order; never the file
+   * system's own order), without '.' and '..'; ENOENT when the directory is missing, ENOTDIR
+   * when it is a file.
+   */
   readdir(path: string): Promise<string[]>;
   /** null when missing. */
   stat(path: string): Promise<FileStat | null>;
