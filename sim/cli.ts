@@ -83,6 +83,12 @@ function report(s: BatchSummary, args: SimArgs, faults: FaultKind[]): string {
     `  checks run        ${s.checks}`,
     `  violations        ${s.failed.length === 0 ? 'none' : `${s.failed.length} seeds`}`,
   ];
+  if (s.runs === 1) lines.push(`  trace hash        ${s.seeds[0]!.traceHash} (the same seed on the same code replays it exactly)`);
+  if (s.peerDeathMs.length > 0) {
+    const sorted = [...s.peerDeathMs].sort((a, b) => a - b);
+    const at = (q: number): string => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0);
+    lines.push(`  process killed    ${sorted.length} mid-commit: the others committed on its keys after p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (virtual; CLU-6)`);
+  }
   if (s.missingFaults.length) lines.push(`  never injected    ${s.missingFaults.join(', ')}`);
   if (s.missingPoints.length) lines.push(`  points never hit  ${s.missingPoints.join(', ')}`);
   for (const r of s.failed.slice(0, 3)) lines.push('', ...failure(r, args, faults));

@@ -49,6 +49,8 @@ export class History {
     roundsWithCommits: {} as Record<string, number>,
     reinstateError: null as string | null,
   };
+  /** Clustered: each process killed mid-commit after healing, and how long the others took to commit on its keys (CLU-6). */
+  readonly peerDeaths: Array<{ point: string; waitedMs: number }> = [];
   counts = { ok: 0, fail: 0, info: 0 };
   private index = 0;
 

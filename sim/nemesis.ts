@@ -52,12 +52,16 @@ export class Nemesis {
     for (const node of this.nodes) {
       node.faultsActive = false;
       node.plan.slowIo = 0;
+      node.killAtNextPoint = null; // a kill armed in the fault phase that no commit reached
     }
     if (this.redis) {
       this.redis.faults = {};
       this.redis.cutOff.clear();
     }
   }
+
+  /** Virtual time of the last process kill (process-kill is rate-limited). */
+  private lastKill = -Infinity;
 
   count(kind: string): void {
     this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
@@ -91,6 +95,15 @@ export class Nemesis {
       case 'redis-cutoff': {
         const name = this.node.name;
         return this.window(ms, () => this.redis!.cutOff.add(name), () => this.redis!.cutOff.delete(name));
+      }
+      case 'process-kill': {
+        // One process dies mid-commit (at the next commit step it reaches) or at once; the others
+        // go on (CLU-6). At most one kill a second: each dead process restarts and recovers.
+        if (this.loop.now - this.lastKill < 1_000) return;
+        this.lastKill = this.loop.now;
+        const node = this.random.pick(this.nodes, 'nemesis.kill.node');
+        if (this.random.chance(0.7, 'nemesis.kill.midCommit')) return void (node.killAtNextPoint = 'any');
+        return node.killProcess('process-kill');
       }
       case 'clock-jump': return void (this.node.clock.offsetMs += this.random.float('nemesis.jump') * 3_600_000);
       case 'clock-rewind': return void (this.node.clock.offsetMs -= this.random.float('nemesis.rewind') * 3_600_000);

@@ -24,6 +24,7 @@ export const FAULT_KINDS = [
   'ec-shard-rot',
   'repl-drive-loss',
   'repl-bit-rot',
+  'process-kill',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -48,6 +49,9 @@ export const REPL_SEED_SHARE = 0.2;
 
 /** Fault kinds only some standalone seeds can inject (erasure coding, replication). */
 export const DRIVE_FAULT_KINDS: readonly FaultKind[] = [...EC_FAULT_KINDS, ...REPL_FAULT_KINDS];
+
+/** Faults only clustered runs inject: one process SIGKILLed (mostly mid-commit) while the others go on (spec CLU-6). */
+export const CLUSTER_FAULT_KINDS: readonly FaultKind[] = ['process-kill'];
 
 export interface RunOptions {
   readonly seed: number;
@@ -112,7 +116,8 @@ export interface Scenario {
 export function scenario(random: SeededSimRandom, options: RunOptions): Scenario {
   const isEc = (k: FaultKind): boolean => EC_FAULT_KINDS.includes(k);
   const isRepl = (k: FaultKind): boolean => REPL_FAULT_KINDS.includes(k);
-  const enabled = new Set(options.faults.filter((k) => !isEc(k) && !isRepl(k)).filter(() => random.chance(0.5, 'swarm.fault')));
+  const isCluster = (k: FaultKind): boolean => CLUSTER_FAULT_KINDS.includes(k);
+  const enabled = new Set(options.faults.filter((k) => !isEc(k) && !isRepl(k) && !isCluster(k)).filter(() => random.chance(0.5, 'swarm.fault')));
   const s = {
     workload: {
       listKeys: 2 + random.int(8, 'swarm.keys'),
@@ -150,6 +155,8 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
   // Journal mode is drawn last of all, for the same reason.
   const journalDrawn = random.chance(JOURNAL_SEED_SHARE, 'swarm.journal');
   const journal = nodes === 1 && !erasure && (options.journal ?? journalDrawn) ? { maxRecords: random.pick([1, 3, 16, 1024], 'swarm.journal.records') } : null;
+  // Clustered faults are drawn after everything else, for clustered runs only.
+  if (nodes > 1) for (const kind of options.faults.filter(isCluster)) if (random.chance(0.7, 'swarm.cluster.fault')) enabled.add(kind);
   // Journal commits never reach the in-place commit points: focus on the ones they do reach.
   const focusPoint = journal && s.focusPoint ? random.pick(JOURNAL_POINTS, 'swarm.journal.focus') : s.focusPoint;
   return { ...s, focusPoint, erasure, replica: repl ? REPLICA_FOLDER : null, journal };

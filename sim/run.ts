@@ -1,7 +1,7 @@
 import type { Database } from '../src/database/database.js';
 import { SopError } from '../src/errors/sop-error.js';
 import { CHECKERS, type ErasureView, type ReplicationView } from './checkers/index.js';
-import type { Op } from './checkers/list-append.js';
+import type { Micro, Op } from './checkers/list-append.js';
 import { EcDrives } from './ec-drives.js';
 import { EventLoop } from './event-loop.js';
 import { History, type Outcome } from './history.js';
@@ -16,6 +16,11 @@ import { deterministicReedSolomon } from './sim-native.js';
 import { SimRedis } from './sim-redis.js';
 import * as w from './workload.js';
 import { runSets, setsTxn } from './sets.js';
+
+/** Commit steps a clustered process is killed at in the peer-death check (CLU-6). */
+const PEER_DEATH_POINTS = ['commit.afterPrepareLog', 'commit.afterBlobs', 'commit.afterPlg', 'cow.afterCowSync', 'cow.afterSectorWrite', 'commit.afterFlip', 'commit.afterStoreInfo'] as const;
+/** Virtual time the survivors may take to commit on a dead process's keys (liveness TTL 2 s, CLU-6). */
+const PEER_DEATH_BUDGET_MS = 15_000;
 
 /** Share of client steps that put or remove key ranges (sets.ts). */
 const SETS_SHARE = 0.12;
@@ -35,6 +40,8 @@ export interface RunResult {
   readonly virtualMs: number;
   /** The last events of the run (only kept when it has violations). */
   readonly trace: string[];
+  /** Clustered: virtual ms the survivors took to commit on a killed process's keys (CLU-6). */
+  readonly peerDeathMs: number[];
 }
 
 const MAX_EVENTS = 3_000_000;
@@ -350,8 +357,52 @@ class Run {
         await this.up(node);
       }
     }
-    if (this.nodes.length > 1) await this.settleCluster();
+    if (this.nodes.length > 1) {
+      await this.peerDeath();
+      await this.settleCluster();
+    }
     return this.up(this.node);
+  }
+
+  /**
+   * Clustered, faults healed (CLU-6): one process dies in the middle of a commit that holds
+   * every list key; the others must then commit on each of those keys within
+   * PEER_DEATH_BUDGET_MS of virtual time (its locks' TTL is the default maxTimeMs, 15 min).
+   */
+  private async peerDeath(): Promise<void> {
+    const [survivor, victim] = [this.nodes[0]!, this.nodes[1]!];
+    const [survivorDb, victimDb] = [await this.up(survivor), await this.up(victim)];
+    const point = this.random.pick(PEER_DEATH_POINTS, 'peer.point');
+    victim.killAtNextPoint = point;
+    const keys = Array.from({ length: this.s.workload.listKeys }, (_, k) => `k${k}`);
+    const txn: Micro[] = keys.map((key) => ({ f: 'append' as const, key, value: this.nextAppend++ }));
+    const op: Op = { process: 997, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };
+    this.history.lists.push(op);
+    const gate = victim.gate;
+    op.type = await Promise.race([w.inTransaction(victimDb, 'write', (tx) => w.runListAppend(victimDb, tx, txn), this.history), gate.killed.then(() => 'info' as const)]);
+    op.completeTime = this.loop.now;
+    if (victim.killAtNextPoint !== null) {
+      victim.killAtNextPoint = null; // the commit ended before that point (a conflict): nothing to measure
+      return;
+    }
+    this.checked.push('peer-death');
+    const died = this.loop.now;
+    for (const key of keys) {
+      const after: Micro[] = [{ f: 'append', key, value: this.nextAppend++ }];
+      const next: Op = { process: 996, index: this.history.nextIndex(), type: 'info', txn: after, invokeTime: this.loop.now };
+      this.history.lists.push(next);
+      try {
+        await survivorDb.transaction('write', (tx) => w.runListAppend(survivorDb, tx, after), { retries: 1_000, maxTimeMs: 60_000 });
+        next.type = 'ok';
+      } catch (error) {
+        next.type = 'fail';
+        this.violations.push(`liveness: after a process died at ${point}, a commit on ${key} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      next.completeTime = this.loop.now;
+    }
+    const waited = this.loop.now - died;
+    this.history.peerDeaths.push({ point, waitedMs: waited });
+    if (waited > PEER_DEATH_BUDGET_MS) this.violations.push(`liveness: after a process died at ${point}, the others needed ${waited.toFixed(0)} ms of virtual time to commit on its keys (budget ${PEER_DEATH_BUDGET_MS} ms)`);
   }
 
   /**
@@ -585,6 +636,7 @@ class Run {
       events: loop.events,
       virtualMs: loop.now,
       trace: this.violations.length > 0 ? loop.recent() : [],
+      peerDeathMs: this.history.peerDeaths.map((d) => d.waitedMs),
     };
   }
 }

@@ -25,9 +25,9 @@ export class SimClock implements Clock {
     return this.loop.now;
   }
 
-  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  async sleep(ms: number, signal?: AbortSignal, background = false): Promise<void> {
     if (signal?.aborted) throw signal.reason;
-    await this.loop.sleep(ms, 'sleep');
+    await this.loop.sleep(ms, background ? 'heartbeat' : 'sleep');
     if (!this.gate.alive()) return this.gate.hang();
   }
 }

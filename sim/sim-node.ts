@@ -39,6 +39,8 @@ export class SimNode {
   /** Every start is a new incarnation with its own engine random stream (real entropy never repeats). */
   private incarnations = 0;
   faultsActive = false;
+  /** Dies (this process only, no power loss) at the next crash point it reaches (spec CLU-6). */
+  killAtNextPoint: CrashPoint | 'any' | null = null;
   plan: CrashPlan = { atPoint: 0, atIo: 0, slowIo: 0 };
   readonly pointHits = new Map<string, number>();
   readonly crashPoints = new Map<string, number>();
@@ -108,6 +110,19 @@ export class SimNode {
     this.clock = new SimClock(this.loop, this.gate, offset);
   }
 
+  /**
+   * This process alone is SIGKILLed (no power loss, the others run on); it starts again at its
+   * next client step. Counted as `reason`.
+   */
+  killProcess(reason: string): void {
+    if (!this.gate.alive()) return;
+    this.crashPoints.set(reason, (this.crashPoints.get(reason) ?? 0) + 1);
+    this.gate.kill();
+    this.db = null;
+    this.gate = new ProcessGate();
+    this.clock = new SimClock(this.loop, this.gate, this.clock.offsetMs);
+  }
+
   /** A process restart without power loss (kill -9 and start): the disk keeps everything. */
   restartProcess(): void {
     if (!this.gate.alive()) return;
@@ -147,6 +162,11 @@ export class SimNode {
   private point(gate: ProcessGate, name: CrashPoint): Promise<void> | undefined {
     this.pointHits.set(name, (this.pointHits.get(name) ?? 0) + 1);
     if (!gate.alive()) return gate.hang();
+    if (this.killAtNextPoint === name || this.killAtNextPoint === 'any') {
+      this.killAtNextPoint = null;
+      this.killProcess('process-kill');
+      return gate.hang();
+    }
     const p = name === this.plan.focus ? (this.plan.focusProbability ?? 0) : this.plan.atPoint;
     if (this.faultsActive && this.random.chance(p, `crash.point.${name}`)) {
       this.crash(`point:${name}`);

@@ -1,6 +1,7 @@
 /**
- * The simulator as a CI suite (issue: deterministic simulator). Regression seeds, a fresh
- * batch of seeds with every fault kind, crash-point coverage, and determinism of trace hashes.
+ * The simulator as a CI suite (issue: deterministic simulator). Regression seeds, fixed ranges
+ * of seeds with every fault kind and crash-point coverage, fresh seeds on every run (standalone
+ * and clustered), and determinism of trace hashes.
  * The checkers cite: ACID-1..4, TX-4, TX-5, TX-7, TX-8, TX-10, STRUCT-1..3, BTREE-2, REC-2,
  * COW-3, STORE-1..3, FMT-1, API-1, IDLE-1, REC-5 (liveness after healing), and on the seeds
  * that erasure code their blobs (about one in five standalone seeds) EC-1..EC-3, and on the seeds
@@ -21,6 +22,9 @@ const regression = JSON.parse(readFileSync(new URL('../../sim/regression-seeds.j
 };
 const FRESH = Number(process.env.SOP_SIM_SEEDS ?? 300);
 const CLUSTER_SEEDS = Number(process.env.SOP_SIM_CLUSTER_SEEDS ?? 100);
+/** Fresh seeds every run, beside the fixed ranges (SOP_SIM_FRESH_SEEDS, SOP_SIM_FRESH_CLUSTER_SEEDS). */
+const FRESH_SEEDS = Number(process.env.SOP_SIM_FRESH_SEEDS ?? 100);
+const FRESH_CLUSTER_SEEDS = Number(process.env.SOP_SIM_FRESH_CLUSTER_SEEDS ?? 30);
 /** SOP_SIM_FIRST pins the range (to replay a run); SOP_SIM_FRESH=1 draws fresh seeds, otherwise the ranges are fixed. */
 const FIRST = process.env.SOP_SIM_FIRST === undefined ? undefined : Number(process.env.SOP_SIM_FIRST);
 const now = (): number => performance.now();
@@ -71,6 +75,20 @@ describe('simulator (ACID-1, ACID-3, ACID-4, STRUCT-1, REC-2, COW-3, IDLE-1, REC
     assert.deepEqual(failures, []);
     assert.deepEqual(s.missingFaults, [], 'fault kinds never injected');
   });
+
+  // Fresh seeds beside the fixed ranges (issue #13): a different range on every run, so CI keeps
+  // finding what nobody has seen yet. A failure prints the replay command; that seed is a found
+  // bug: it goes to sim/open-seeds.json, then to the regression seeds with its fix.
+  for (const [label, count, nodes, clients] of [['standalone', FRESH_SEEDS, 1, 4], ['clustered (3 nodes)', FRESH_CLUSTER_SEEDS, 3, 6]] as const) {
+    it(`${count} fresh ${label} seeds: no violation`, async () => {
+      const base = randomInt(1_000_000, 2 ** 31 - count);
+      const seeds = Array.from({ length: count }, (_, i) => base + i);
+      const s = await runBatch({ seeds, steps: 100, clients, nodes, faults: [...FAULT_KINDS], now });
+      process.stdout.write(`      fresh ${label} seeds ${base}..${base + count - 1}: ${s.runs} runs, tx ok/fail/info ${s.transactions.ok}/${s.transactions.fail}/${s.transactions.info}\n`);
+      const replay = nodes > 1 ? ` --nodes ${nodes} --clients ${clients}` : '';
+      assert.deepEqual(s.failed.map((r) => `seed ${r.seed} (${r.scenario}): ${r.violations.slice(0, 3).join(' | ')}\n  replay: npx sop sim --seed ${r.seed}${replay}`), []);
+    });
+  }
 
   it('the same seed gives the same trace hash (100 seeds, and 10 clustered ones, run twice)', async () => {
     const mismatches: number[] = [];
