@@ -6,13 +6,15 @@ export const ACCOUNTS = 12;
 export const INITIAL = 1000;
 export const LIST_KEYS = 6;
 
-/** Every process opens the folder with these (short timeouts so SIGKILLed locks free up soon). */
+/**
+ * Every process opens the folder with these: the default lock TTLs (maxTimeMs, 15 min),
+ * liveness and sweep cadence, so a SIGKILLed process's locks are freed by CLU-6, not by a
+ * short TTL; only Redis timeouts are short, so a restarted Redis is noticed soon.
+ */
 export const clusterOptions: Omit<DatabaseOptions, 'folder'> = {
   mode: 'clustered',
   registryHashMod: 16,
-  clusterGraceMs: 3_000,
   redisOptions: { connectTimeoutMs: 500, commandTimeoutMs: 1_000 },
-  maintenance: { sweepIntervalMs: 2_000, busySweepIntervalMs: 1_000 },
 };
 
 /** Creates the workload's stores: the bank accounts, the lists and the marks of each append. */

@@ -58,10 +58,13 @@ async function database(): Promise<Database> {
   return opening;
 }
 
-async function transfer(d: Database): Promise<object> {
+async function transfer(d: Database, note: { id?: string }): Promise<object> {
   const from = pick(ACCOUNTS);
   const to = (from + 1 + pick(ACCOUNTS - 1)) % ACCOUNTS;
   const amount = 1 + pick(20);
+  const id = `${worker}.${process.pid}.${++counter}`;
+  note.id = id;
+  out({ e: 'invoke', op: 'transfer', id, keys: [`a${from}`, `a${to}`] });
   let attempts = 0;
   await d.transaction('write', async (tx) => {
     attempts++;
@@ -74,14 +77,15 @@ async function transfer(d: Database): Promise<object> {
     await bank.updateCurrentValue(a - amount);
     await bank.find(to);
     await bank.updateCurrentValue(b + amount);
-  }, { retries: 30, maxTimeMs: 5_000 });
-  return { op: 'transfer', from, to, amount, attempts };
+  }, { retries: 30 });
+  return { op: 'transfer', id, keys: [`a${from}`, `a${to}`], from, to, amount, attempts };
 }
 
-async function append(d: Database): Promise<object> {
+async function append(d: Database, note: { id?: string }): Promise<object> {
   const key = pick(LIST_KEYS);
   const v = `${worker}.${process.pid}.${++counter}`;
-  out({ e: 'invoke', key, v });
+  note.id = v;
+  out({ e: 'invoke', op: 'append', id: v, key, v, keys: [`l${key}`] });
   let attempts = 0;
   await d.transaction('write', async (tx) => {
     attempts++;
@@ -90,19 +94,20 @@ async function append(d: Database): Promise<object> {
     else await lists.add(key, [v]);
     const marks = await d.openBtree<string, number>(tx, 'marks');
     await marks.add(v, key); // a second store and a count change in the same commit (ACID-1, CLU-3)
-  }, { retries: 30, maxTimeMs: 5_000 });
-  return { op: 'append', key, v, attempts };
+  }, { retries: 30 });
+  return { op: 'append', id: v, keys: [`l${key}`], key, v, attempts };
 }
 
 async function loop(): Promise<void> {
   for (;;) {
     const d = await database();
+    const note: { id?: string } = {};
     try {
-      const done = rnd() < 0.5 ? await transfer(d) : await append(d);
+      const done = rnd() < 0.5 ? await transfer(d, note) : await append(d, note);
       out({ e: 'ok', ...done });
     } catch (error) {
       const code = SopError.is(error) ? error.code : 'raw';
-      out({ e: 'err', code, msg: String(error).slice(0, 300) });
+      out({ e: 'err', id: note.id, code, msg: String(error).slice(0, 300) });
       if (code === 'raw' || code === 'CORRUPT') process.exitCode = 3;
       if (d.failure || code === 'UNAVAILABLE') {
         // REC-5 (or Redis gone): reopen, which recovers what this process left.
