@@ -72,6 +72,7 @@ export class Nemesis {
     if (kind === 'ec-shard-rot') return this.shardRot();
     if (kind === 'repl-drive-loss') return this.replDriveLoss();
     if (kind === 'repl-bit-rot') return this.replBitRot();
+    if (kind === 'process-kill') return this.processKill();
     // Replicated runs: a rotted blob's only good copy is on the passive drive until a read heals it
     // (REPL-5); faults that can fail passive writes wait until then (two faults otherwise).
     if (this.repl && ['disk-offline', 'disk-eio-write', 'disk-eio-sync', 'disk-enospc'].includes(kind) && this.repl.hasUnhealedRot()) return this.count('repl-refused');
@@ -96,19 +97,23 @@ export class Nemesis {
         const name = this.node.name;
         return this.window(ms, () => this.redis!.cutOff.add(name), () => this.redis!.cutOff.delete(name));
       }
-      case 'process-kill': {
-        // One process dies mid-commit (at the next commit step it reaches) or at once; the others
-        // go on (CLU-6). At most one kill a second: each dead process restarts and recovers.
-        if (this.loop.now - this.lastKill < 1_000) return;
-        this.lastKill = this.loop.now;
-        const node = this.random.pick(this.nodes, 'nemesis.kill.node');
-        if (this.random.chance(0.7, 'nemesis.kill.midCommit')) return void (node.killAtNextPoint = 'any');
-        return node.killProcess('process-kill');
-      }
       case 'clock-jump': return void (this.node.clock.offsetMs += this.random.float('nemesis.jump') * 3_600_000);
       case 'clock-rewind': return void (this.node.clock.offsetMs -= this.random.float('nemesis.rewind') * 3_600_000);
       default: return;
     }
+  }
+
+  /**
+   * One clustered process dies mid-commit (at the next commit step it reaches) or at once; the
+   * others go on (CLU-6). At most one kill a second: each dead process restarts and recovers.
+   */
+  private processKill(): void {
+    if (this.loop.now - this.lastKill < 1_000) return;
+    this.lastKill = this.loop.now;
+    this.count('process-kill');
+    const node = this.random.pick(this.nodes, 'nemesis.kill.node');
+    if (this.random.chance(0.7, 'nemesis.kill.midCommit')) node.killAtNextPoint = 'any';
+    else node.killProcess('process-killed-at-once');
   }
 
   /**

@@ -164,7 +164,7 @@ export class SimNode {
     if (!gate.alive()) return gate.hang();
     if (this.killAtNextPoint === name || this.killAtNextPoint === 'any') {
       this.killAtNextPoint = null;
-      this.killProcess('process-kill');
+      this.killProcess('process-killed-mid-commit');
       return gate.hang();
     }
     const p = name === this.plan.focus ? (this.plan.focusProbability ?? 0) : this.plan.atPoint;
