@@ -10,7 +10,7 @@ import type { LayerHost } from '../host.js';
 import type { VectorContext } from './context.js';
 import { type VectorLayer, type VectorStoreOptions, checkSameOptions, checkVectorOptions, storedLayer } from './options.js';
 import { type VectorStore, VectorStoreHandle } from './store.js';
-import { type DataRecord, mainTreeOptions, openParts } from './trees.js';
+import { type DataRecord, MAIN_TREE_OPTIONS, openParts } from './trees.js';
 
 export type { VectorStoreOptions } from './options.js';
 export type { VectorStore, VectorRecord, VectorStoreInfo } from './store.js';
@@ -30,7 +30,7 @@ export async function newVectorStore(host: LayerHost, tx: Transaction, name: str
   } catch (error) {
     if (!SopError.is(error, 'STORE_NOT_FOUND')) throw error;
   }
-  const main = await host.createMain<string, DataRecord>(tx, name, 'vector', { ...wanted }, mainTreeOptions(wanted.dimensions));
+  const main = await host.createMain<string, DataRecord>(tx, name, 'vector', { ...wanted }, MAIN_TREE_OPTIONS);
   const layer = main.created ? wanted : storedLayer(name, main.layer);
   if (!main.created) checkSameOptions(name, layer, options as unknown as Record<string, unknown>, wanted);
   return handle(host, tx, name, layer, main.tree);

@@ -18,7 +18,7 @@ import { writeCentroids } from './centroids.js';
 import { idOfDataKey } from './codec.js';
 import type { VectorContext } from './context.js';
 import { kmeans } from './kmeans.js';
-import { place, recordIndexForm } from './placement.js';
+import { entryIndexForm, entryOf, place } from './placement.js';
 import { changedUnder, hex8 } from './shared.js';
 import { type StateRecord, readCursor, writeCursor, writeState } from './state.js';
 import { type DataRecord, slotOf } from './trees.js';
@@ -70,7 +70,7 @@ export async function startBuild(ctx: VectorContext, state: StateRecord): Promis
   if (slotOf(ctx.trees, ver).count !== 0) throw changedUnder(`vector store ${ctx.name}: the slot of version ${ver} is not empty`);
   const d = ctx.layer.dimensions;
   const nlist = Math.max(1, Math.min(MAX_LISTS, Math.round(Math.sqrt(n))));
-  const { points, size } = await readSample(ctx, Math.min(n, Math.max(MIN_SAMPLE, Math.min(MAX_SAMPLE, nlist * SAMPLE_PER_LIST))));
+  const { points, size } = await readSample(ctx, state, Math.min(n, Math.max(MIN_SAMPLE, Math.min(MAX_SAMPLE, nlist * SAMPLE_PER_LIST))));
   const centres = kmeans(points, size, d, nlist, ctx.env.random);
   const build = ctx.env.random.uuid();
   const set = await writeCentroids(ctx.env, ctx.name, ctx.trees, ver, build, centres, d);
@@ -84,14 +84,16 @@ export async function startBuild(ctx: VectorContext, state: StateRecord): Promis
  * after a random point of the key space are a random subset, whatever order (sorted, skewed)
  * the vectors came in.
  */
-async function readSample(ctx: VectorContext, size: number): Promise<{ points: Float64Array; size: number }> {
+async function readSample(ctx: VectorContext, state: StateRecord, size: number): Promise<{ points: Float64Array; size: number }> {
   const d = ctx.layer.dimensions;
   const points = new Float64Array(size * d);
   const start = hex8(ctx.env.random.nextU32());
   let got = 0;
   for (const bounds of [{ gte: start }, { lt: start }]) {
-    for await (const [, record] of ctx.trees.data.range({ ...bounds, limit: size - got })) {
-      points.set(recordIndexForm(ctx, record), got * d);
+    const records: Array<[string, DataRecord]> = [];
+    for await (const item of ctx.trees.data.range({ ...bounds, limit: size - got })) records.push(item);
+    for (const [key, record] of records) {
+      points.set(entryIndexForm(ctx, await entryOf(ctx, state.active.ver, idOfDataKey(key), record)), got * d);
       got++;
     }
   }
@@ -106,8 +108,10 @@ export async function migrateStep(ctx: VectorContext, state: StateRecord, limit:
   for await (const entry of ctx.trees.data.range(cursor === '' ? { limit } : { gt: cursor, limit })) batch.push(entry);
   for (const [key, record] of batch) {
     if (record.at.some(([ver]) => ver === next.ver)) continue; // written since the build began
-    const placement = await place(ctx, next, idOfDataKey(key), record, recordIndexForm(ctx, record));
-    await ctx.trees.data.upsert(key, { ...record, at: [...record.at.filter(([ver]) => ver === state.active.ver), placement] });
+    const id = idOfDataKey(key);
+    const entry = await entryOf(ctx, state.active.ver, id, record);
+    const placement = await place(ctx, next, id, entry, entryIndexForm(ctx, entry));
+    await ctx.trees.data.upsert(key, { at: [...record.at.filter(([ver]) => ver === state.active.ver), placement] });
   }
   if (batch.length < limit) return switchVersion(ctx, state);
   await writeCursor(ctx.trees, batch[batch.length - 1]![0]);

@@ -4,14 +4,14 @@
  * entries equal (spec VEC-2).
  */
 import { centroidsOf } from './centroids.js';
-import { float32Of, packEntry } from './codec.js';
+import { float32Of } from './codec.js';
 import type { VectorContext } from './context.js';
 import { nearestCentre } from './kmeans.js';
 import { addEntry, removeEntry } from './lists.js';
 import { indexForm, l2 } from './metric.js';
 import { changedUnder } from './shared.js';
 import type { VersionInfo } from './state.js';
-import type { DataRecord, Placement } from './trees.js';
+import { type DataRecord, type Placement, slotOf } from './trees.js';
 
 /** The list and distance of a vector (its index form given) in a version. */
 export async function assignment(ctx: VectorContext, version: VersionInfo, ix: Float64Array): Promise<Placement> {
@@ -21,10 +21,10 @@ export async function assignment(ctx: VectorContext, version: VersionInfo, ix: F
   return [version.ver, cid, l2(ix, set.data, d, cid * d)];
 }
 
-/** Adds the record's entry to a version's lists; returns its placement. */
-export async function place(ctx: VectorContext, version: VersionInfo, id: string, record: Omit<DataRecord, 'at'>, ix: Float64Array): Promise<Placement> {
+/** Adds an entry (codec.ts: packEntry) to a version's lists; returns its placement. */
+export async function place(ctx: VectorContext, version: VersionInfo, id: string, entry: Uint8Array, ix: Float64Array): Promise<Placement> {
   const placement = await assignment(ctx, version, ix);
-  await addEntry(ctx, placement[0], placement[1], placement[2], id, packEntry(record.v, record.m));
+  await addEntry(ctx, placement[0], placement[1], placement[2], id, entry);
   return placement;
 }
 
@@ -36,7 +36,15 @@ export async function unplace(ctx: VectorContext, id: string, record: DataRecord
   }
 }
 
-/** The index form of a stored record's vector. */
-export function recordIndexForm(ctx: VectorContext, record: DataRecord): Float64Array {
-  return indexForm(float32Of(record.v, ctx.layer.dimensions), ctx.layer.metric);
+/** The record's entry in version `ver` (its vector and metadata). */
+export async function entryOf(ctx: VectorContext, ver: number, id: string, record: DataRecord): Promise<Uint8Array> {
+  const at = record.at.find(([v]) => v === ver);
+  const slot = slotOf(ctx.trees, ver);
+  if (!at || !(await slot.find([at[1], at[2], id]))) throw changedUnder(`vector store ${ctx.name}: ${id} has no entry in version ${ver}`);
+  return (await slot.getCurrentValue())!;
+}
+
+/** The index form of an entry's vector. */
+export function entryIndexForm(ctx: VectorContext, entry: Uint8Array): Float64Array {
+  return indexForm(float32Of(entry, ctx.layer.dimensions), ctx.layer.metric);
 }

@@ -4,15 +4,15 @@
  * transaction, together or not at all (VEC-1, VEC-2).
  */
 import { invalid } from '../../errors/sop-error.js';
-import { dataKey, float32Bytes, float32Of, parseMetadata, sameBytes, toFloat32 } from './codec.js';
+import { dataKey, entryMetadata, float32Bytes, float32Of, packEntry, parseMetadata, sameBytes, toFloat32 } from './codec.js';
 import type { VectorContext } from './context.js';
 import { optimize, tick } from './maintenance.js';
 import type { Metric } from './metric.js';
 import { indexForm } from './metric.js';
-import { place, unplace } from './placement.js';
+import { entryOf, place, unplace } from './placement.js';
 import { type MetadataFilter, type QueryHit, type QueryOptions, query } from './query.js';
 import { checkId, checkK, checkOptionsObject, describe, guardWrite, jsonText } from './shared.js';
-import { liveVersions, readState } from './state.js';
+import { type StateRecord, liveVersions, readState } from './state.js';
 import type { DataRecord, Placement } from './trees.js';
 import { type VectorStoreCheck, verifyStore } from './verify.js';
 
@@ -83,12 +83,12 @@ export class VectorStoreHandle implements VectorStore {
       const live = liveVersions(state);
       const key = dataKey(id);
       const old = await this.record(key);
-      const record: Omit<DataRecord, 'at'> = m === undefined ? { v: float32Bytes(v) } : { v: float32Bytes(v), m };
-      if (old && unchanged(old, record, live.map((x) => x.ver))) return;
+      const entry = packEntry(float32Bytes(v), m);
+      if (old && (await this.unchanged(id, old, entry, state))) return;
       if (old) await unplace(this.ctx, id, old, live);
       const at: Placement[] = [];
-      for (const version of live) at.push(await place(this.ctx, version, id, record, ix));
-      await this.ctx.trees.data.upsert(key, { ...record, at });
+      for (const version of live) at.push(await place(this.ctx, version, id, entry, ix));
+      await this.ctx.trees.data.upsert(key, { at });
       await tick(this.ctx, state);
     });
   }
@@ -96,7 +96,9 @@ export class VectorStoreHandle implements VectorStore {
   async get(id: string): Promise<VectorRecord | undefined> {
     checkId(id);
     const record = await this.record(dataKey(id));
-    return record && { id, vector: float32Of(record.v, this.dimensions), metadata: parseMetadata(record.m) };
+    if (!record) return undefined;
+    const entry = await entryOf(this.ctx, (await readState(this.ctx.trees)).active.ver, id, record);
+    return { id, vector: float32Of(entry, this.dimensions), metadata: parseMetadata(entryMetadata(entry, this.dimensions)) };
   }
 
   async remove(id: string): Promise<boolean> {
@@ -147,9 +149,10 @@ export class VectorStoreHandle implements VectorStore {
     if (!(await this.ctx.trees.data.find(key))) return undefined;
     return this.ctx.trees.data.getCurrentValue();
   }
-}
 
-/** Same vector, same metadata, placed in every live version: an upsert that changes nothing writes nothing. */
-function unchanged(old: DataRecord, record: Omit<DataRecord, 'at'>, live: number[]): boolean {
-  return old.m === record.m && sameBytes(old.v, record.v) && live.every((ver) => old.at.some(([v]) => v === ver));
+  /** Same vector and metadata, placed in every live version: an upsert that changes nothing writes nothing. */
+  private async unchanged(id: string, old: DataRecord, entry: Uint8Array, state: StateRecord): Promise<boolean> {
+    if (!liveVersions(state).every((version) => old.at.some(([v]) => v === version.ver))) return false;
+    return sameBytes(await entryOf(this.ctx, state.active.ver, id, old), entry);
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The B-trees of a vector store `name`, all inside the caller's transaction:
  *
- *   name            data:  dataKey(id) -> { v: float32 bytes, m?: metadata JSON, at: placements }
+ *   name            data:  dataKey(id) -> { at: placements } (where the id's entries are)
  *   name@state      'state' -> StateRecord (versions), 'cursor' -> the migration's last data key
  *   name@cent       [version, centroid id] -> float64 bytes of the centroid
  *   name@l0, @l1    IVF lists of the versions (version v in slot v % 2):
@@ -10,8 +10,11 @@
  *                   that changes that list (the query cache's validity, see list-cache.ts); a
  *                   string key, as queries look up several per list
  *
- * A data record lists where its vector sits in each live version (`at`), so upserts and removes
- * find its list entries by key: index and data change in the same transaction, always together.
+ * The vector and its metadata are stored in the list entries (as an IVF-flat index does), once
+ * per live version; the data record says where they are (`at`), so get, upsert and remove find
+ * them by key. Keeping the vector out of the data tree keeps its leaves small: a commit rewrites
+ * the leaves it touches, and keys hashed from ids touch many. Records and entries change in the
+ * same transaction, always together.
  */
 import type { Btree } from '../../database/btree.js';
 import type { Transaction } from '../../txn/transaction.js';
@@ -21,11 +24,7 @@ import type { LayerHost } from '../host.js';
 export type Placement = [ver: number, cid: number, dist: number];
 
 export interface DataRecord {
-  /** The vector as stored: little-endian float32. */
-  v: Uint8Array;
-  /** Metadata as JSON text; absent when the vector has none. */
-  m?: string;
-  /** Where the vector is in each live version's lists. */
+  /** Where the id's entry is in each live version's lists. */
   at: Placement[];
 }
 
@@ -47,9 +46,8 @@ export function vectorSlotLength(dimensions: number): number {
   return Math.max(8, Math.min(500, Math.floor(65_536 / (4 * dimensions + 64))));
 }
 
-export function mainTreeOptions(dimensions: number): { slotLength: number; isUnique: true; valueInNode: true } {
-  return { slotLength: vectorSlotLength(dimensions), isUnique: true, valueInNode: true };
-}
+/** The data tree: small records (placements), many per node. */
+export const MAIN_TREE_OPTIONS = { slotLength: 500, isUnique: true, valueInNode: true } as const;
 
 export async function openParts(host: LayerHost, tx: Transaction, name: string, data: Btree<string, DataRecord>, dimensions: number): Promise<VectorTrees> {
   const slot = vectorSlotLength(dimensions);

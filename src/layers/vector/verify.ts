@@ -3,7 +3,7 @@
  * caller's transaction (a 'read' one commits only if nothing changed meanwhile) and reports
  * every disagreement; the simulator runs it after recovery.
  */
-import { packEntry, readFloat64, dataKey, float32Of, sameBytes } from './codec.js';
+import { dataKey, entryMetadata, float32Of, parseMetadata, readFloat64, sameBytes } from './codec.js';
 import { type VectorContext, STAMP_SHARDS } from './context.js';
 import { nearestCentre } from './kmeans.js';
 import { indexForm, l2 } from './metric.js';
@@ -61,25 +61,16 @@ async function readCentroids(ctx: VectorContext, info: VersionInfo, problems: st
   return data;
 }
 
-/** One data record: well formed, and exactly where it belongs in each live version. */
+/** One data record: its entries exist in each live version where they belong, all alike. */
 async function checkRecord(ctx: VectorContext, key: string, record: DataRecord, views: VersionView[], state: StateRecord, cursor: string, problems: string[]): Promise<void> {
   const { dimensions: d, metric } = ctx.layer;
   const id = key.slice(8);
   if (dataKey(id) !== key) problems.push(`data key ${JSON.stringify(key)} does not match its id's hash`);
-  if (!(record.v instanceof Uint8Array) || record.v.length !== 4 * d) {
-    problems.push(`${id}: stored vector is malformed`);
+  if (!Array.isArray(record.at)) {
+    problems.push(`${id}: its record is malformed`);
     return;
   }
-  const vector = float32Of(record.v, d);
-  if (!vector.every(Number.isFinite)) problems.push(`${id}: stored vector has a component that is not finite`);
-  let ix: Float64Array;
-  try {
-    ix = indexForm(vector, metric);
-  } catch {
-    // reported, not dropped: the problem list is verify()'s answer
-    problems.push(`${id}: stored vector has no ${metric} index form`);
-    return;
-  }
+  let first: Uint8Array | undefined;
   for (const view of views) {
     const at = record.at.filter(([ver]) => ver === view.info.ver);
     const expected = view.info === state.next ? key <= cursor || at.length > 0 : true;
@@ -89,16 +80,40 @@ async function checkRecord(ctx: VectorContext, key: string, record: DataRecord, 
     }
     if (at.length === 0) continue;
     const [, cid, dist] = at[0]!;
+    const slot = slotOf(ctx.trees, view.info.ver);
+    const entry = (await slot.find([cid, dist, id])) ? await slot.getCurrentValue() : undefined;
+    if (!entry) {
+      problems.push(`${id}: no list entry at [${cid}, ${dist}] in version ${view.info.ver} (lost from the index)`);
+      continue;
+    }
+    view.placed++;
+    view.listSizes.set(cid, (view.listSizes.get(cid) ?? 0) + 1);
+    if (first && !sameBytes(entry, first)) problems.push(`${id}: its entries in the live versions differ`);
+    first ??= entry;
+    const problem = checkEntry(entry, d, metric);
+    if (problem) {
+      problems.push(`${id}: ${problem}`);
+      continue;
+    }
+    const ix = indexForm(float32Of(entry, d), metric);
     const nearest = nearestCentre(ix, 0, view.centroids, view.info.nlist, d);
     const distance = l2(ix, view.centroids, d, nearest * d);
     if (cid !== nearest || dist !== distance) problems.push(`${id}: placed at [${cid}, ${dist}] in version ${view.info.ver}, its nearest centroid is [${nearest}, ${distance}]`);
-    const slot = slotOf(ctx.trees, view.info.ver);
-    const entry = (await slot.find([cid, dist, id])) ? await slot.getCurrentValue() : undefined;
-    if (!entry) problems.push(`${id}: no list entry at [${cid}, ${dist}] in version ${view.info.ver} (lost from the index)`);
-    else if (!sameBytes(entry, packEntry(record.v, record.m))) problems.push(`${id}: its list entry in version ${view.info.ver} differs from its data`);
-    view.placed++;
-    view.listSizes.set(cid, (view.listSizes.get(cid) ?? 0) + 1);
   }
+}
+
+/** What is wrong with an entry's bytes, or null. */
+function checkEntry(entry: Uint8Array, d: number, metric: VectorContext['layer']['metric']): string | null {
+  if (entry.length < 4 * d) return 'its entry is too short';
+  const vector = float32Of(entry, d);
+  if (!vector.every(Number.isFinite)) return 'its vector has a component that is not finite';
+  if (metric === 'cosine' && vector.every((x) => x === 0)) return 'its vector is zero under cosine';
+  try {
+    parseMetadata(entryMetadata(entry, d));
+  } catch {
+    return 'its metadata is not JSON';
+  }
+  return null;
 }
 
 /** No list entry without its record (counts match the placements found) and every non-empty list is stamped. */

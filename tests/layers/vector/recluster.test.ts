@@ -33,6 +33,7 @@ describe('vector store: re-clustering as data grows (VEC-2, VEC-4, VEC-5)', func
     const model = new Map<string, Item>();
     const versions = new Set<number>();
     let sawBuilding = false;
+    let sawDropping = false;
     await db.transaction('write', async (tx) => void (await db.newVectorStore(tx, 'grow', { dimensions: d, metric: 'l2', clusterAt: 32 })));
     for (let start = 0; start < vectors.length; start += 30) {
       await db.transaction('write', async (tx) => {
@@ -47,6 +48,7 @@ describe('vector store: re-clustering as data grows (VEC-2, VEC-4, VEC-5)', func
         const info = await vs.info();
         versions.add(info.version);
         sawBuilding ||= info.building;
+        sawDropping ||= info.dropping;
         assert.equal(vs.count, model.size);
         const q = vectors[Math.floor(rand() * (start + 30))]!;
         assert.deepEqual((await vs.query(q, { k: 10, nprobe: Infinity })).map((h) => h.id), bruteForce(model, 'l2', q, 10).map((h) => h.id));
@@ -57,7 +59,7 @@ describe('vector store: re-clustering as data grows (VEC-2, VEC-4, VEC-5)', func
       });
     }
     assert.ok(versions.size >= 4, `versions seen: ${[...versions].join(', ')}`);
-    assert.ok(sawBuilding, 'a build in progress was observed between commits');
+    assert.ok(sawBuilding && sawDropping, 'a build and a drop in progress were observed between commits');
   });
 
   it('the default nprobe finds most true neighbours on clustered data (recall)', async () => {
