@@ -6,7 +6,7 @@
  */
 import { isWellFormedString } from '../../codec/bytes.js';
 import { SopError, invalid } from '../../errors/sop-error.js';
-import { describe } from '../vector/shared.js';
+import { describe } from '../vector/args.js';
 
 export type Analyzer = (text: string) => string[];
 

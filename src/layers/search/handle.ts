@@ -6,7 +6,8 @@
 import { invalid } from '../../errors/sop-error.js';
 import type { Env } from '../../ports/env.js';
 import type { Transaction } from '../../txn/transaction.js';
-import { changedUnder, checkId, checkK, checkOptionsObject, guardWrite } from '../vector/shared.js';
+import { checkId, checkK, checkOptionsObject } from '../vector/args.js';
+import { changedUnder, guardWrite } from '../vector/tx-helpers.js';
 import { type Analyzer, analyze, termFrequencies } from './analyzer.js';
 import type { SearchLayer } from './options.js';
 import { type SearchHit, search } from './scoring.js';

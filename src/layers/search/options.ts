@@ -1,6 +1,6 @@
 /** Options of a search index: checked before anything is written, stored with the index, compared on open. */
 import { corrupt, invalid } from '../../errors/sop-error.js';
-import { checkOptionsObject, describe } from '../vector/shared.js';
+import { checkOptionsObject, describe } from '../vector/args.js';
 import { type Analyzer, standardAnalyzer } from './analyzer.js';
 
 export interface SearchIndexOptions {

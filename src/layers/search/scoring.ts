@@ -14,7 +14,7 @@
  * a document outside the current candidates to the k-th partial score, the remaining terms are
  * only looked up for the candidates that can still make it, instead of read in full.
  */
-import { TopK } from '../vector/shared.js';
+import { TopK } from '../vector/top-k.js';
 import { readStat } from './stats.js';
 import { type SearchTrees, postingDoc, postingKey, postingRange } from './trees.js';
 

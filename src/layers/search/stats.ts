@@ -8,7 +8,7 @@
  */
 import type { Env } from '../../ports/env.js';
 import type { Transaction } from '../../txn/transaction.js';
-import { TxLocal } from '../vector/shared.js';
+import { TxLocal } from '../vector/tx-helpers.js';
 import { type SearchTrees, statKey } from './trees.js';
 
 export const STATS_SHARDS = 8;

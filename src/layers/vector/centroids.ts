@@ -4,7 +4,7 @@
  * differ from the tree.
  */
 import { corrupt } from '../../errors/sop-error.js';
-import { changedUnder } from './shared.js';
+import { changedUnder } from './tx-helpers.js';
 import type { Env } from '../../ports/env.js';
 import { float64Bytes, readFloat64 } from './codec.js';
 import type { VersionInfo } from './state.js';

@@ -5,7 +5,7 @@
  * uniform sample, whatever order ids were inserted in).
  */
 import { invalid } from '../../errors/sop-error.js';
-import { describe, hash32, hex8 } from './shared.js';
+import { describe } from './args.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const utf8Encoder = new TextEncoder();
@@ -105,4 +105,20 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units with murmur3's finalizer: an even spread for any ids. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
 }

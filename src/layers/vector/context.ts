@@ -2,7 +2,7 @@
 import type { Env } from '../../ports/env.js';
 import type { Transaction } from '../../txn/transaction.js';
 import type { VectorLayer } from './options.js';
-import { TxLocal } from './shared.js';
+import { TxLocal } from './tx-helpers.js';
 import type { VectorTrees } from './trees.js';
 
 /** Stamps per list: a transaction writes one of them, chosen at random, so two rarely collide. */

@@ -15,11 +15,11 @@
  */
 import type { Btree } from '../../database/btree.js';
 import { writeCentroids } from './centroids.js';
-import { idOfDataKey } from './codec.js';
+import { hex8, idOfDataKey } from './codec.js';
 import type { VectorContext } from './context.js';
 import { kmeans } from './kmeans.js';
 import { entryIndexForm, entryOf, place } from './placement.js';
-import { changedUnder, hex8 } from './shared.js';
+import { changedUnder } from './tx-helpers.js';
 import { type StateRecord, readCursor, writeCursor, writeState } from './state.js';
 import { type DataRecord, slotOf } from './trees.js';
 

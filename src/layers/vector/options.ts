@@ -1,7 +1,7 @@
 /** Options of a vector store: checked before anything is written, stored with the store, compared on open. */
 import { corrupt, invalid } from '../../errors/sop-error.js';
 import { METRICS, type Metric } from './metric.js';
-import { checkOptionsObject, describe } from './shared.js';
+import { checkOptionsObject, describe } from './args.js';
 
 export interface VectorStoreOptions {
   /** Length of every vector (1..65536). */

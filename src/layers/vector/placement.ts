@@ -9,7 +9,7 @@ import type { VectorContext } from './context.js';
 import { nearestCentre } from './kmeans.js';
 import { addEntry, removeEntry } from './lists.js';
 import { indexForm, l2 } from './metric.js';
-import { changedUnder } from './shared.js';
+import { changedUnder } from './tx-helpers.js';
 import type { VersionInfo } from './state.js';
 import { type DataRecord, type Placement, slotOf } from './trees.js';
 

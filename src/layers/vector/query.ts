@@ -11,7 +11,7 @@ import type { VectorContext } from './context.js';
 import type { ListContent } from './list-cache.js';
 import { listContent } from './lists.js';
 import { type Metric, centroidTerm, dotAt, indexForm, norm, squaredL2 } from './metric.js';
-import { TopK } from './shared.js';
+import { TopK } from './top-k.js';
 import { readState } from './state.js';
 
 export type MetadataFilter = (metadata: any) => boolean; // eslint-disable-line @typescript-eslint/no-explicit-any
