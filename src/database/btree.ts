@@ -8,6 +8,9 @@ import { retryCorrupt } from '../util/retry-corrupt.js';
 import type { Transaction } from '../txn/transaction.js';
 import type { TreeSession } from '../txn/tree-session.js';
 
+/** New value blobs a transaction may hold in memory per store before it writes them early. */
+const SPILL_BYTES = 8 * 1024 * 1024;
+
 export interface RangeOptions<K> {
   gte?: K;
   gt?: K;
@@ -222,12 +225,12 @@ export class Btree<K = unknown, V = unknown> {
     const bytes = encodeValue(value, 'value');
     if (this.store.info.valueInNode) return { valueBytes: bytes };
     const valueBlobId = this.tx.newBlobId();
-    this.s.pendingValues.set(valueBlobId, bytes);
+    this.s.addPendingValue(valueBlobId, bytes);
     return { valueBlobId };
   }
 
   private dropPendingValue(item: Item): void {
-    if (item.valueBlobId) this.s.pendingValues.delete(item.valueBlobId);
+    if (item.valueBlobId) this.s.dropPendingValue(item.valueBlobId);
   }
 
   private async valueOf(item: Item): Promise<unknown> {
@@ -264,7 +267,10 @@ export class Btree<K = unknown, V = unknown> {
   private async write<T>(op: () => Promise<T>): Promise<T> {
     this.tx.ensureWritable();
     try {
-      return await this.guard(op);
+      const result = await this.guard(op);
+      // Large new values go to storage before the commit, so memory stays bounded (STREAM-5).
+      if (this.s.pendingBytes > SPILL_BYTES) await this.guard(() => this.tx.spillValues(this.s));
+      return result;
     } catch (error) {
       // The operation's error is the caller's; a rollback that fails too leaves a step log the sweep finishes.
       if (!SopError.is(error, 'INVALID_ARGUMENT')) await this.tx.rollback().catch(() => undefined);

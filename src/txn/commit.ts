@@ -202,13 +202,15 @@ export class Commit {
     for (const entry of session.tracker.entries.values()) {
       const fresh = entry.current?.valueBlobId;
       const old = entry.original?.valueBlobId;
-      if (fresh && fresh !== old && entry.action !== 'get') {
+      if (fresh && fresh !== old && entry.action !== 'get' && !session.spilled.has(fresh)) {
         const bytes = session.pendingValues.get(fresh);
         assert(bytes !== undefined, `value blob ${fresh} was not staged`);
         plan.blobs.push({ id: fresh, bytes: encodeFrame(BlockKind.Value, bytes) });
       }
       if (old && old !== fresh && (entry.action === 'update' || entry.action === 'remove')) plan.obsolete.push(old);
     }
+    // Written early and then replaced in this transaction: nothing refers to them (STREAM-5).
+    plan.obsolete.push(...session.spilledDropped);
   }
 
   private async phase2(): Promise<void> {

@@ -1,3 +1,4 @@
+import { BlockKind, encodeFrame } from '../codec/frame.js';
 import { SopError, toSopError } from '../errors/sop-error.js';
 import type { Store } from '../store/store.js';
 import { Commit } from './commit.js';
@@ -82,6 +83,26 @@ export class Transaction {
   }
 
 
+  /**
+   * Writes the session's new value blobs now, synced, after a step-log record that names them:
+   * recovery deletes them if this transaction dies, rollback deletes them, the commit refers to
+   * them (STREAM-5, TX-10). Clustered: the liveness lock comes first, so no other process's
+   * recovery takes the transaction for dead (CLU-4).
+   */
+  async spillValues(session: TreeSession): Promise<void> {
+    this.ensureWritable();
+    const store = session.store;
+    const blobs = [...session.pendingValues].map(([id, bytes]) => ({ id, bytes: encodeFrame(BlockKind.Value, bytes) }));
+    if (blobs.length === 0) return;
+    await this.ctx.cluster?.holdLiveness(this.id, this.maxTimeMs);
+    await this.log.append({ type: 'prepare', blobs: blobs.map((b) => ({ store: store.name, id: b.id })) });
+    await store.blobs.putAll(blobs);
+    for (const { id } of blobs) {
+      session.dropPendingValue(id);
+      session.spilled.add(id);
+    }
+  }
+
   hasSession(name: string): boolean {
     return this.sessions.has(name);
   }
@@ -125,6 +146,7 @@ export class Transaction {
         else await this.validateReads();
         // Committed: the stores stay. A log that only recorded store creations is marked done
         // before it goes, so a copy reappearing after a power loss cannot undo them (LOG-3).
+        if (!commit && (await this.deleteSpilled())) throw new SopError('IO', `transaction ${this.id}: value blobs it wrote early could not be deleted`);
         if (!commit && this.createdStores.length > 0) await this.log.append({ type: 'done', obsolete: [] });
         const created = this.createdStores.length > 0;
         this.createdStores.length = 0;
@@ -181,6 +203,22 @@ export class Transaction {
     }
   }
 
+  /** Deletes the value blobs written early (rollback); true when some could not be: the step log then stays for a sweep. */
+  private async deleteSpilled(): Promise<boolean> {
+    let failed = false;
+    for (const session of this.sessions.values()) {
+      const ids = session.spilledIds();
+      if (ids.length === 0) continue;
+      try {
+        await session.store.blobs.removeAll(ids, true);
+      } catch (error) {
+        failed = true;
+        this.ctx.incident(`rollback of ${this.id}`, error);
+      }
+    }
+    return failed;
+  }
+
   /** Finishes the pending commits this reader read from whose processes are dead; whether it finished any. */
   private async settleDeadCommits(pending: ReadonlyMap<string, string>): Promise<boolean> {
     const tids = new Set<string>();
@@ -201,6 +239,7 @@ export class Transaction {
    */
   private async undo(leftovers = false): Promise<void> {
     this.stateValue = 'rolledBack';
+    leftovers = (await this.deleteSpilled()) || leftovers;
     const created = this.createdStores.length > 0;
     for (const name of this.createdStores.splice(0)) {
       try {

@@ -24,8 +24,18 @@ export class TreeSession implements NodeAccess {
   readonly tracker = new ItemTracker();
   readonly reads = new Map<string, number>();
   readonly staged = new Map<string, Staged>();
-  /** New value blobs by blob id, written at commit. */
+  /** New value blobs by blob id, written at commit (or earlier, by spill: see `spilled`). */
   readonly pendingValues = new Map<string, Uint8Array>();
+  /** Bytes in `pendingValues`. */
+  pendingBytes = 0;
+  /**
+   * New value blobs already written (synced) before the commit, so a transaction writing large
+   * values holds only a bounded part of them in memory (STREAM-5). A step-log 'prepare' record
+   * names them first, so recovery deletes them if the transaction dies (TX-10).
+   */
+  readonly spilled = new Set<string>();
+  /** Spilled value blobs the transaction then replaced or removed: deleted with the commit's obsolete blobs, or at rollback. */
+  readonly spilledDropped = new Set<string>();
   /** False once the transaction walked the tree (cursor moves, ranges): then only an exact re-validation can commit it. */
   mergeable = true;
   /** Store count when this session started or last merged. */
@@ -45,6 +55,28 @@ export class TreeSession implements NodeAccess {
 
   get count(): number {
     return this.baseCount + this.tracker.countDelta;
+  }
+
+  /** A new value blob, held until commit or spill. */
+  addPendingValue(id: string, bytes: Uint8Array): void {
+    this.pendingValues.set(id, bytes);
+    this.pendingBytes += bytes.length;
+  }
+
+  /** A new value blob replaced or removed in the same transaction. */
+  dropPendingValue(id: string): void {
+    const bytes = this.pendingValues.get(id);
+    if (bytes) {
+      this.pendingValues.delete(id);
+      this.pendingBytes -= bytes.length;
+    } else if (this.spilled.delete(id)) {
+      this.spilledDropped.add(id);
+    }
+  }
+
+  /** Every value blob the transaction wrote early (kept or dropped): what a rollback deletes. */
+  spilledIds(): string[] {
+    return [...this.spilled, ...this.spilledDropped];
   }
 
   hasWrites(): boolean {

@@ -3,13 +3,11 @@
  * (memory-child.ts, node --expose-gc) as the growth of its RSS over the baseline:
  * - reading a 64 MiB value through createReadStream holds about one chunk;
  * - appending a 128 MiB value in 4 MiB transactions holds about one transaction's bytes.
- * The third case is the engine limit this layer cannot lift: a write transaction keeps every
- * value blob it wrote in memory until its commit (TreeSession.pendingValues, written by
- * Commit.planValues), so ONE transaction streaming 64 MiB grows by about twice that. It runs
- * with SOP_STREAM_ENGINE_LIMIT=1 and fails until the engine writes value blobs ahead of the
- * commit (see the issue #17 report).
- * The thresholds are half the value's size: figures well under them show memory does not
- * follow the value's size.
+ * - streaming 256 MiB through one write stream in ONE transaction holds a bounded amount: the
+ *   engine writes a transaction's new values ahead of its commit once they pass 8 MiB (before
+ *   that fix it held about twice the value).
+ * The thresholds are a fraction of the value's size: figures well under them show memory does
+ * not follow the value's size.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -46,9 +44,8 @@ describe('layers/stream: bounded memory (STREAM-5)', function () {
     assert.ok(growth < bytes / 2, `RSS grew ${(growth / MIB).toFixed(1)} MiB appending ${bytes / MIB} MiB`);
   });
 
-  it('streaming 64 MiB in ONE transaction holds a bounded amount (engine limit: SOP_STREAM_ENGINE_LIMIT=1)', function () {
-    if (process.env.SOP_STREAM_ENGINE_LIMIT !== '1') this.skip(); // fails today: the engine holds pending values until commit
-    const { bytes, growth } = probe(dirs, 'stream', { SOP_MIB: '64', SOP_CHUNK: String(256 * 1024) });
-    assert.ok(growth < bytes / 2, `RSS grew ${(growth / MIB).toFixed(1)} MiB streaming ${bytes / MIB} MiB in one transaction`);
+  it('streaming 256 MiB in ONE transaction holds a bounded amount (the engine writes values ahead of the commit)', () => {
+    const { bytes, growth } = probe(dirs, 'stream', { SOP_MIB: '256', SOP_CHUNK: String(1024 * 1024) });
+    assert.ok(growth < bytes / 3, `RSS grew ${(growth / MIB).toFixed(1)} MiB streaming ${bytes / MIB} MiB in one transaction`);
   });
 });
