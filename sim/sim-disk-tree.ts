@@ -179,7 +179,7 @@ export class DiskTree {
       if (id === undefined) return parts.length - i;
       node = this.node(id);
     }
-    if (node.kind !== 'dir') throw fsError('ENOTDIR', 'mkdir', path, 'not a directory');
+    if (node.kind !== 'dir') throw fsError('EEXIST', 'mkdir', path, 'file already exists'); // the last component is a file: EEXIST, as POSIX
     return 0;
   }
 

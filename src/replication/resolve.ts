@@ -73,10 +73,12 @@ function refuseUnreadable(roots: readonly [string, string], readings: readonly [
     if (problem === null) continue;
     const theirs = readings[other(drive)].status;
     if (theirs && theirs.active === other(drive) && theirs.passive !== 'in-sync') continue;
-    throw new SopError(
-      'UNAVAILABLE',
-      `the replication status on ${roots[drive]} cannot be read (${problem}): it may name that drive active with newer commits. Retry; if the drive is dead, replace it with an empty folder (it is then reinstated)`,
-    );
+    // What to do depends on the role the readable status gives the unreadable drive.
+    const advice =
+      theirs && theirs.active === drive
+        ? `it is the active drive and holds the newest commits: make it readable again (the other drive's copy may be older)`
+        : `it may have taken over with newer commits: retry; if it is dead for good, replace it with an empty folder (${roots[other(drive)]} then opens and reinstates it)`;
+    throw new SopError('UNAVAILABLE', `the replication status on ${roots[drive]} cannot be read (${problem}): ${advice}`);
   }
 }
 

@@ -187,16 +187,14 @@ async function differences(fs: FileSystem, a: string, b: string, rel = ''): Prom
 const REAL_NO_POWER_LOSS = 'a power cut cannot be made under a test; the simulated disk models it';
 const REPL_NO_BLOCKING = 'a failover or a passive drive leaving replication is recorded on disk before the call returns (REPL-2, REPL-4), which a blocking call cannot wait for';
 const REPL_NO_POWER_LOSS = "each drive resolves its unsynced writes separately; the database's resync at open makes them equal again (resync.ts), which the simulator's replicated seeds check";
-/** Reported: SimDisk's mkdir of a path that is a file answers ENOTDIR (sim/sim-disk-tree.ts missingDirs); POSIX and node:fs say EEXIST. */
-const SIM_DIVERGENCES = { mkdirOverFile: 'ENOTDIR' };
 
 fsConformance({ name: 'NodeFileSystem (node:fs, temp folder)', setup: () => plain(nodeBase()), blocking: true, noPowerLossReason: REAL_NO_POWER_LOSS });
 
-fsConformance({ name: 'SimDisk view (simulator)', setup: () => plain(simBase()), blocking: true, divergences: SIM_DIVERGENCES });
+fsConformance({ name: 'SimDisk view (simulator)', setup: () => plain(simBase()), blocking: true });
 
 fsConformance({ name: 'FaultyFileSystem (no faults) over NodeFileSystem', setup: () => faulty(nodeBase()), blocking: true, noPowerLossReason: REAL_NO_POWER_LOSS });
 
-fsConformance({ name: 'FaultyFileSystem (no faults) over a SimDisk view', setup: () => faulty(simBase()), blocking: true, divergences: SIM_DIVERGENCES });
+fsConformance({ name: 'FaultyFileSystem (no faults) over a SimDisk view', setup: () => faulty(simBase()), blocking: true });
 
 fsConformance({
   name: 'ReplicatedFileSystem (two roots in sync) over NodeFileSystem',
@@ -210,5 +208,4 @@ fsConformance({
   setup: () => replicated(simBase()),
   blocking: { absent: REPL_NO_BLOCKING },
   noPowerLossReason: REPL_NO_POWER_LOSS,
-  divergences: SIM_DIVERGENCES,
 });
