@@ -110,7 +110,7 @@ export interface Scenario {
   /** The passive drive folder of a replicated run (the active one is the database folder), or null. */
   readonly replica: string | null;
   /** Journal mode and its checkpoint threshold (small ones checkpoint often), or null. */
-  readonly journal: { maxRecords: number } | null;
+  readonly journal: { maxRecords: number; blockingSync?: boolean } | null;
 }
 
 export function scenario(random: SeededSimRandom, options: RunOptions): Scenario {
@@ -155,6 +155,8 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
   // Journal mode is drawn last of all, for the same reason.
   const journalDrawn = random.chance(JOURNAL_SEED_SHARE, 'swarm.journal');
   const journal = nodes === 1 && !erasure && (options.journal ?? journalDrawn) ? { maxRecords: random.pick([1, 3, 16, 1024], 'swarm.journal.records') } : null;
+  // Half the journal runs append with the blocking write + sync (FileHandle.writeAndSyncBlocking).
+  if (journal && random.chance(0.5, 'swarm.journal.blocking')) Object.assign(journal, { blockingSync: true });
   // Clustered faults are drawn after everything else, for clustered runs only.
   if (nodes > 1) for (const kind of options.faults.filter(isCluster)) if (random.chance(0.7, 'swarm.cluster.fault')) enabled.add(kind);
   // Journal commits never reach the in-place commit points: focus on the ones they do reach.
@@ -170,6 +172,6 @@ export function describeScenario(s: Scenario): string {
   return [
     `keys=${w.listKeys} accounts=${w.accounts} slot=${w.slotLength} blobValues=${w.blobValues}`,
     `${s.nodes > 1 ? `nodes=${s.nodes} ` : ''}redis=${s.useRedis} hashMod=${s.registryHashMod} cache=${s.nodeCacheSize}`,
-    `faults=${[...s.enabled].join(',') || 'none'}${s.focusPoint ? ` focus=${s.focusPoint}` : ''}${s.erasure ? ` ec=${s.erasure.dataShards}+${s.erasure.parityShards}` : ''}${s.replica ? ' replicated' : ''}${s.journal ? ` journal=${s.journal.maxRecords}` : ''}`,
+    `faults=${[...s.enabled].join(',') || 'none'}${s.focusPoint ? ` focus=${s.focusPoint}` : ''}${s.erasure ? ` ec=${s.erasure.dataShards}+${s.erasure.parityShards}` : ''}${s.replica ? ' replicated' : ''}${s.journal ? ` journal=${s.journal.maxRecords}${s.journal.blockingSync ? '/blocking' : ''}` : ''}`,
   ].join(' ');
 }

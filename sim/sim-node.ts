@@ -66,7 +66,7 @@ export class SimNode {
       /** Active/passive replication of FOLDER onto this folder (spec REPL-1..REPL-5). */
       replica?: string;
       /** Journal mode with this checkpoint threshold (spec JNL-1..JNL-4). */
-      journal?: { maxRecords: number };
+      journal?: { maxRecords: number; blockingSync?: boolean };
     },
   ) {
     this.clock = new SimClock(loop, this.gate, 1_700_000_000_000);
