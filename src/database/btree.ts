@@ -18,6 +18,8 @@ export interface RangeOptions<K> {
   lt?: K;
   reverse?: boolean;
   limit?: number;
+  /** false: keys only — no value is read or decoded (a separate value's blob is not touched); each entry's value is undefined. Default true. */
+  values?: boolean;
 }
 
 /**
@@ -127,8 +129,9 @@ export class Btree<K = unknown, V = unknown> {
 
   /** Entries in key order within the bounds (spec API-3). Walks the cursor, so it marks the transaction as a scanner. */
   async *range(options: RangeOptions<K> = {}): AsyncGenerator<[K, V]> {
-    const { reverse = false, limit = Infinity } = options;
+    const { reverse = false, limit = Infinity, values = true } = options;
     if (!(limit >= 0)) throw invalid('range limit must be a number >= 0');
+    if (typeof values !== 'boolean') throw invalid('range values must be a boolean');
     for (const bound of [options.gte, options.gt, options.lte, options.lt]) if (bound !== undefined) this.checkKey(bound);
     let positioned = await this.navigate(() => this.startRange(options, reverse));
     for (let n = 0; positioned && n < limit; n++) {
@@ -137,7 +140,7 @@ export class Btree<K = unknown, V = unknown> {
       // A ranging session is not mergeable (navigate), so a plain read of an item serves no
       // replay: a commit whose read set went stale conflicts whatever the tracker holds.
       if (this.s.mergeable) this.s.tracker.observe(item);
-      const value = item.valueBlobId === undefined ? this.readSync(() => inlineValue(item)) : await this.read(() => this.valueOf(item));
+      const value = !values ? undefined : item.valueBlobId === undefined ? this.readSync(() => inlineValue(item)) : await this.read(() => this.valueOf(item));
       yield [privateKey<K>(item.key), value as V];
       // Within a leaf the step needs no node read: done here without the async layers.
       positioned = this.stepInLeaf(reverse) || (await this.navigate(() => (reverse ? this.s.tree.previous() : this.s.tree.next())));

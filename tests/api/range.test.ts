@@ -1,6 +1,6 @@
 /** Btree.range: bounds, direction, limit, duplicates, and the transaction's own writes. */
 import { strict as assert } from 'node:assert';
-import type { Database, RangeOptions } from '../../src/index.js';
+import { Database, type RangeOptions, realEnv } from '../../src/index.js';
 import { TempDirs, collect, expectSopError, freshDb, pad, range, readStore, seedStore } from './helpers.js';
 
 /** What range(options) must yield for sorted `keys` (the reference filter). */
@@ -177,5 +177,38 @@ describe('api: range on other stores', () => {
       await expectSopError(collect(t, { lt: null as unknown as number }), 'INVALID_ARGUMENT');
       await expectSopError(collect(t, { lte: (() => 1) as unknown as number }), 'INVALID_ARGUMENT');
     });
+  });
+});
+
+describe('api: range({ values: false }) reads keys only (API-3)', () => {
+  const dirs = new TempDirs();
+  after(() => dirs.cleanup());
+
+  it('separate values are not read: 100 keys of a store whose values are blobs read only its nodes (issue #14: 101 reads before)', async () => {
+    const { db } = await freshDb(dirs);
+    await seedStore(db, 'sep', range(100).map((i) => [i, { i, pad: 'x'.repeat(100) }] as const), { valueInNode: false, slotLength: 16 });
+    const reads: string[] = [];
+    const base = realEnv();
+    const fs = Object.create(base.fs) as typeof base.fs;
+    fs.readFile = (path: string) => (reads.push(path), base.fs.readFile(path));
+    const folder = db.folder;
+    await db.close();
+    const again = await Database.open({ folder, env: { ...base, fs } });
+    const blobReads = (): number => reads.filter((p) => p.includes('/blobs/')).length;
+    await again.transaction('read', async (tx) => {
+      const t = await again.openBtree<number, unknown>(tx, 'sep');
+      const entries: Array<[number, unknown]> = [];
+      for await (const entry of t.range({ values: false })) entries.push(entry);
+      const keysOnly = blobReads(); // the tree's nodes only
+      assert.deepEqual(entries.map(([k]) => k), range(100));
+      assert.ok(entries.every(([, v]) => v === undefined));
+      const withValues: unknown[] = [];
+      for await (const [, v] of t.range()) withValues.push(v);
+      assert.deepEqual(withValues, range(100).map((i) => ({ i, pad: 'x'.repeat(100) })));
+      assert.ok(blobReads() - keysOnly >= 100, `values read ${blobReads() - keysOnly} blobs`);
+      assert.ok(keysOnly < 30, `keys only read ${keysOnly} blobs (nodes), not the 100 values`);
+    });
+    await expectSopError(again.transaction('read', async (tx) => collect(await again.openBtree<number, unknown>(tx, 'sep'), { values: 'no' as never })), 'INVALID_ARGUMENT');
+    await again.close();
   });
 });
