@@ -7,6 +7,16 @@ import type { SimRedis } from './sim-redis.js';
 import type { ReplDrives } from './repl-drives.js';
 
 /**
+ * The fault phase ends after this much virtual time even when the clients still have steps to
+ * run; they finish them in a healed world. A storm with no end can starve every client forever
+ * (clustered seeds 63 and 1728281392: Redis restarting every few hundred ms keeps dead-process
+ * detection from ever trusting a missing key (CLU-6), and a process killed every second never
+ * lives the 10 s a claim needs to go stale), and then the run proves nothing. Bounding the storm,
+ * as Jepsen bounds its nemesis, keeps what matters: after it, everything must recover (REC-5).
+ */
+export const FAULT_PHASE_LIMIT_MS = 300_000;
+
+/**
  * Injects the scenario's faults during the fault phase, each as a short window or an instant,
  * always within what sop-ts claims to survive on one disk (no data loss beyond unsynced writes)
  * and, with erasure coding, within what D+P coding survives: a drive fault or a rotted shard is
@@ -38,9 +48,11 @@ export class Nemesis {
 
   async run(): Promise<void> {
     const kinds = [...this.scenario.enabled].filter((k) => !k.startsWith('crash') && (this.redis || !k.startsWith('redis')));
+    const started = this.loop.now;
     while (this.active && kinds.length > 0) {
       await this.loop.sleep(2 + this.random.float('nemesis.gap') * 40, 'nemesis');
       if (!this.active) return;
+      if (this.loop.now - started > FAULT_PHASE_LIMIT_MS) return this.heal();
       this.inject(this.random.pick(kinds, 'nemesis.kind'));
     }
   }

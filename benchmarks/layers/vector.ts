@@ -7,7 +7,7 @@
  * writes the raw figures as JSON.
  *
  *   npx tsx benchmarks/layers/vector.ts [--n 100000] [--d 128] [--queries 500] [--clusters 100]
- *     [--sigma 0.5] [--seed 1] [--batch 1000] [--peers sop-ts,hnswlib-node,usearch,brute-force]
+ *     [--sigma 1] [--seed 1] [--batch 1000] [--peers sop-ts,hnswlib-node,usearch,brute-force]
  *     [--journal] [--no-install] [--json FILE]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const N = Number(flag('n', '100000'));
 const D = Number(flag('d', '128'));
 const Q = Number(flag('queries', '500'));
 const CLUSTERS = Number(flag('clusters', '100'));
-const SIGMA = Number(flag('sigma', '0.5'));
+const SIGMA = Number(flag('sigma', '1'));
 const SEED = Number(flag('seed', '1'));
 const BATCH = Number(flag('batch', '1000'));
 const PEERS = flag('peers', 'sop-ts,hnswlib-node,usearch,brute-force').split(',');

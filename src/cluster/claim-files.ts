@@ -1,6 +1,7 @@
+import { crc32 } from '../codec/crc32.js';
 import type { Env } from '../ports/env.js';
 import { joinPath } from '../util/paths.js';
-import { ownerOf } from './liveness.js';
+import { ownerOf, processOf } from './liveness.js';
 import { type ClusterWait, checkWait, pause } from './wait.js';
 
 /**
@@ -24,6 +25,7 @@ export async function withClaimFiles<T>(env: Env, dir: string, names: readonly s
   const held: string[] = [];
   const started = env.clock.monotonic();
   const owner = ownerOf(env.random.uuid(), wait.processId);
+  wait.liveClaims?.add(owner);
   try {
     for (const name of [...new Set(names)].sort()) {
       const path = joinPath(dir, `${name}.claim`);
@@ -38,7 +40,8 @@ export async function withClaimFiles<T>(env: Env, dir: string, names: readonly s
     }
     return await task();
   } finally {
-    for (const path of held.reverse()) await env.fs.unlink(path).catch(() => undefined); // a claim left behind goes stale and is broken (CLAIM_STALE_MS)
+    for (const path of held.reverse()) await env.fs.unlink(path).catch(() => undefined); // a claim left behind goes stale and is broken (CLAIM_STALE_MS); this process breaks its own at once
+    wait.liveClaims?.delete(owner);
   }
 }
 
@@ -53,7 +56,7 @@ async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, own
   try {
     const file = await env.fs.open(path, 'createNew');
     try {
-      await file.write(0, new TextEncoder().encode(owner)); // not synced: a claim lost to a power loss holds nothing
+      await file.write(0, encodeClaim(owner)); // not synced: a claim lost to a power loss holds nothing
     } finally {
       await file.close();
     }
@@ -68,8 +71,8 @@ async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, own
   }
   const stat = await env.fs.stat(path);
   if (!stat) return false;
-  const holder = new TextDecoder().decode(await env.fs.readFile(path).catch(() => new Uint8Array(0))); // gone meanwhile: retried
-  if (holder.length > 0 && (await wait.isDeadOwner(holder))) {
+  const holder = decodeClaim(await env.fs.readFile(path).catch(() => new Uint8Array(0))); // gone meanwhile: retried
+  if (holder !== null && (leftOverHere(holder, wait) || (await wait.isDeadOwner(holder)))) {
     await breakClaim(env, dir, path);
     return false;
   }
@@ -81,6 +84,36 @@ async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, own
     await breakClaim(env, dir, path);
   }
   return false;
+}
+
+/**
+ * A claim this process left behind: its unlink failed (EIO, the drive offline) after the call
+ * ended. This process is alive, so others wait CLAIM_STALE_MS; it knows its own calls and breaks
+ * it at once (found by the clustered seed 2007423793, where a process waited on its own leftover
+ * count claim until its transaction's maxTimeMs).
+ */
+function leftOverHere(holder: string, wait: ClusterWait): boolean {
+  return wait.liveClaims !== undefined && processOf(holder) === wait.processId && !wait.liveClaims.has(holder);
+}
+
+/**
+ * A claim's bytes: its owner and the owner's CRC-32. A claim whose bytes do not check (bit rot,
+ * a torn write) says nothing of its owner and only goes stale: a rotted owner string names a
+ * process that does not exist, which would look dead and let a live claim be broken (found by
+ * the clustered seed 63 with media bit rot).
+ */
+function encodeClaim(owner: string): Uint8Array {
+  const bytes = new TextEncoder().encode(owner);
+  return new TextEncoder().encode(`${owner}#${crc32(bytes).toString(16)}`);
+}
+
+/** The owner a claim names, or null when its bytes are empty or do not check. */
+function decodeClaim(bytes: Uint8Array): string | null {
+  const text = new TextDecoder().decode(bytes);
+  const hash = text.lastIndexOf('#');
+  if (hash <= 0) return null;
+  const owner = text.slice(0, hash);
+  return crc32(new TextEncoder().encode(owner)).toString(16) === text.slice(hash + 1) ? owner : null;
 }
 
 async function breakClaim(env: Env, dir: string, path: string): Promise<void> {

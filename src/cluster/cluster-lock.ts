@@ -35,7 +35,8 @@ export async function withClusterLocks<T>(env: Env, keys: readonly string[], wai
     }
     return await task();
   } finally {
-    for (const key of held) await env.coordinator.unlock(key, owner).catch(() => false); // an unreleased lock expires by its TTL
+    const release = wait.release ?? ((key: string, by: string) => env.coordinator.unlock(key, by).then(() => undefined, () => undefined)); // without a heartbeat, an unreleased lock expires by its TTL
+    for (const key of held) await release(key, owner);
   }
 }
 

@@ -49,11 +49,13 @@ export class ClusterSync {
 
   /** A wait bounded by `bound` (a commit before its commit point) or only by the overall limit. */
   wait(bound: { deadline?: number; signal?: AbortSignal } = {}): ClusterWait {
-    return { processId: this.liveness.id, isDeadOwner: (owner) => this.liveness.isDeadOwner(owner), sightings: this.sightings, ...bound };
+    return { processId: this.liveness.id, isDeadOwner: (owner) => this.liveness.isDeadOwner(owner), sightings: this.sightings, liveClaims: this.liveClaims, release: (key, owner) => this.liveness.release(key, owner), ...bound };
   }
 
   /** Claims this process watches (claim-files.ts), across waits. */
   private readonly sightings = new Map<string, { mtimeMs: number; since: number }>();
+  /** Owners of this process's claim calls in progress (claim-files.ts). */
+  private readonly liveClaims = new Set<string>();
 
   /** Registry sector rewrites exclude each other across processes: Redis lock, then claim file (spec CLU-2). */
   readonly sectorGuard: SectorGuard = (store, sectors, task) => {
@@ -94,8 +96,14 @@ export class ClusterSync {
     if (other !== null) throw new SopError('CONFLICT', `transaction id ${tid} is held by ${other}`);
   }
 
+  /** Ends a transaction's liveness lock; retried by the heartbeat when Redis does not confirm. */
   async releaseLiveness(tid: string): Promise<void> {
-    await this.coordinator(() => this.env.coordinator.unlock(this.txKey(tid), this.lockOwner(tid)));
+    await this.liveness.release(this.txKey(tid), this.lockOwner(tid));
+  }
+
+  /** Releases a lock of this process; retried by the heartbeat when Redis does not confirm (CLU-6). */
+  release(key: string, owner: string): Promise<void> {
+    return this.liveness.release(key, owner);
   }
 
   /**

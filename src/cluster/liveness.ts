@@ -38,6 +38,8 @@ export class ProcessLiveness {
   /** The Coordinator's run id as last seen, and since when (monotonic): keys are trusted a TTL after it changes. */
   private runId: { id: string; since: number } | null = null;
   private running: Promise<void> = Promise.resolve();
+  /** Releases Redis did not confirm (`<key>\n<owner>`): retried by every heartbeat (see release). */
+  private readonly unreleased = new Set<string>();
 
   constructor(
     private readonly env: Env,
@@ -68,6 +70,7 @@ export class ProcessLiveness {
   async close(): Promise<void> {
     this.stop.abort();
     await this.running;
+    await this.retryReleases();
     await this.env.coordinator.unlock(this.key(this.id), this.id).catch(() => false); // the key expires by its TTL
   }
 
@@ -80,7 +83,10 @@ export class ProcessLiveness {
         return; // closed
       }
       try {
-        if (await this.env.coordinator.extend(this.key(this.id), this.id, this.ttlMs)) continue;
+        if (await this.env.coordinator.extend(this.key(this.id), this.id, this.ttlMs)) {
+          await this.retryReleases();
+          continue;
+        }
         // Gone: expired while this process could not beat (a pause) or dropped by a Redis
         // restart. Either way others may have called it dead: transactions locked before now must not commit.
         this.generationValue++;
@@ -88,6 +94,36 @@ export class ProcessLiveness {
       } catch {
         this.generationValue++; // Redis unreachable: the key may expire meanwhile; the next beat re-creates it
       }
+    }
+  }
+
+  /**
+   * Releases a lock this process holds (compare-and-delete on `owner`). When Redis does not
+   * confirm it (cut off, a reply lost) the release is kept and retried by every heartbeat: a
+   * live process's lock cannot be taken over (CLU-6), so a dropped release would block everyone
+   * until the lock's TTL — 30 s for a short lock, a transaction's maxTimeMs for its own (found by
+   * the clustered seed 1728281389: a store lock whose unlock met a Redis cut-off held off the
+   * other processes for 23 s). Retrying is safe: a lock taken by another owner since is not touched.
+   */
+  async release(key: string, owner: string): Promise<void> {
+    try {
+      await this.env.coordinator.unlock(key, owner);
+    } catch {
+      // Not lost: kept for the heartbeat (bounded; past the bound the lock's TTL frees it).
+      if (this.unreleased.size < 10_000) this.unreleased.add(`${key}\n${owner}`);
+    }
+  }
+
+  /** Retries the releases Redis did not confirm; stops at the first failure (Redis still away). */
+  private async retryReleases(): Promise<void> {
+    for (const entry of [...this.unreleased]) {
+      const [key, owner] = entry.split('\n') as [string, string];
+      try {
+        await this.env.coordinator.unlock(key, owner);
+      } catch {
+        return; // still unreachable: the next heartbeat tries again
+      }
+      this.unreleased.delete(entry);
     }
   }
 

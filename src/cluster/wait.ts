@@ -21,6 +21,10 @@ export interface ClusterWait {
    * each waiter gives up sooner (bounded by its maxTimeMs) than CLAIM_STALE_MS.
    */
   readonly sightings?: Map<string, { mtimeMs: number; since: number }>;
+  /** Owners of this process's claim calls still running: one of its claims not among them is a leftover. */
+  readonly liveClaims?: Set<string>;
+  /** Releases a lock this call held; retried later when Redis does not confirm (liveness.ts). */
+  readonly release?: (key: string, owner: string) => Promise<void>;
 }
 
 export const WAIT_LIMIT_MS = 60_000;

@@ -67,7 +67,8 @@ export class Commit {
     private readonly ctx: TxContext,
     private readonly input: CommitInput,
   ) {
-    this.locks = new LockSet(ctx.env, ctx.locks, ctx.lockOwner(input.tid));
+    const cluster = ctx.cluster;
+    this.locks = new LockSet(ctx.env, ctx.locks, ctx.lockOwner(input.tid), cluster ? (key, owner) => cluster.release(key, owner) : undefined);
     this.generation = ctx.cluster?.liveness.generation ?? 0;
     this.deadline = ctx.env.clock.monotonic() + input.maxTimeMs;
   }

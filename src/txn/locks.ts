@@ -35,6 +35,8 @@ export class LockSet {
     private readonly env: Env,
     private readonly local: LocalLocks,
     private readonly owner: string,
+    /** Clustered: a release Redis does not confirm is retried by the process heartbeat (CLU-6). */
+    private readonly release: (key: string, owner: string) => Promise<void> = (key, owner) => env.coordinator.unlock(key, owner).then(() => undefined, () => undefined), // an unreleased lock expires by its TTL
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class LockSet {
     this.holding.clear();
     for (const key of this.held.splice(0)) {
       this.local.release(key, this.owner);
-      await this.env.coordinator.unlock(key, this.owner).catch(() => false); // an unreleased lock expires by its TTL
+      await this.release(key, this.owner);
     }
   }
 

@@ -6,11 +6,12 @@
  */
 import type { ClusterWait } from '../../src/cluster/wait.js';
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLAIM_STALE_MS, withClaimFiles } from '../../src/cluster/claim-files.js';
-import { SystemClock, realEnv } from '../../src/index.js';
+import { crc32 } from '../../src/codec/crc32.js';
+import { SopError, SystemClock, realEnv } from '../../src/index.js';
 import { FakeClock } from '../hazards/helpers.js';
 
 /** A waiter that knows no dead process: only the staleness rule breaks a claim. */
@@ -70,5 +71,46 @@ describe('claim files (CLU-2, CLU-3)', () => {
     await withClaimFiles(env, dir, ['count'], WAIT, async () => void (order += 'B'));
     await holder;
     assert.equal(order, 'AaB');
+  });
+
+  it('CLU-6: a claim naming a dead process is taken over at once; one whose CRC fails (bit rot) only goes stale', async () => {
+    const dead = 'tx-1@p-dead';
+    const wait: ClusterWait = { processId: 'p-test', isDeadOwner: async (owner) => owner === dead };
+    const clock = new FakeClock();
+    const env = { ...realEnv(), clock };
+    const claim = (owner: string): string => `${owner}#${crc32(new TextEncoder().encode(owner)).toString(16)}`;
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'sector-1.claim'), claim(dead));
+    let start = clock.monotonic();
+    await withClaimFiles(env, dir, ['sector-1'], wait, async () => {
+      assert.ok(clock.monotonic() - start < CLAIM_STALE_MS, `taken over after ${clock.monotonic() - start} ms`);
+      assert.match(readFileSync(join(dir, 'sector-1.claim'), 'utf8'), /^[^#]+@p-test#[0-9a-f]+$/, 'a claim names its owner with a CRC');
+    });
+    // Rot turned a live owner's bytes into the dead one's name: the CRC no longer checks, so the
+    // claim names nobody and must not be broken as a dead process's.
+    writeFileSync(join(dir, 'sector-2.claim'), claim('tx-1@p-deaf').replace('p-deaf', 'p-dead'));
+    start = clock.monotonic();
+    await withClaimFiles(env, dir, ['sector-2'], wait, async () => {
+      assert.ok(clock.monotonic() - start > CLAIM_STALE_MS, `taken over after ${clock.monotonic() - start} ms: only staleness may break it`);
+    });
+  });
+
+  it('CLU-6: a claim this process left behind (its unlink failed) is broken by its next call at once; a running call of its own is waited for', async () => {
+    const clock = new FakeClock();
+    const env = { ...realEnv(), clock };
+    const wait: ClusterWait = { processId: 'p-test', isDeadOwner: async () => false, liveClaims: new Set() };
+    const claim = (owner: string): string => `${owner}#${crc32(new TextEncoder().encode(owner)).toString(16)}`;
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'count.claim'), claim('call-1@p-test'));
+    const start = clock.monotonic();
+    await withClaimFiles(env, dir, ['count'], wait, async () => {
+      assert.ok(clock.monotonic() - start < CLAIM_STALE_MS, `taken over after ${clock.monotonic() - start} ms`);
+      // A second call of this process meets the first one's live claim: it waits (staleness only).
+      let second = false;
+      const waiting = withClaimFiles(env, dir, ['count'], { ...wait, deadline: clock.monotonic() + 50 }, async () => void (second = true));
+      await assert.rejects(waiting, (e: unknown) => SopError.is(e, 'TIMEOUT'));
+      assert.equal(second, false);
+    });
+    assert.deepEqual([...wait.liveClaims!], [], 'ended calls leave no owner behind');
   });
 });

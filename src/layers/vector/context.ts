@@ -13,6 +13,8 @@ export interface VectorTxState {
   readonly shard: number;
   /** Lists (`ver:cid`) this transaction changed: their stamp is already fresh, and queries read them from the tree. */
   readonly dirty: Set<string>;
+  /** List slots (trees.ts: slotOf, version % 2) this transaction changed: it caches no list it reads from them (lists.ts: listContent). */
+  readonly slotsWritten: Set<number>;
 }
 
 const txStates = new TxLocal<VectorTxState>();
@@ -27,7 +29,7 @@ export interface VectorContext {
 
 /** Shared by every handle of the store in this transaction, so all of them see the same dirty lists. */
 export function txState(ctx: VectorContext): VectorTxState {
-  return txStates.get(ctx.tx, ctx.name, () => ({ shard: ctx.env.random.nextU32() % STAMP_SHARDS, dirty: new Set() }));
+  return txStates.get(ctx.tx, ctx.name, () => ({ shard: ctx.env.random.nextU32() % STAMP_SHARDS, dirty: new Set(), slotsWritten: new Set() }));
 }
 
 export function listKey(ver: number, cid: number): string {

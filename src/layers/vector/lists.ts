@@ -25,8 +25,14 @@ async function touch(ctx: VectorContext, ver: number, cid: number): Promise<void
   const local = txState(ctx);
   const key = listKey(ver, cid);
   if (local.dirty.has(key)) return;
+  local.slotsWritten.add(ver % 2);
   await ctx.trees.stamps.upsert(stampKey(ver, cid, local.shard), ctx.env.random.uuid());
   local.dirty.add(key);
+}
+
+/** A change to a version's slot that stamps nothing (the drop's deletions): as for addEntry/removeEntry, no list read from it is cached. */
+export function slotWritten(ctx: VectorContext, ver: number): void {
+  txState(ctx).slotsWritten.add(ver % 2);
 }
 
 /** The list's stamps as one string (point reads: a concurrent change elsewhere does not void this transaction's reads). */
@@ -38,16 +44,31 @@ async function readStamps(ctx: VectorContext, ver: number, cid: number): Promise
   return joined;
 }
 
-/** A list's content: from the cache when its stamps match, else from the tree (then cached). */
+/**
+ * A list's content: from the cache when its stamps match, else from the tree, then cached unless
+ * this transaction changed the list's slot.
+ *
+ * Why not then: the cache must hold only committed content, and a transaction's scan of a slot
+ * it changed is not that. It reads its own copies of the nodes it changed (its writes, on top of
+ * the nodes as they were when it copied them), whichever list or version those writes were for,
+ * as versions v and v + 2 share a slot and list keys carry no version; and reads are no snapshot.
+ * So a writer that put v7 into list 0 of version 1 then saw a concurrent commit's state with
+ * version 3 active, scanned list 0 of version 3 (clean by `dirty`: '1:0' is not '3:0') with its
+ * uncommitted v7 in it, and cached that under version 3's committed stamps: after it failed, v7
+ * was a ghost in every query of the database, all lists probed or not (sim seed 1100108531,
+ * VEC-4, VEC-8). A cache hit stays fine for such a transaction: committed content under the
+ * stamps it reads, and the lists it changed itself it reads from the tree.
+ */
 export async function listContent(ctx: VectorContext, ver: number, cid: number): Promise<ListContent> {
-  if (txState(ctx).dirty.has(listKey(ver, cid))) return scanList(ctx, ver, cid);
+  const local = txState(ctx);
+  if (local.dirty.has(listKey(ver, cid))) return scanList(ctx, ver, cid);
   const key = `${ver}\u0000${cid}\u0000${await readStamps(ctx, ver, cid)}`;
   const cacheKey = `${ctx.name}\u0000${key}`;
   const cache = listCacheOf(ctx.env);
   const hit = cache.get(cacheKey);
   if (hit) return hit;
   const content = await scanList(ctx, ver, cid);
-  cache.set(cacheKey, content);
+  if (!local.slotsWritten.has(ver % 2)) cache.set(cacheKey, content);
   return content;
 }
 

@@ -18,6 +18,7 @@ import { writeCentroids } from './centroids.js';
 import { hex8, idOfDataKey } from './codec.js';
 import type { VectorContext } from './context.js';
 import { kmeans } from './kmeans.js';
+import { slotWritten } from './lists.js';
 import { entryIndexForm, entryOf, place } from './placement.js';
 import { changedUnder } from './tx-helpers.js';
 import { type StateRecord, readCursor, writeCursor, writeState } from './state.js';
@@ -133,6 +134,7 @@ async function switchVersion(ctx: VectorContext, state: StateRecord): Promise<St
 export async function dropStep(ctx: VectorContext, state: StateRecord, limit: number): Promise<StateRecord> {
   const old = state.drop!;
   const slot = slotOf(ctx.trees, old);
+  slotWritten(ctx, old); // these deletions stamp nothing, yet they change what this transaction reads of the slot (lists.ts: listContent)
   let budget = limit;
   while (budget > 0 && (await slot.first())) {
     await slot.removeCurrentItem();

@@ -111,6 +111,7 @@ function checkEntry(entry: Uint8Array, d: number, metric: VectorContext['layer']
   try {
     parseMetadata(entryMetadata(entry, d));
   } catch {
+    // The failure is the finding: verify reports it as a problem of this entry.
     return 'its metadata is not JSON';
   }
   return null;

@@ -197,4 +197,53 @@ describe('vector store: concurrent writers and the list cache (VEC-1, VEC-8)', f
     cache.clear();
     assert.deepEqual(await read(), warm);
   });
+
+  it('a writer caches nothing it reads from a list slot it changed, whichever version it reads there (VEC-8; sim seed 1100108531)', async () => {
+    // Versions v and v + 2 keep their lists in one slot tree, keyed without the version, and a
+    // transaction reads its own copies of the nodes it changed. Reads are no snapshot: a writer
+    // that changed version v can see two re-clusterings commit meanwhile, then reads version
+    // v + 2 through its copies of the slot (version v entries, its own uncommitted one among
+    // them). Cached, that content outlived the writer: in the simulator its entry was read under
+    // version v + 2's committed stamps, a ghost in every later query.
+    const env = seededEnv(31);
+    const local = await Database.open({ folder: dirs.make(), env });
+    try {
+      const rand = prng(6);
+      const q = new Float32Array([1, 2, 3, 4]);
+      const base = new Map<string, Item>();
+      await local.transaction('write', async (tx) => {
+        const vs = await local.newVectorStore(tx, 's', { dimensions: 4, metric: 'l2', clusterAt: 10_000 });
+        for (let i = 0; i < 50; i++) {
+          const vector = Float32Array.from({ length: 4 }, () => rand() * 10 - 5);
+          base.set(`base${i}`, { vector });
+          await vs.upsert(`base${i}`, vector);
+        }
+        await vs.optimize();
+      });
+      const optimize = () => local.transaction('write', async (tx) => (await local.openVectorStore(tx, 's')).optimize());
+      const version = () => local.transaction('read', async (tx) => (await (await local.openVectorStore(tx, 's')).info()).version);
+      const read = () => local.transaction('read', async (tx) => (await (await local.openVectorStore(tx, 's')).query(q, { k: 5, nprobe: Infinity })).map((h) => h.id));
+      const v = await version();
+      const writer = await local.beginTransaction('write');
+      await (await local.openVectorStore(writer, 's')).upsert('ghost', q); // into version v's slot
+      await optimize();
+      await optimize();
+      assert.equal(await version(), v + 2, 'two re-clusterings committed meanwhile: version v + 2, in the slot of version v, is active');
+      const cache = listCacheOf(env);
+      cache.clear();
+      try {
+        await (await local.openVectorStore(writer, 's')).query(q, { k: 5, nprobe: Infinity }); // version v + 2, through its copies of the slot
+      } catch (error) {
+        assert.ok(SopError.is(error, 'CONFLICT'), String(error));
+      }
+      assert.equal(cache.size, 0, 'the writer cached lists read from the slot it changed');
+      await writer.rollback();
+      const expected = bruteForce(base, 'l2', q, 5).map((h) => h.id);
+      assert.deepEqual(await read(), expected, 'a reader after the rollback: brute force, no ghost');
+      assert.deepEqual(await read(), expected, 'the same from the cache');
+      await local.transaction('read', async (tx) => assert.deepEqual((await (await local.openVectorStore(tx, 's')).verify()).problems, []));
+    } finally {
+      await local.close();
+    }
+  });
 });
