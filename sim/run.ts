@@ -1,3 +1,4 @@
+import { CLAIM_STALE_MS } from '../src/cluster/claim-files.js';
 import type { Database } from '../src/database/database.js';
 import { SopError } from '../src/errors/sop-error.js';
 import { CHECKERS, type ErasureView, type ReplicationView } from './checkers/index.js';
@@ -47,6 +48,13 @@ export interface RunResult {
 const MAX_EVENTS = 3_000_000;
 const LIVENESS_TXNS = 10;
 const LIVENESS_BUDGET_MS = 120_000;
+/**
+ * maxTimeMs of a healed transaction. A claim file that a power loss left empty names nobody and
+ * may be broken only after a process watched it unchanged for CLAIM_STALE_MS (CLU-2): a healed
+ * commit may have to wait that long, so its bound must exceed it (10 s failed clustered seed
+ * 1688641657 by 3 ms).
+ */
+const HEALED_MAX_TIME_MS = CLAIM_STALE_MS + 10_000;
 
 /**
  * One simulated run (a seed): setup, a fault phase with concurrent clients and the nemesis, a
@@ -548,7 +556,7 @@ class Run {
       const op: Op = { process: 999, index: this.history.nextIndex(), type: 'info', txn, invokeTime: this.loop.now };
       this.history.lists.push(op);
       try {
-        await db.transaction('write', (tx) => w.runListAppend(db, tx, txn), { retries: 100, maxTimeMs: 10_000 });
+        await db.transaction('write', (tx) => w.runListAppend(db, tx, txn), { retries: 100, maxTimeMs: HEALED_MAX_TIME_MS });
         op.type = 'ok';
       } catch (error) {
         op.type = 'fail';

@@ -40,8 +40,10 @@ export async function withClaimFiles<T>(env: Env, dir: string, names: readonly s
     }
     return await task();
   } finally {
-    for (const path of held.reverse()) await env.fs.unlink(path).catch(() => undefined); // a claim left behind goes stale and is broken (CLAIM_STALE_MS); this process breaks its own at once
+    let abandoned = false;
+    for (const path of held.reverse()) await env.fs.unlink(path).catch(() => void (abandoned = true)); // left behind: declared abandoned below
     wait.liveClaims?.delete(owner);
+    if (abandoned) await wait.abandonClaim?.(owner); // others break it at once; this process does anyway (leftOverHere)
   }
 }
 
@@ -72,7 +74,7 @@ async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, own
   const stat = await env.fs.stat(path);
   if (!stat) return false;
   const holder = decodeClaim(await env.fs.readFile(path).catch(() => new Uint8Array(0))); // gone meanwhile: retried
-  if (holder !== null && (leftOverHere(holder, wait) || (await wait.isDeadOwner(holder)))) {
+  if (holder !== null && (leftOverHere(holder, wait) || (await wait.isDeadOwner(holder)) || (await wait.isAbandoned?.(holder)))) {
     await breakClaim(env, dir, path);
     return false;
   }

@@ -19,11 +19,17 @@ export async function withClusterLocks<T>(env: Env, keys: readonly string[], wai
   const sorted = [...new Set(keys)].sort();
   const held: string[] = [];
   const started = env.clock.monotonic();
+  const release = wait.release ?? ((key: string, by: string) => env.coordinator.unlock(key, by).then(() => undefined, () => undefined)); // without a heartbeat, an unreleased lock expires by its TTL
   try {
     for (const key of sorted) {
       for (let attempt = 1; ; attempt++) {
+        // A lock whose reply was lost may be ours all the same: counted as held, so the finally
+        // releases it (compare-and-delete on this call's owner; found by the clustered seed
+        // 1688641135, where such a lock held off every process until its 30 s TTL).
+        held.push(key);
         const other = await coordinatorCall(() => env.coordinator.lock(key, owner, SHORT_LOCK_TTL_MS));
         if (other === null) break;
+        held.pop();
         if (await coordinatorCall(() => wait.isDeadOwner(other))) {
           await coordinatorCall(() => env.coordinator.unlock(key, other)); // compare-and-delete: only that dead owner's lock
           continue;
@@ -31,11 +37,9 @@ export async function withClusterLocks<T>(env: Env, keys: readonly string[], wai
         checkWait(env, wait, started, `cluster lock ${key} (held by ${other})`);
         await pause(env, wait, attempt);
       }
-      held.push(key);
     }
     return await task();
   } finally {
-    const release = wait.release ?? ((key: string, by: string) => env.coordinator.unlock(key, by).then(() => undefined, () => undefined)); // without a heartbeat, an unreleased lock expires by its TTL
     for (const key of held) await release(key, owner);
   }
 }

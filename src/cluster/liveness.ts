@@ -1,5 +1,8 @@
 import type { Env } from '../ports/env.js';
 
+/** How long a claim owner declared abandoned stays known (longer than anyone watches a claim). */
+const ABANDONED_TTL_MS = 10 * 60_000;
+
 /** Owner strings of a process's locks: `<tid or call id>@<process id>`. */
 export function ownerOf(holder: string, processId: string): string {
   return `${holder}@${processId}`;
@@ -38,8 +41,8 @@ export class ProcessLiveness {
   /** The Coordinator's run id as last seen, and since when (monotonic): keys are trusted a TTL after it changes. */
   private runId: { id: string; since: number } | null = null;
   private running: Promise<void> = Promise.resolve();
-  /** Releases Redis did not confirm (`<key>\n<owner>`): retried by every heartbeat (see release). */
-  private readonly unreleased = new Set<string>();
+  /** Coordinator calls Redis did not confirm (releases, abandoned claims), by what they do: retried by every heartbeat. */
+  private readonly unconfirmed = new Map<string, () => Promise<unknown>>();
 
   constructor(
     private readonly env: Env,
@@ -105,25 +108,47 @@ export class ProcessLiveness {
    * the clustered seed 1728281389: a store lock whose unlock met a Redis cut-off held off the
    * other processes for 23 s). Retrying is safe: a lock taken by another owner since is not touched.
    */
-  async release(key: string, owner: string): Promise<void> {
+  release(key: string, owner: string): Promise<void> {
+    return this.confirmed(`unlock\n${key}\n${owner}`, () => this.env.coordinator.unlock(key, owner));
+  }
+
+  /**
+   * Says a claim file of this process is abandoned: its call ended but the file could not be
+   * removed (EIO, the drive offline). Its owner string is never used again, so other processes
+   * may break it at once instead of watching it go stale (CLAIM_STALE_MS), which would outlast
+   * a commit's maxTimeMs (found by the clustered seed 1688640907). Kept ABANDONED_TTL_MS.
+   */
+  abandonClaim(owner: string): Promise<void> {
+    return this.confirmed(`gone\n${owner}`, () => this.env.coordinator.lock(this.abandonedKey(owner), this.id, ABANDONED_TTL_MS));
+  }
+
+  /** Whether the claim owner `owner` was declared abandoned by its process (abandonClaim). */
+  async isAbandoned(owner: string): Promise<boolean> {
+    return (await this.env.coordinator.owner(this.abandonedKey(owner))) !== null;
+  }
+
+  private abandonedKey(owner: string): string {
+    return `${this.namespace}:gone:${owner}`;
+  }
+
+  /** Runs `call`; when Redis does not confirm it, keeps it for the heartbeat (bounded; past the bound TTLs and staleness free what it would have). */
+  private async confirmed(what: string, call: () => Promise<unknown>): Promise<void> {
     try {
-      await this.env.coordinator.unlock(key, owner);
+      await call();
     } catch {
-      // Not lost: kept for the heartbeat (bounded; past the bound the lock's TTL frees it).
-      if (this.unreleased.size < 10_000) this.unreleased.add(`${key}\n${owner}`);
+      if (this.unconfirmed.size < 10_000) this.unconfirmed.set(what, call); // retried by the heartbeat
     }
   }
 
-  /** Retries the releases Redis did not confirm; stops at the first failure (Redis still away). */
+  /** Retries the calls Redis did not confirm; stops at the first failure (Redis still away). */
   private async retryReleases(): Promise<void> {
-    for (const entry of [...this.unreleased]) {
-      const [key, owner] = entry.split('\n') as [string, string];
+    for (const [what, call] of [...this.unconfirmed]) {
       try {
-        await this.env.coordinator.unlock(key, owner);
+        await call();
       } catch {
         return; // still unreachable: the next heartbeat tries again
       }
-      this.unreleased.delete(entry);
+      this.unconfirmed.delete(what);
     }
   }
 

@@ -23,6 +23,9 @@ export interface ClusterWait {
   readonly sightings?: Map<string, { mtimeMs: number; since: number }>;
   /** Owners of this process's claim calls still running: one of its claims not among them is a leftover. */
   readonly liveClaims?: Set<string>;
+  /** Declares a claim owner of this process abandoned (its file could not be removed), and asks whether one was (liveness.ts). */
+  readonly abandonClaim?: (owner: string) => Promise<void>;
+  readonly isAbandoned?: (owner: string) => Promise<boolean>;
   /** Releases a lock this call held; retried later when Redis does not confirm (liveness.ts). */
   readonly release?: (key: string, owner: string) => Promise<void>;
 }

@@ -68,8 +68,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * For each SIGKILL that caught the victim in the middle of operations: the time until another
  * process acknowledged a commit that changed one of the keys those operations were changing.
  */
-function killToNextCommit(killed: ReadonlyArray<{ worker: Worker; inc: number; at: number }>, workers: readonly Worker[]): Array<{ ms: number; keys: string[] }> {
-  const waits: Array<{ ms: number; keys: string[] }> = [];
+function killToNextCommit(killed: ReadonlyArray<{ worker: Worker; inc: number; at: number; redisRestart?: boolean }>, workers: readonly Worker[]): Array<{ ms: number; keys: string[]; redisRestart: boolean }> {
+  const waits: Array<{ ms: number; keys: string[]; redisRestart: boolean }> = [];
   for (const kill of killed) {
     const mine = kill.worker.events.filter((e) => e.inc === kill.inc);
     const ended = new Set(mine.filter((e) => (e.e === 'ok' || e.e === 'err') && e.id).map((e) => e.id));
@@ -80,7 +80,7 @@ function killToNextCommit(killed: ReadonlyArray<{ worker: Worker; inc: number; a
       .flatMap((w) => w.events)
       .filter((e) => e.e === 'ok' && e.at > kill.at && (e.keys ?? []).some((k) => keys.has(k)))
       .reduce((first, e) => Math.min(first, e.at), Infinity);
-    if (next !== Infinity) waits.push({ ms: next - kill.at, keys: [...keys] });
+    if (next !== Infinity) waits.push({ ms: next - kill.at, keys: [...keys], redisRestart: kill.redisRestart === true });
   }
   return waits;
 }
@@ -124,7 +124,7 @@ describe(`clustered mode: ${WORKERS} processes, SIGKILLs and Redis restarts (CLU
     const started = Date.now();
     const redisAt = Array.from({ length: REDIS_RESTARTS }, (_, i) => started + ((i + 1) * SECONDS * 1000) / (REDIS_RESTARTS + 1));
     let kills = 0;
-    const killed: Array<{ worker: Worker; inc: number; at: number }> = [];
+    const killed: Array<{ worker: Worker; inc: number; at: number; redisRestart?: boolean }> = [];
     let redisRestarts = 0;
     let lastRedisRestart = 0;
     let next = 0;
@@ -138,6 +138,7 @@ describe(`clustered mode: ${WORKERS} processes, SIGKILLs and Redis restarts (CLU
       victim.start();
       if (redisRestarts < REDIS_RESTARTS && Date.now() >= redisAt[redisRestarts]!) {
         await redis.restart();
+        killed[killed.length - 1]!.redisRestart = true; // this kill's locks vanish with Redis: reported apart
         redisRestarts++;
         lastRedisRestart = Date.now();
       }
@@ -164,11 +165,18 @@ describe(`clustered mode: ${WORKERS} processes, SIGKILLs and Redis restarts (CLU
         `failed attempts by code ${JSON.stringify(codes)}\n`,
     );
     const waits = killToNextCommit(killed, workers);
-    process.stdout.write(`      SIGKILL -> next commit by another process on the keys the killed one was changing (CLU-6): ${summarize(waits)}\n`);
+    process.stdout.write(
+      `      SIGKILL -> next commit by another process on the keys the killed one was changing (CLU-6): ${summarize(waits)}; ` +
+        `without a Redis restart ${summarize(waits.filter((w) => !w.redisRestart))}; followed by a Redis restart ${summarize(waits.filter((w) => w.redisRestart))}\n`,
+    );
     assert.ok(kills >= Math.floor(SECONDS / 3), `kills ${kills}`);
     assert.ok(waits.length > 0, 'no kill hit a process in the middle of an operation');
-    // A liveness bound, not a speed target: the default lock TTL is 15 min; CLU-6 frees them in seconds.
-    assert.ok(Math.max(...waits.map((w) => w.ms)) < 30_000, `a dead process blocked its keys: ${summarize(waits)}`);
+    // A liveness bound, not a speed target: the default lock TTL is 15 min; CLU-6 frees them in
+    // seconds. Measured here alone: max 2.3 s. On 2 cores overloaded (this suite beside a
+    // simulator batch, load 3.5+) a kill next to a Redis restart took up to 47 s: the restart drops
+    // the liveness keys, so what the dead process left waits out the CLU-4 grace (10 s) and the
+    // claims' staleness (10 s) under a starved event loop. The bound catches a lock left to its TTL.
+    assert.ok(Math.max(...waits.map((w) => w.ms)) < 60_000, `a dead process blocked its keys: ${summarize(waits)}`);
     assert.ok(redisRestarts >= 2, `redis restarts ${redisRestarts}`);
     assert.deepEqual(bad.map((e) => `${e.worker}: ${e.code} ${e.msg}`), [], 'no untyped or CORRUPT errors');
     for (const w of workers) assert.ok(progressed(w), `worker ${w.id} made progress after the last Redis restart`);
