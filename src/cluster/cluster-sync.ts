@@ -102,8 +102,8 @@ export class ClusterSync {
   }
 
   /** Releases a lock of this process; retried by the heartbeat when Redis does not confirm (CLU-6). */
-  release(key: string, owner: string): Promise<void> {
-    return this.liveness.release(key, owner);
+  release(key: string, owner: string, takenAgain?: () => boolean): Promise<void> {
+    return this.liveness.release(key, owner, takenAgain);
   }
 
   /**

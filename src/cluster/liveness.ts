@@ -106,10 +106,13 @@ export class ProcessLiveness {
    * live process's lock cannot be taken over (CLU-6), so a dropped release would block everyone
    * until the lock's TTL — 30 s for a short lock, a transaction's maxTimeMs for its own (found by
    * the clustered seed 1728281389: a store lock whose unlock met a Redis cut-off held off the
-   * other processes for 23 s). Retrying is safe: a lock taken by another owner since is not touched.
+   * other processes for 23 s). Retrying is safe: a lock taken by another owner since is not
+   * touched, and `takenAgain` tells a key the same owner locked again (a commit retrying its lock set).
    */
-  release(key: string, owner: string): Promise<void> {
-    return this.confirmed(`unlock\n${key}\n${owner}`, () => this.env.coordinator.unlock(key, owner));
+  release(key: string, owner: string, takenAgain: () => boolean = () => false): Promise<void> {
+    return this.confirmed(`unlock\n${key}\n${owner}`, async () => {
+      if (!takenAgain()) await this.env.coordinator.unlock(key, owner); // the same owner took it again: nothing to release
+    });
   }
 
   /**

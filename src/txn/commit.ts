@@ -68,7 +68,9 @@ export class Commit {
     private readonly input: CommitInput,
   ) {
     const cluster = ctx.cluster;
-    this.locks = new LockSet(ctx.env, ctx.locks, ctx.lockOwner(input.tid), cluster ? (key, owner) => cluster.release(key, owner) : undefined);
+    // A commit retries its lock set under the same owner: a release the heartbeat retries later
+    // must not drop the same key taken again meanwhile (the local lock tells).
+    this.locks = new LockSet(ctx.env, ctx.locks, ctx.lockOwner(input.tid), cluster ? (key, owner) => cluster.release(key, owner, () => ctx.locks.holds(key, owner)) : undefined);
     this.generation = ctx.cluster?.liveness.generation ?? 0;
     this.deadline = ctx.env.clock.monotonic() + input.maxTimeMs;
   }

@@ -19,6 +19,11 @@ export class LocalLocks {
   release(key: string, owner: string): void {
     if (this.owners.get(key) === owner) this.owners.delete(key);
   }
+
+  /** Whether `owner` holds `key` in this process now (a retried release must not drop a lock taken again). */
+  holds(key: string, owner: string): boolean {
+    return this.owners.get(key) === owner;
+  }
 }
 
 /**
