@@ -66,7 +66,9 @@ export class Maintenance {
     if (this.clustered && (await this.env.coordinator.lock(key, owner, SWEEP_LOCK_TTL_MS)) !== null) return null;
     try {
       const states = await scanLogs(this.env, this.translogs, this.isLive, this.scan);
-      const report = await recover(this.env, this.translogs, this.repo, states);
+      // Clustered: sweeps of other processes, take-overs and fast paths recover concurrently; a
+      // fence decides who undoes (recovery.ts, CLU-6).
+      const report = await recover(this.env, this.translogs, this.repo, states, { fence: this.clustered });
       this.foundWork = states.length > 0;
       this.sweeps++;
       this.totals.redone += report.redone;

@@ -136,6 +136,13 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
     }
     const fencing = options.fence === true && state.plg === undefined && !state.done;
     if (fencing && !(await writeFence(env, dir, state.tid))) continue; // committed meanwhile: the next scan redoes it
+    // Clustered: another process may have finished this transaction between our scan and our
+    // fence — redone it and removed its step log, then its priority log — so our scan read the
+    // step log but no priority log. Undoing that stale view deletes committed blobs (found by the
+    // clustered seed 1894572498: a node's new version removed right after a redo). A finisher
+    // removes the step log first, so a step log still there once our fence holds the commit point
+    // means nobody redid it; gone, and the fence alone remains (it ages out, FENCE_KEEP_MS).
+    if (fencing && (await env.fs.stat(logPath(dir, state.tid))) === null) continue;
     const fenced = fencing || earlier !== undefined;
     touched = true;
     if (state.done) {
