@@ -49,7 +49,17 @@ export class ClusterSync {
 
   /** A wait bounded by `bound` (a commit before its commit point) or only by the overall limit. */
   wait(bound: { deadline?: number; signal?: AbortSignal } = {}): ClusterWait {
-    return { processId: this.liveness.id, isDeadOwner: (owner) => this.liveness.isDeadOwner(owner), sightings: this.sightings, liveClaims: this.liveClaims, abandonClaim: (owner) => this.liveness.abandonClaim(owner), isAbandoned: (owner) => this.liveness.isAbandoned(owner), release: (key, owner) => this.liveness.release(key, owner), ...bound };
+    const liveness = this.liveness;
+    return {
+      processId: liveness.id,
+      isDeadOwner: (owner) => liveness.isDeadOwner(owner),
+      sightings: this.sightings,
+      liveClaims: this.liveClaims,
+      abandonClaim: (owner) => liveness.abandonClaim(owner),
+      isAbandoned: (owner) => liveness.isAbandoned(owner),
+      release: (key, owner) => liveness.release(key, owner),
+      ...bound,
+    };
   }
 
   /** Claims this process watches (claim-files.ts), across waits. */

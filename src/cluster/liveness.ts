@@ -73,7 +73,7 @@ export class ProcessLiveness {
   async close(): Promise<void> {
     this.stop.abort();
     await this.running;
-    await this.retryReleases();
+    await this.retryUnconfirmed();
     await this.env.coordinator.unlock(this.key(this.id), this.id).catch(() => false); // the key expires by its TTL
   }
 
@@ -87,7 +87,7 @@ export class ProcessLiveness {
       }
       try {
         if (await this.env.coordinator.extend(this.key(this.id), this.id, this.ttlMs)) {
-          await this.retryReleases();
+          await this.retryUnconfirmed();
           continue;
         }
         // Gone: expired while this process could not beat (a pause) or dropped by a Redis
@@ -144,7 +144,7 @@ export class ProcessLiveness {
   }
 
   /** Retries the calls Redis did not confirm; stops at the first failure (Redis still away). */
-  private async retryReleases(): Promise<void> {
+  private async retryUnconfirmed(): Promise<void> {
     for (const [what, call] of [...this.unconfirmed]) {
       try {
         await call();
