@@ -78,11 +78,11 @@ export async function checkErasureCoding(history: History, db: Database, view: E
  * (a blob with D valid shards leaked), and nothing at all of a store whose creation was
  * acknowledged (its removal went through ErasureBlobStore.removeStore).
  *
- * Tolerated, as a known leak outside erasure coding: fragments (fewer than D valid shards,
- * never readable) of a creation that failed or ended in doubt. The store repository removes a
- * failed creation's hidden folder before its root blob's shards (src/store/store-repository.ts,
- * create()), so when that delete fails (a disk outage starting in between) nothing tells a later
- * open to retry it. Empty fan-out folders and tombstones are no data either.
+ * Tolerated: fragments (fewer than D valid shards, never readable) of a creation that failed or
+ * ended in doubt; empty fan-out folders and tombstones are no data either. A failed creation
+ * whose root blob could not be deleted keeps its hidden `.creating-*` folder, and the sweep that
+ * runs before the checks (repairAfterHealing) deletes the blob (store-repository.ts,
+ * clearHidden; seed 1001795900 found sweeps skipping it in standalone mode).
  *
  * Tolerated too, as pending by design: what a removal could not delete yet because a drive was
  * down (removeStore rejected). The repository then keeps the store's hidden `.removing-*`

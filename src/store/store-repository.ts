@@ -51,34 +51,52 @@ export class StoreRepository {
 
   async init(): Promise<void> {
     await ensureDurableDir(this.env.fs, this.dir);
-    await this.clearHidden();
+    await this.clearHidden(!this.hiddenQuiet);
   }
 
-  /** Deletes hidden leftovers of store creations and removals that died (STORE-1, STORE-2). */
-  async clearHidden(): Promise<void> {
+  /**
+   * Deletes hidden leftovers of store creations and removals that died or failed (STORE-1,
+   * STORE-2): at open, and from sweeps, so a leftover whose blobs a failing drive kept does not
+   * wait for the next open (found by the erasure-coded simulator, seed 1001795900). Each entry
+   * is handled under its store name's mutex: a creation or removal of that name running in this
+   * process owns its hidden folder until it returns, and the entry is looked at again after.
+   */
+  async clearHidden(atOpen = false): Promise<void> {
     let cleared = 0;
     for (const entry of await this.env.fs.readdir(this.dir)) {
       if (!entry.startsWith('.') || !(await this.abandoned(entry))) continue;
-      if (this.blobsFor.external && !(await this.removeLeftoverBlobs(entry))) continue;
-      await this.env.fs.removeTree(joinPath(this.dir, entry));
-      cleared++;
+      const name = await this.leftoverName(entry);
+      const done = await this.mutex.run(name ?? entry, () => this.clearLeftover(entry, name));
+      if (done) cleared++;
     }
-    if (cleared > 0 || !this.hiddenQuiet) await this.env.fs.syncDir(this.dir);
+    if (cleared > 0 || atOpen) await this.env.fs.syncDir(this.dir);
+  }
+
+  /** Deletes one hidden leftover; false when it is gone already or its external blobs could not be deleted (it stays for a later try). */
+  private async clearLeftover(entry: string, name: string | null): Promise<boolean> {
+    if (!(await this.env.fs.stat(joinPath(this.dir, entry)))) return false;
+    if (this.blobsFor.external && !(await this.removeLeftoverBlobs(entry, name))) return false;
+    await this.env.fs.removeTree(joinPath(this.dir, entry));
+    return true;
+  }
+
+  /** The store a hidden leftover belonged to: from the folder name (creation) or its store info (removal); null when unreadable. */
+  private async leftoverName(entry: string): Promise<string | null> {
+    const path = joinPath(this.dir, entry);
+    return (
+      /^\.creating-[0-9a-f-]{36}-(.+)$/.exec(entry)?.[1] ??
+      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null))
+    );
   }
 
   /**
    * External blobs of a hidden leftover: an abandoned creation's root blob, or the shards of a
-   * removal that crashed before deleting them. Its store name comes from the folder name
-   * (creation) or its store info (removal); nothing is deleted when a store of that name exists.
-   * False when they could not be deleted: the leftover stays for the next open.
+   * removal that crashed before deleting them. Nothing is deleted when the name is unknown (the
+   * info is unreadable) or a store of that name exists. False when they could not be deleted.
    */
-  private async removeLeftoverBlobs(entry: string): Promise<boolean> {
-    const path = joinPath(this.dir, entry);
-    const name =
-      /^\.creating-[0-9a-f-]{36}-(.+)$/.exec(entry)?.[1] ??
-      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null)); // unreadable: nothing is deleted
+  private async removeLeftoverBlobs(entry: string, name: string | null): Promise<boolean> {
     if (name === null || (await this.env.fs.stat(joinPath(this.dir, name)))) return true;
-    return this.blobsFor.open(name, path).removeStore().then(() => true, () => false);
+    return this.blobsFor.open(name, joinPath(this.dir, entry)).removeStore().then(() => true, () => false);
   }
 
   private async abandoned(entry: string): Promise<boolean> {

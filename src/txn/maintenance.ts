@@ -74,8 +74,9 @@ export class Maintenance {
       this.totals.redone += report.redone;
       this.totals.undone += report.undone;
       this.totals.cleaned += report.cleaned;
-      // Clustered: hidden store leftovers are cleared by sweeps, once they stayed quiet (CLU-4).
-      if (this.clustered) await this.repo.clearHidden();
+      // Hidden store leftovers (a creation or removal that failed or died) are cleared by sweeps
+      // too, not only at open; clustered, once they stayed quiet (CLU-4).
+      await this.repo.clearHidden();
       // Lazy EC repair: blobs that degraded reads or writes met get full redundancy back (EC-3).
       // Failures are reported and left for the next sweep, which tries again.
       for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch((e: unknown) => this.incident(`repair of ${store.name}`, e));

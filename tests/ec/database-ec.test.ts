@@ -141,6 +141,25 @@ describe('ec/database: Database.open({ erasureCoding }) (EC-1, EC-2)', () => {
     await db.close();
   });
 
+  it('a store creation that failed while the drives refused its clean-up is finished by the next sweep (STORE-1, EC-2; seed 1001795900)', async () => {
+    const folder = dirs.make();
+    const drives = makeDrives(dirs, 3);
+    const faulty = new FaultyFileSystem(new NodeFileSystem(), plans.none());
+    const db = await Database.open({ folder, env: { ...realEnv(), fs: faulty }, erasureCoding: { dataShards: 2, parityShards: 1, drives } });
+    // The creation's rename fails, then so do the deletes of its root blob's shards (a drive outage).
+    faulty.plan = (call) => plans.failPaths(/\.creating-/, ['rename'])(call) ?? plans.failPaths(/[\\/]tmp1[\\/]/, ['unlink', 'removeTree'])(call);
+    await assert.rejects(
+      db.transaction('write', async (tx) => void (await db.newBtree<number, number>(tx, 'tmp1', { slotLength: 8 })), { retries: 0 }),
+      (e: unknown) => SopError.is(e, 'IO'),
+    );
+    faulty.plan = plans.none();
+    assert.deepEqual(drives.map(shardCount), [1, 1, 1], 'the failed creation\'s root blob is still on the drives');
+    await db.sweep();
+    assert.deepEqual(drives.map(shardCount), [0, 0, 0], 'the sweep deleted it');
+    assert.deepEqual(fs.readdirSync(path.join(folder, 'stores')), []);
+    await db.close();
+  });
+
   it('a malformed erasureCoding option is INVALID_ARGUMENT at open', async () => {
     const folder = dirs.make();
     await assert.rejects(Database.open({ folder, erasureCoding: { dataShards: 2, parityShards: 1, drives: ['/tmp/x'] } }), (e: unknown) => SopError.is(e, 'INVALID_ARGUMENT'));

@@ -100,6 +100,23 @@ describe('ec/store-repository: blobs from a factory (STORE-1, STORE-2, EC-1)', (
     await repo.close();
   });
 
+  it('a failed creation whose root blob could not be deleted is finished by the next sweep, not only at open (STORE-1; seed 1001795900)', async () => {
+    const base = realEnv();
+    const faulty = new FaultyFileSystem(new NodeFileSystem(), plans.none());
+    const env = { ...base, fs: faulty };
+    const { repo, drives, folder } = await ecRepo(env);
+    // The rename fails, then the drives refuse the clean-up's unlinks (a disk outage starting in between).
+    faulty.plan = (call) => plans.failPaths(/\.creating-/, ['rename'])(call) ?? plans.failPaths(/[\\/]broken[\\/]/, ['unlink', 'removeTree'])(call);
+    await assert.rejects(repo.create(env.random.uuid(), info('broken', env)), (e: unknown) => SopError.is(e, 'IO'));
+    faulty.plan = plans.none();
+    assert.equal(drives.reduce((n, d) => n + filesUnder(path.join(d, 'broken')).length, 0), 3, 'the root blob\'s shards are still there');
+    assert.equal(fs.readdirSync(path.join(folder, 'stores')).length, 1, 'the hidden folder marks them for deletion');
+    await repo.clearHidden(); // what a sweep runs (txn/maintenance.ts)
+    for (const drive of drives) assert.deepEqual(filesUnder(drive), []);
+    assert.deepEqual(fs.readdirSync(path.join(folder, 'stores')), []);
+    await repo.close();
+  });
+
   it('open finishes a removal or creation that crashed, without touching a live store of that name', async () => {
     const env = realEnv();
     const { repo, folder, drives } = await ecRepo(env);
