@@ -91,8 +91,9 @@ function report(s: BatchSummary, args: SimArgs, faults: FaultKind[]): string {
   }
   if (s.missingFaults.length) lines.push(`  never injected    ${s.missingFaults.join(', ')}`);
   if (s.missingPoints.length) lines.push(`  points never hit  ${s.missingPoints.join(', ')}`);
-  for (const r of s.failed.slice(0, 3)) lines.push('', ...failure(r, args, faults));
-  return lines.join('\n');
+  // concat, not push(...spread): a long --trace overflows the call stack's argument limit
+  const failures = s.failed.slice(0, 3).flatMap((r) => ['', ...failure(r, args, faults)]);
+  return lines.concat(failures).join('\n');
 }
 
 function table(counts: Record<string, number>): string {

@@ -111,14 +111,16 @@ export class Registry {
   /**
    * Durably writes the changes: before-images to the cow files (synced), then the sectors
    * (synced). `redo` filters changes by version so replaying a priority log is idempotent
-   * (spec REC-2); `commit` asserts each change starts from what is on disk.
+   * (spec REC-2); `commit` asserts each change starts from what is on disk. `due`, asked once
+   * the sectors are held, says whether a redo is still wanted (writes nothing when not).
    */
-  async write(tid: string, changes: readonly HandleChange[], mode: 'commit' | 'redo'): Promise<HandleChange[]> {
+  async write(tid: string, changes: readonly HandleChange[], mode: 'commit' | 'redo', due?: () => Promise<boolean>): Promise<HandleChange[]> {
     if (changes.length === 0) return [];
     const sectors = [...new Set(changes.map((c) => homeOf(c.id, this.hashMod).sector))];
     const rewrite = async (): Promise<HandleChange[]> => {
       // Other processes rewrite sectors too: start from what is on disk, not from our image.
       if (this.guard) await this.reloadSectors(sectors);
+      if (due && !(await due())) return [];
       const touched = new Map<string, SectorSlots>();
       const applied = changes.filter((change) => this.stage(change, mode, touched));
       if (applied.length > 0) await this.persist(tid, touched); // a redo found everything applied: nothing to write

@@ -40,7 +40,7 @@ export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepo
     const log = await readPriorityLog(env, dir, tid, true);
     const entry = log?.stores.find((c) => c.name === store.name && c.count >= 0);
     if (!log || !entry || log.seq <= store.info.commitSeq) continue;
-    await redo(env, repo, log, true);
+    await redo(env, repo, log, dir, true);
   }
 }
 
@@ -57,7 +57,7 @@ export async function redoDeadCommits(env: Env, dir: string, repo: StoreReposito
     if (tid === ownTid || (await isLive(tid))) continue;
     const log = await readPriorityLog(env, dir, tid, true);
     if (!log) continue;
-    await redo(env, repo, log);
+    await redo(env, repo, log, dir);
     redone++;
   }
   return redone;

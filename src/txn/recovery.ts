@@ -122,7 +122,7 @@ export interface RecoverOptions {
 export async function recover(env: Env, dir: string, repo: StoreRepository, states: readonly LogState[], options: RecoverOptions = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { redone: 0, undone: 0, cleaned: 0 };
   for (const state of needsRedo(states)) {
-    await redo(env, repo, state.plg!);
+    await redo(env, repo, state.plg!, dir);
     await removeBlobs(repo, state.plg!.obsolete);
     report.redone++;
   }
@@ -195,14 +195,23 @@ export async function readDurablyIfPresent(env: Env, path: string): Promise<Uint
  * the store info is rewritten even when it already shows this commit: what a crashed process
  * left may be in the page cache only (spec REC-2, REC-3).
  */
-export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, countsLocked = false): Promise<void> {
+export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, dir: string, countsLocked = false): Promise<void> {
   const counted = log.stores.filter((c) => c.count >= 0).map((c) => c.name);
   // Clustered: counts move only under their store locks, compared with the info on disk (CLU-3).
-  if (repo.storeLock && !countsLocked && counted.length > 0) return repo.storeLock(counted, () => redo(env, repo, log, true));
+  if (repo.storeLock && !countsLocked && counted.length > 0) return repo.storeLock(counted, () => redo(env, repo, log, dir, true));
+  // A redo acts on the priority log it read, which may be stale: another process may have
+  // finished this transaction (and removed the log), after which a later commit removed a node
+  // this one added. Replaying the add then resurrects a handle nothing reaches (found by the
+  // clustered seed 1981525731, STRUCT-2). Versions make stale updates and deletes no-ops, not a
+  // stale add; so, with the registry sectors held (no commit can write them meanwhile), the
+  // redo goes on only while the priority log is still there. Finishers remove it last (REC-2).
+  let due = true;
+  const stillDue = async (): Promise<boolean> => (due = (await env.fs.stat(plgPath(dir, log.tid))) !== null);
   for (const commit of log.stores) {
     const store = await repo.get(commit.name);
     if (!store) continue; // removed since: nothing left to redo
-    await store.registry.write(log.tid, commit.changes, 'redo');
+    await store.registry.write(log.tid, commit.changes, 'redo', stillDue);
+    if (!due) return;
     await store.registry.sync();
     store.registry.republish(commit.changes.map((c) => c.id));
     if (repo.storeLock && commit.count >= 0) store.info = await repo.readInfo(store);

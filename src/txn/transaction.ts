@@ -35,6 +35,8 @@ export class Transaction {
   readonly log: StepLog;
   readonly maxTimeMs: number;
   private readonly blobPrefix: string;
+  /** Run once the commit validated this transaction's reads (whenValidated). */
+  private readonly committedHooks: Array<() => void> = [];
 
   constructor(
     private readonly ctx: TxContext,
@@ -49,6 +51,17 @@ export class Transaction {
 
   get state(): TransactionState {
     return this.stateValue;
+  }
+
+  /**
+   * Runs `hook` once this transaction has committed with its reads validated (TX-3): never when
+   * it fails or rolls back, and never in 'nocheck' mode, whose reads are not validated. Reads are
+   * not a snapshot, so only then is what a transaction read known to be one consistent committed
+   * state: layers publish caches built from its reads this way.
+   */
+  whenValidated(hook: () => void): void {
+    this.ensureActive();
+    if (this.mode !== 'nocheck') this.committedHooks.push(hook);
   }
 
   ensureActive(): void {
@@ -154,6 +167,7 @@ export class Transaction {
         if (!commit && created) await this.ctx.cluster?.releaseLiveness(this.id).catch(() => undefined); // its TTL frees it
       }
       this.stateValue = 'committed';
+      for (const hook of this.committedHooks.splice(0)) hook();
     } catch (error) {
       // Past the commit point the outcome stands (redone by recovery); before it, undo (spec TX-10).
       if (commit?.passedCommitPoint) this.stateValue = 'committed';

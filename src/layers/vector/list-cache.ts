@@ -6,10 +6,12 @@
  * transaction that changes a list writes a fresh uuid into one of its stamps in the same
  * transaction. A transaction that reads a list's stamps and finds them equal to a key therefore
  * reads the content cached under that key, or its read of the stamps is already out of date and
- * its commit fails validation, as any stale read does. A transaction that changed a list itself
- * reads it from the tree, and one that changed a list slot caches nothing it reads from that slot:
- * what it sees there is not committed content (lists.ts: listContent). Keys carry the folder and
- * store name; the cache belongs to one Env (one Database), so nothing crosses databases.
+ * its commit fails validation, as any stale read does. What enters the cache was read by a
+ * transaction whose commit then validated its reads, so stamps and entries are one committed
+ * state (lists.ts: cacheOnCommit). A transaction that changed a list itself reads it from the
+ * tree, and one that changed a list slot caches nothing it reads from that slot: what it sees
+ * there is not committed content (lists.ts: listContent). Keys carry the store name; the cache
+ * belongs to one Env (one Database), so nothing crosses databases.
  */
 import type { Env } from '../../ports/env.js';
 

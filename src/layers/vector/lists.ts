@@ -65,11 +65,30 @@ export async function listContent(ctx: VectorContext, ver: number, cid: number):
   const key = `${ver}\u0000${cid}\u0000${await readStamps(ctx, ver, cid)}`;
   const cacheKey = `${ctx.name}\u0000${key}`;
   const cache = listCacheOf(ctx.env);
-  const hit = cache.get(cacheKey);
+  const hit = cache.get(cacheKey) ?? local.toCache.get(cacheKey);
   if (hit) return hit;
   const content = await scanList(ctx, ver, cid);
-  if (!local.slotsWritten.has(ver % 2)) cache.set(cacheKey, content);
+  if (!local.slotsWritten.has(ver % 2)) cacheOnCommit(ctx, cacheKey, content);
   return content;
+}
+
+/**
+ * Caches a list once its transaction commits with its reads validated ('nocheck' transactions
+ * never cache). Reads are not a snapshot: a transaction may read a list's new stamps after a
+ * concurrent commit and its entries from nodes it read before, and only validation tells
+ * (TX-3). A 'nocheck' query cached such a list at once, and it stayed stale under the new stamps
+ * for every later query of the database (clustered sim seed 1981525210: a final query probing
+ * every list missed v1, VEC-4).
+ */
+function cacheOnCommit(ctx: VectorContext, cacheKey: string, content: ListContent): void {
+  const local = txState(ctx);
+  if (local.toCache.size === 0) {
+    const cache = listCacheOf(ctx.env);
+    ctx.tx.whenValidated(() => {
+      for (const [key, list] of local.toCache) cache.set(key, list);
+    });
+  }
+  local.toCache.set(cacheKey, content);
 }
 
 /** Reads a list from its tree, in key order. */

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { Database, MemoryCoordinator, NodeFileSystem, SeededRandom, SopError, SystemClock } from '../../../src/index.js';
-import type { Env } from '../../../src/index.js';
+import type { Env, Transaction } from '../../../src/index.js';
 import { listCacheOf } from '../../../src/layers/vector/index.js';
 import { type Item, TempDirs, assertTopK, bruteForce, clustered, prng } from './helpers.js';
 
@@ -196,6 +196,34 @@ describe('vector store: concurrent writers and the list cache (VEC-1, VEC-8)', f
     const warm = await read();
     cache.clear();
     assert.deepEqual(await read(), warm);
+  });
+
+  it('lists are cached only once their transaction commits with its reads validated: never by nocheck, rollback or failure (VEC-8; sim seed 1981525210)', async () => {
+    // Reads are no snapshot: a query may read a list's new stamps and its old entries (nodes it
+    // read before a concurrent commit). Only validation at commit tells; a 'nocheck' query in the
+    // simulator cached an empty list under the stamps of the commit that put v1 in it, and every
+    // later query of that database missed v1.
+    const cache = listCacheOf(env);
+    const q = new Float32Array([4, 3, 2, 1]);
+    const query = async (tx: Transaction) => (await (await db.openVectorStore(tx, 'c')).query(q, { k: 3, nprobe: Infinity })).map((h) => h.id);
+    cache.clear();
+    await db.transaction('nocheck', query);
+    assert.equal(cache.size, 0, 'a nocheck transaction cached lists');
+    const reader = await db.beginTransaction('read');
+    const cold = await query(reader);
+    assert.equal(cache.size, 0, 'cached before its commit validated the reads');
+    assert.deepEqual(await query(reader), cold, 'the same transaction reuses what it read');
+    await reader.rollback();
+    assert.equal(cache.size, 0, 'a rolled-back transaction cached lists');
+    const stale = await db.beginTransaction('read');
+    await query(stale);
+    await db.transaction('write', async (tx) => (await db.openVectorStore(tx, 'c')).upsert('fresh', q));
+    await assert.rejects(stale.commit(), (e: unknown) => SopError.is(e, 'CONFLICT'));
+    assert.equal(cache.size, 0, 'a transaction whose validation failed cached lists');
+    const warm = await db.transaction('read', query);
+    assert.ok(cache.size > 0, 'a validated read transaction fills the cache');
+    assert.equal(warm[0], 'fresh');
+    assert.deepEqual(await db.transaction('read', query), warm, 'served from the cache: the same answer');
   });
 
   it('a writer caches nothing it reads from a list slot it changed, whichever version it reads there (VEC-8; sim seed 1100108531)', async () => {
