@@ -395,7 +395,11 @@ export class Commit {
   /** Phase 2 proper: registry flip and store infos, durable, then published at once (spec ACID-2). */
   private async apply(log: PriorityLog): Promise<void> {
     try {
-      for (const plan of this.plans) await plan.session.store.registry.write(log.tid, plan.changes, 'commit');
+      const ours = this.stillOurs(log.tid);
+      for (const plan of this.plans) {
+        await plan.session.store.registry.write(log.tid, plan.changes, 'commit', ours?.check);
+        if (ours && !ours.state.ours) return; // redone by another process, and maybe built on since: nothing here is current
+      }
       await this.ctx.env.point?.('commit.afterFlip');
       for (const plan of this.plans) if (plan.info) await this.ctx.repo.writeInfo(plan.session.store, plan.info);
       await this.ctx.env.point?.('commit.afterStoreInfo');
@@ -406,6 +410,20 @@ export class Commit {
       });
     }
     this.publish();
+  }
+
+  /**
+   * Clustered: whether this commit's priority log is still there, asked with the registry
+   * sectors held. This process may be presumed dead after confirmAlive (a Redis restart dropping
+   * its liveness key while it waits for sectors); another process then redoes the transaction and
+   * removes the log, and a later commit may remove a node this one adds. Applying the add then
+   * would resurrect it (REC-2, the stale redo of seed 1981525731 seen from the owner's side).
+   */
+  private stillOurs(tid: string): { check: () => Promise<boolean>; state: { ours: boolean } } | undefined {
+    if (!this.ctx.cluster) return undefined;
+    const state = { ours: true };
+    const path = plgPath(this.ctx.translogs, tid);
+    return { state, check: async () => (state.ours = (await this.ctx.env.fs.stat(path)) !== null) };
   }
 
   private publish(): void {
