@@ -43,6 +43,8 @@ export class ProcessLiveness {
   private running: Promise<void> = Promise.resolve();
   /** Coordinator calls Redis did not confirm (releases, abandoned claims), by what they do: retried by every heartbeat. */
   private readonly unconfirmed = new Map<string, () => Promise<unknown>>();
+  /** Claim owners this process declared abandoned, and when (monotonic): declared again when Redis lost its state. */
+  private readonly abandoned = new Map<string, number>();
 
   constructor(
     private readonly env: Env,
@@ -94,6 +96,7 @@ export class ProcessLiveness {
         // restart. Either way others may have called it dead: transactions locked before now must not commit.
         this.generationValue++;
         await this.env.coordinator.lock(this.key(this.id), this.id, this.ttlMs);
+        await this.declareAbandonedAgain();
       } catch {
         this.generationValue++; // Redis unreachable: the key may expire meanwhile; the next beat re-creates it
       }
@@ -122,7 +125,19 @@ export class ProcessLiveness {
    * a commit's maxTimeMs (found by the clustered seed 1688640907). Kept ABANDONED_TTL_MS.
    */
   abandonClaim(owner: string): Promise<void> {
+    const now = this.env.clock.monotonic();
+    for (const [old, since] of this.abandoned) if (now - since > ABANDONED_TTL_MS) this.abandoned.delete(old);
+    if (!this.abandoned.has(owner)) this.abandoned.set(owner, now);
     return this.confirmed(`gone\n${owner}`, () => this.env.coordinator.lock(this.abandonedKey(owner), this.id, ABANDONED_TTL_MS));
+  }
+
+  /**
+   * This process's key was gone: a Redis restart may have dropped the abandoned marks too, and
+   * without them others watch each leftover claim for CLAIM_STALE_MS (found by the clustered
+   * seed 587308406: a peer death took 15.6 s to get past, 10 s of it on such a claim).
+   */
+  private async declareAbandonedAgain(): Promise<void> {
+    for (const owner of [...this.abandoned.keys()]) await this.abandonClaim(owner);
   }
 
   /** Whether the claim owner `owner` was declared abandoned by its process (abandonClaim). */

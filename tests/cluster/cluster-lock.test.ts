@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { MemoryCoordinator } from '../../src/adapters/memory-coordinator.js';
 import { withClusterLocks } from '../../src/cluster/cluster-lock.js';
+import { ProcessLiveness } from '../../src/cluster/liveness.js';
 import type { ClusterWait } from '../../src/cluster/wait.js';
 import { SeededRandom, realEnv } from '../../src/index.js';
 
@@ -44,5 +45,32 @@ describe('cluster locks (CLU-2, CLU-3, CLU-6)', () => {
     const released: string[] = [];
     await withClusterLocks(env, ['a', 'b'], { ...WAIT, release: async (key, owner) => void released.push(`${key} ${owner.endsWith('@p-test')}`) }, async () => undefined);
     assert.deepEqual(released.sort(), ['a true', 'b true']);
+  });
+});
+
+describe('process liveness: abandoned claims outlive a Redis restart (CLU-6)', () => {
+  it('a claim declared abandoned is declared again once a restart dropped the mark (seed 587308406)', async () => {
+    // Without the mark, other processes watch the leftover claim for CLAIM_STALE_MS (10 s): a
+    // peer death in the simulator took 15.6 s to get past, 10 s of it on such a claim.
+    const base = realEnv();
+    let inner = new MemoryCoordinator(base.clock, new SeededRandom(2));
+    const coordinator = new Proxy({} as MemoryCoordinator, { get: (_, name) => {
+      const value = (inner as unknown as Record<string | symbol, unknown>)[name];
+      return typeof value === 'function' ? value.bind(inner) : value;
+    } });
+    const liveness = new ProcessLiveness({ ...base, coordinator }, 'ns', 100);
+    await liveness.start();
+    try {
+      const owner = `call-1@${liveness.id}`;
+      await liveness.abandonClaim(owner);
+      assert.equal(await liveness.isAbandoned(owner), true);
+      inner = new MemoryCoordinator(base.clock, new SeededRandom(3)); // Redis restarted: every key is gone
+      assert.equal(await liveness.isAbandoned(owner), false);
+      const until = Date.now() + 5_000;
+      while (!(await liveness.isAbandoned(owner)) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await liveness.isAbandoned(owner), true, 'the heartbeat that re-created the process key declared the claim abandoned again');
+    } finally {
+      await liveness.close();
+    }
   });
 });
