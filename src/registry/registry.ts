@@ -177,11 +177,12 @@ export class Registry {
   /** Replaces images, locations and published handles of these sectors at once (synchronous). */
   private adopt(sectors: readonly number[], fresh: ReadonlyMap<string, SectorSlots>): void {
     const replaced = new Set(sectors);
-    for (const [id, at] of this.locations) {
-      if (!replaced.has(at.sector)) continue;
-      this.locations.delete(id);
-      this.published.delete(id);
-    }
+    // By home sector, not by known location: a write whose persist failed has already moved or
+    // dropped locations of handles that stay published, and such a handle, found by nothing
+    // here, stayed in the view for good (clustered seed 1713004302: a redo's failed write, then
+    // checkStore saw a deleted handle that no reload removed, STRUCT-2).
+    for (const id of this.published.keys()) if (replaced.has(homeOf(id, this.hashMod).sector)) this.published.delete(id);
+    for (const [id, at] of this.locations) if (replaced.has(at.sector)) this.locations.delete(id);
     for (const [key, slots] of fresh) {
       const [segment, sector] = key.split(':').map(Number) as [number, number];
       this.images.set(key, slots);
