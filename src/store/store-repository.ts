@@ -85,7 +85,7 @@ export class StoreRepository {
     const path = joinPath(this.dir, entry);
     return (
       /^\.creating-[0-9a-f-]{36}-(.+)$/.exec(entry)?.[1] ??
-      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null))
+      (await this.env.fs.readFile(joinPath(path, INFO_FILE)).then((bytes) => decodeStoreInfo(bytes, entry).name).catch(() => null)) // unreadable: nothing is deleted
     );
   }
 
