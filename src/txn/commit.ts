@@ -6,7 +6,7 @@ import type { HandleChange } from '../registry/registry.js';
 import type { StoreInfo } from '../store/store-info.js';
 import type { TxContext } from './context.js';
 import { LockSet } from './locks.js';
-import { type BlobRef, type PriorityLog, type StepLog, plgPath, unlinkIfPresent, writePriorityLog } from './logs.js';
+import { type BlobRef, type PriorityLog, type StepLog, plgPath, priorityLogExists, unlinkIfPresent, writePriorityLog } from './logs.js';
 import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
 import type { Journal } from '../journal/journal.js';
@@ -422,8 +422,7 @@ export class Commit {
   private stillOurs(tid: string): { check: () => Promise<boolean>; state: { ours: boolean } } | undefined {
     if (!this.ctx.cluster) return undefined;
     const state = { ours: true };
-    const path = plgPath(this.ctx.translogs, tid);
-    return { state, check: async () => (state.ours = (await this.ctx.env.fs.stat(path)) !== null) };
+    return { state, check: async () => (state.ours = await priorityLogExists(this.ctx.env, this.ctx.translogs, tid)) };
   }
 
   private publish(): void {

@@ -137,6 +137,11 @@ function validFrameAfter(bytes: Uint8Array, from: number, where: string): boolea
   return false;
 }
 
+/** Whether a transaction's priority log is still there: a redo or an apply acts on it only then (REC-2). */
+export async function priorityLogExists(env: Env, dir: string, tid: string): Promise<boolean> {
+  return (await env.fs.stat(plgPath(dir, tid))) !== null;
+}
+
 export async function writePriorityLog(env: Env, dir: string, log: PriorityLog): Promise<void> {
   const file = await env.fs.open(plgPath(dir, log.tid), 'createNew');
   try {

@@ -3,7 +3,7 @@ import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { joinPath } from '../util/paths.js';
-import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, logPath, parsePriorityLog, parseStepLog, plgPath, unlinkIfPresent, writeFence } from './logs.js';
+import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, logPath, parsePriorityLog, parseStepLog, plgPath, priorityLogExists, unlinkIfPresent, writeFence } from './logs.js';
 
 /** What the logs in `translogs/` say about one transaction. */
 export interface LogState {
@@ -206,7 +206,7 @@ export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, di
   // stale add; so, with the registry sectors held (no commit can write them meanwhile), the
   // redo goes on only while the priority log is still there. Finishers remove it last (REC-2).
   let due = true;
-  const stillDue = async (): Promise<boolean> => (due = (await env.fs.stat(plgPath(dir, log.tid))) !== null);
+  const stillDue = async (): Promise<boolean> => (due = await priorityLogExists(env, dir, log.tid));
   for (const commit of log.stores) {
     const store = await repo.get(commit.name);
     if (!store) continue; // removed since: nothing left to redo
