@@ -13,8 +13,10 @@ export interface BatchOptions {
   readonly budgetMs?: number;
   readonly now: () => number;
   readonly onResult?: (result: RunResult, done: number) => void;
-  /** Forces journal mode on (true) or off (false) for every standalone seed without erasure coding. */
+  /** Forces journal mode on (true) or off (false) for every standalone seed. */
   readonly journal?: boolean;
+  /** Forces erasure-coded blobs on (true) or off (false) for every standalone seed. */
+  readonly erasureCoding?: boolean;
 }
 
 export interface BatchSummary {
@@ -43,7 +45,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   };
   for (const seed of options.seeds) {
     if (options.budgetMs !== undefined && options.now() - started > options.budgetMs) break;
-    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, nodes: options.nodes, faults: options.faults, traceEvents: options.traceEvents, ...(options.journal !== undefined ? { journal: options.journal } : {}) });
+    const result = await runSeed({ seed, steps: options.steps, clients: options.clients, nodes: options.nodes, faults: options.faults, traceEvents: options.traceEvents, ...(options.journal !== undefined ? { journal: options.journal } : {}), ...(options.erasureCoding !== undefined ? { erasureCoding: options.erasureCoding } : {}) });
     summary.runs++;
     for (const k of ['ok', 'fail', 'info'] as const) summary.transactions[k] += result.transactions[k];
     add(summary.faults, result.faults);

@@ -19,8 +19,10 @@ export interface SimArgs {
   requireAll: boolean;
   /** Events of a failing run's trace to print (default 40). */
   trace?: number;
-  /** Forces journal mode (spec JNL-1..JNL-4) on every standalone seed without erasure coding. */
+  /** Forces journal mode (spec JNL-1..JNL-4) on every standalone seed. */
   journal?: boolean;
+  /** Forces erasure-coded blobs (spec EC-1..EC-3) on every standalone seed. */
+  erasureCoding?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function simCommand(args: SimArgs): Promise<number> {
   const summary = await runBatch({
     seeds, steps: args.steps, clients: args.clients, nodes: args.nodes, faults, traceEvents: Math.max(200, args.trace ?? 0),
     ...(args.journal ? { journal: true } : {}),
+    ...(args.erasureCoding ? { erasureCoding: true } : {}),
     budgetMs: args.seconds !== undefined ? args.seconds * 1000 : undefined,
     now: () => clock.monotonic(),
     onResult: (r, done) => {
@@ -105,7 +108,7 @@ function failure(r: RunResult, args: SimArgs, faults: FaultKind[]): string[] {
   return [
     `VIOLATION in seed ${r.seed} (${r.scenario})`,
     ...r.violations.slice(0, 10).map((v) => `  - ${v}`),
-    `  replay: npx sop sim --seed ${r.seed} --steps ${args.steps} --clients ${args.clients}${args.nodes > 1 ? ` --nodes ${args.nodes}` : ''}${args.journal ? ' --journal' : ''}${faultArg}   # commit ${commit()}`,
+    `  replay: npx sop sim --seed ${r.seed} --steps ${args.steps} --clients ${args.clients}${args.nodes > 1 ? ` --nodes ${args.nodes}` : ''}${args.journal ? ' --journal' : ''}${args.erasureCoding ? ' --erasure-coding' : ''}${faultArg}   # commit ${commit()}`,
     `  trace (last ${Math.min(r.trace.length, args.trace ?? 40)} events; --trace N prints more):`,
     ...r.trace.slice(-(args.trace ?? 40)).map((t) => `    ${t}`),
   ];

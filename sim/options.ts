@@ -37,7 +37,7 @@ export const EC_SEED_SHARE = 0.2;
 /** Faults of the two replicated drives: only runs with replication inject them (standalone runs only). */
 export const REPL_FAULT_KINDS: readonly FaultKind[] = ['repl-drive-loss', 'repl-bit-rot'];
 
-/** Share of standalone seeds without erasure coding that commit through the journal (spec JNL-1..JNL-4). */
+/** Share of standalone seeds that commit through the journal (spec JNL-1..JNL-4), erasure coded ones included. */
 export const JOURNAL_SEED_SHARE = 0.35;
 
 /** The crash points of the in-place protocol: seeds without journal mode focus on one of these. */
@@ -80,7 +80,7 @@ export interface RunOptions {
   readonly replication?: boolean;
   /**
    * Journal mode (spec JNL-1..JNL-4): true or false forces it; absent, each standalone seed
-   * without erasure coding draws it (JOURNAL_SEED_SHARE). Clustered runs never use it.
+   * draws it, erasure coded or not (JOURNAL_SEED_SHARE). Clustered runs never use it.
    */
   readonly journal?: boolean;
   /** Wraps each incarnation's FileSystem (fault-injection breaks and decorators). */
@@ -154,7 +154,7 @@ export function scenario(random: SeededSimRandom, options: RunOptions): Scenario
   if (repl) for (const kind of options.faults.filter(isRepl)) if (random.chance(0.5, 'swarm.repl.fault')) enabled.add(kind);
   // Journal mode is drawn last of all, for the same reason.
   const journalDrawn = random.chance(JOURNAL_SEED_SHARE, 'swarm.journal');
-  const journal = nodes === 1 && !erasure && (options.journal ?? journalDrawn) ? { maxRecords: random.pick([1, 3, 16, 1024], 'swarm.journal.records') } : null;
+  const journal = nodes === 1 && (options.journal ?? journalDrawn) ? { maxRecords: random.pick([1, 3, 16, 1024], 'swarm.journal.records') } : null;
   // Half the journal runs append with the blocking write + sync (FileHandle.writeAndSyncBlocking).
   if (journal && random.chance(0.5, 'swarm.journal.blocking')) Object.assign(journal, { blockingSync: true });
   // Clustered faults are drawn after everything else, for clustered runs only.

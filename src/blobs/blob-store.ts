@@ -25,13 +25,6 @@ export function localBlobs(env: Env): BlobsFactory {
  */
 export class BlobStore implements Blobs {
   readonly external = false;
-  /** Journal mode: committed blobs not written yet, and files whose deletion waits for the checkpoint. */
-  private readonly pending = new Map<string, Uint8Array>();
-  private readonly doomed = new Set<string>();
-  /** Journal mode: pending blobs whose files may exist (a flush began writing them, or replay). */
-  private readonly maybeOnDisk = new Set<string>();
-  private held = 0;
-
   constructor(
     private readonly env: Env,
     readonly dir: string,
@@ -65,77 +58,8 @@ export class BlobStore implements Blobs {
     await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
-  /**
-   * Journal mode (spec JNL-2): the blobs of a commit whose record is durable. They stay in memory
-   * until the checkpoint (flush), so a blob replaced before then never touches the disk.
-   */
-  putLazily(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, mayBeOnDisk = false): void {
-    for (const { id, bytes } of blobs) {
-      this.held += bytes.length - (this.pending.get(id)?.length ?? 0);
-      this.pending.set(id, bytes);
-      if (mayBeOnDisk) this.maybeOnDisk.add(id);
-    }
-  }
-
-  /** Journal mode: bytes of the blobs held in memory until the next checkpoint. */
-  heldBytes(): number {
-    return this.held;
-  }
-
-  /** Journal mode: blobs made obsolete. One never written is forgotten; a file waits for the checkpoint. */
-  removeLazily(ids: readonly string[]): void {
-    for (const id of ids) {
-      // A pending blob whose file a failed flush may have written is a file to delete too
-      // (simulator seed 5064 --journal: the folder sync failed, and the file stayed as an orphan).
-      this.held -= this.pending.get(id)?.length ?? 0;
-      const wasPending = this.pending.delete(id);
-      if (!wasPending || this.maybeOnDisk.delete(id)) this.doomed.add(id);
-    }
-  }
-
-  /**
-   * Journal mode: the bytes of a blob committed since the last checkpoint, so a new version can
-   * be logged as a patch of it (spec JNL-1). Only these: replay rebuilds them from the same
-   * journal, so a patch never depends on a file on disk (one damaged there would make the
-   * journal unreplayable: simulator seed 5063 --journal).
-   */
-  base(id: string): Uint8Array | undefined {
-    return this.pending.get(id);
-  }
-
-  /**
-   * Checkpoint, first step (spec JNL-3): writes and syncs the blobs kept in memory, and the
-   * folders that gained them. Obsolete files go later (purgeDoomed), once the checkpoint mark lists them.
-   */
-  async flush(): Promise<void> {
-    const written = [...this.pending];
-    for (const [id] of written) this.maybeOnDisk.add(id);
-    await parallel(written, BLOB_IO_PARALLELISM, ([id, bytes]) => writeSynced(this.env.fs, this.pathOf(id), bytes));
-    const folders = new Set(written.map(([id]) => this.folderOf(id)));
-    await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
-    for (const [id, bytes] of written) {
-      if (this.pending.get(id) !== bytes) continue;
-      this.held -= bytes.length;
-      this.pending.delete(id);
-      this.maybeOnDisk.delete(id);
-    }
-  }
-
-  /** Journal mode: the files made obsolete since the last checkpoint (they wait for purgeDoomed). */
-  doomedIds(): string[] {
-    return [...this.doomed];
-  }
-
-  /** Checkpoint, last step: deletes obsolete files durably (the checkpoint mark listed them first). */
-  async purgeDoomed(ids: readonly string[]): Promise<void> {
-    await this.removeAll(ids, true);
-    for (const id of ids) this.doomed.delete(id);
-  }
-
   /** null when the blob does not exist. */
   async get(id: string): Promise<Uint8Array | null> {
-    const pending = this.pending.get(id);
-    if (pending) return pending;
     try {
       return await this.env.fs.readFile(this.pathOf(id));
     } catch (error) {
@@ -162,14 +86,14 @@ export class BlobStore implements Blobs {
     if (durable) await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
   }
 
-  /** Every blob's id: the files in the 256 fan-out folders (a missing folder holds none), as the journal leaves them. */
+  /** Every blob's id: the files in the 256 fan-out folders (a missing folder holds none). */
   async list(): Promise<string[]> {
     const ids: string[] = [];
     for (const sub of BlobStore.fanOut()) {
       const dir = joinPath(this.dir, sub);
-      if (await this.env.fs.stat(dir)) ids.push(...(await this.env.fs.readdir(dir)).filter((id) => !this.doomed.has(id) && !this.pending.has(id)));
+      if (await this.env.fs.stat(dir)) ids.push(...(await this.env.fs.readdir(dir)));
     }
-    return [...ids, ...this.pending.keys()];
+    return ids;
   }
 
   /** Nothing to do: every blob file is inside the store folder, which the repository removes. */

@@ -18,22 +18,6 @@ export interface Blobs {
   create(): Promise<void>;
   /** Writes every blob durably; rejects if one could not be stored (the commit rolls back). */
   putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void>;
-  /**
-   * Journal mode (spec JNL-2, JNL-3), local blobs only: `putLazily` keeps a committed blob in
-   * memory (the journal record holds its bytes), `removeLazily` forgets or dooms obsolete ones,
-   * and `flush` (the checkpoint) writes, deletes and syncs all of it.
-   */
-  /** `mayBeOnDisk`: replay, where a checkpoint that failed may have written the file already. */
-  putLazily?(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, mayBeOnDisk?: boolean): void;
-  removeLazily?(ids: readonly string[]): void;
-  /** The exact bytes of a blob when they are in memory (a base for a patch), else undefined. */
-  base?(id: string): Uint8Array | undefined;
-  flush?(): Promise<void>;
-  /** Bytes of the blobs `putLazily` holds in memory until the next flush. */
-  heldBytes?(): number;
-  /** Obsolete files waiting for the checkpoint, and their durable deletion once the mark lists them. */
-  doomedIds?(): string[];
-  purgeDoomed?(ids: readonly string[]): Promise<void>;
   /** The blob's bytes; null when it does not exist. */
   get(id: string): Promise<Uint8Array | null>;
   /** Deletes blobs, missing ones included; `durable` also syncs the folders. */

@@ -13,7 +13,7 @@ import { UsageError, parseOpsArgs } from './ops-args.js';
 import { verify } from './verify.js';
 
 const USAGE = `usage: sop <command> [options]
-  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1..8] [--clients N] [--journal]
+  sim  [--seeds N [--first S] | --seed S | --seconds N] [--steps N] [--nodes 1..8] [--clients N] [--journal] [--erasure-coding]
        [--faults all|none|kind,kind] [--json] [--require-all] [--trace N]
                                                     deterministic simulation with fault injection
   demo [--folder DIR] [--seconds N] [--workers N]   a short tour of the engine (standalone)
@@ -64,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
         requireAll: args.includes('--require-all'),
         trace: num(option(args, 'trace')),
         journal: args.includes('--journal'),
+        erasureCoding: args.includes('--erasure-coding'),
       });
     case 'demo':
       return demo({ folder: option(args, 'folder'), seconds: Number(option(args, 'seconds') ?? 5), workers: Number(option(args, 'workers') ?? 8) });

@@ -6,6 +6,7 @@ import { RedisCoordinator } from '../adapters/redis-coordinator.js';
 import { ClusterSync } from '../cluster/cluster-sync.js';
 import { ProcessLiveness, holderOf } from '../cluster/liveness.js';
 import { blobsFactory } from '../ec/factory.js';
+import { lazyBlobs } from '../blobs/lazy-blobs.js';
 import type { Env } from '../ports/env.js';
 import { type Replication, type ReplicationInfo, openReplication } from '../replication/replication.js';
 import type { ReinstateProgress, ReinstateReport } from '../replication/reinstate.js';
@@ -160,7 +161,9 @@ export class Database {
     const info = await loadOrCreateDbInfo(env, folder, options.registryHashMod, DEFAULT_HASH_MOD);
     const translogs = joinPath(folder, 'translogs');
     await ensureDurableDir(env.fs, translogs);
-    const repo = new StoreRepository(env, folder, info.hashMod, blobsFactory(env, options.erasureCoding ?? undefined));
+    const stored = blobsFactory(env, options.erasureCoding ?? undefined);
+    // Journal mode keeps committed blobs in memory until the checkpoint writes (or codes) them (JNL-2).
+    const repo = new StoreRepository(env, folder, info.hashMod, options.journal ? lazyBlobs(stored) : stored);
     const namespace = `sop:${folder}`;
     const clustered = options.mode === 'clustered';
     const grace = options.clusterGraceMs;

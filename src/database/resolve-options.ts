@@ -60,7 +60,7 @@ export function resolveOptions(options: DatabaseOptions): ResolvedOptions {
     registryHashMod: options.registryHashMod === undefined ? undefined : integer(options.registryHashMod, 'registryHashMod', 1, 100_000, DEFAULT_HASH_MOD),
     nodeCacheSize: integer(options.nodeCacheSize, 'nodeCacheSize', 1, 100_000_000, DEFAULTS.nodeCacheSize),
     maintenance: resolveMaintenance(options.maintenance),
-    journal: resolveJournal(options.journal, mode, erasureCoding),
+    journal: resolveJournal(options.journal, mode),
     fallback: options.fallback,
   };
 }
@@ -73,12 +73,11 @@ function resolveMaintenance(m: MaintenanceOptions | undefined): Required<Mainten
   };
 }
 
-/** Journal mode needs one process and local blobs (spec JNL-1). */
-function resolveJournal(j: DatabaseOptions['journal'], mode: string, erasureCoding: ErasureCoding | null): Required<JournalOptions> | null {
+/** Journal mode needs one process (spec JNL-1); erasure-coded blobs are coded at the checkpoint. */
+function resolveJournal(j: DatabaseOptions['journal'], mode: string): Required<JournalOptions> | null {
   if (j === undefined || j === false) return null;
   if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes?, maxHeldBytes?, blockingSync? }');
   if (mode === 'clustered') throw invalid('journal mode is standalone only');
-  if (erasureCoding) throw invalid('journal mode needs local blobs: it cannot be combined with erasureCoding');
   const given: JournalOptions = j === true ? {} : j;
   if (given.blockingSync !== undefined && typeof given.blockingSync !== 'boolean') throw invalid('journal.blockingSync must be a boolean');
   const d = DEFAULTS.journal;

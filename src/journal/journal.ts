@@ -1,4 +1,4 @@
-import { assert } from '../errors/sop-error.js';
+import { journaled } from '../blobs/lazy-blobs.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
@@ -136,7 +136,7 @@ export class Journal {
   get due(): boolean {
     if (this.records >= this.maxRecords || this.offset >= this.maxBytes) return true;
     let held = 0;
-    for (const d of this.dirty.values()) held += d.store.blobs.heldBytes?.() ?? 0;
+    for (const d of this.dirty.values()) held += journaled(d.store.blobs).heldBytes();
     return held >= this.maxHeldBytes;
   }
 
@@ -151,23 +151,22 @@ export class Journal {
       if (this.poisoned || this.records === 0) return;
       const stores = [...this.dirty.values()].filter((d) => this.repo.opened().includes(d.store));
       for (const d of stores) {
-        assert(d.store.blobs.flush !== undefined, `store ${d.store.name}: journal mode needs local blobs`);
         await d.store.registry.flush();
-        await d.store.blobs.flush();
+        await journaled(d.store.blobs).flush();
         if (d.info) await this.repo.writeInfo(d.store, d.store.info);
         d.info = false;
       }
       await this.env.point?.('journal.afterCheckpointSync');
       // Every open store's obsolete files, also those a failed deletion left from an earlier checkpoint.
-      const purging = this.repo.opened().filter((store) => (store.blobs.doomedIds?.().length ?? 0) > 0);
-      const doomed = Object.fromEntries(purging.map((store) => [store.name, store.blobs.doomedIds!()]));
+      const purging = this.repo.opened().filter((store) => journaled(store.blobs).doomedIds().length > 0);
+      const doomed = Object.fromEntries(purging.map((store) => [store.name, journaled(store.blobs).doomedIds()]));
       await writeCheckpointMark(this.env, this.dir, { seq: this.lastSeq, doomed });
       // From here the records are covered: the file starts over.
       this.offset = 0;
       this.records = 0;
       this.dirty.clear();
       // A deletion that fails leaves its file listed in the mark: the next open deletes it.
-      for (const store of purging) await store.blobs.purgeDoomed!(doomed[store.name]!);
+      for (const store of purging) await journaled(store.blobs).purgeDoomed(doomed[store.name]!);
     });
   }
 

@@ -1,4 +1,4 @@
-import type { Blobs } from '../blobs/blobs.js';
+import { LazyBlobs } from '../blobs/lazy-blobs.js';
 import { FRAME_HEADER_SIZE, FRAME_MAGIC } from '../codec/frame.js';
 import { corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
@@ -25,7 +25,7 @@ export interface ReplayReport {
 interface Target {
   readonly info: StoreInfo;
   readonly dir: string;
-  readonly blobs: Blobs;
+  readonly blobs: LazyBlobs;
   readonly segments: Map<number, FileHandle>;
   /** The sector images this replay wrote last (the bases of sector patches). */
   readonly sectors: Map<string, Uint8Array>;
@@ -59,7 +59,7 @@ export async function replayJournal(env: Env, dir: string, repo: StoreRepository
       if (!target) continue;
       await makeDurable(repo, target);
       const ids = doomed.get(name) ?? new Set<string>();
-      for (const id of target.blobs.doomedIds!()) ids.add(id);
+      for (const id of target.blobs.doomedIds()) ids.add(id);
       doomed.set(name, ids);
     }
   } finally {
@@ -151,8 +151,8 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
     for (const b of record.blobs.filter((x) => x.store === name)) blobs.push({ id: b.id, bytes: rebuilt(target, b, record.tid) });
     // A checkpoint that failed before its mark may have written them: a later record that makes
     // one obsolete must delete its file (simulator seed 5043 --journal: an orphan).
-    target.blobs.putLazily!(blobs, true);
-    target.blobs.removeLazily!(record.obsolete.filter((o) => o.store === name).map((o) => o.id));
+    target.blobs.putLazily(blobs, true);
+    target.blobs.removeLazily(record.obsolete.filter((o) => o.store === name).map((o) => o.id));
   }
 }
 
@@ -176,7 +176,7 @@ function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
   const { base: baseId, ops } = blob.patch;
   const what = `journal record ${tid}: blob ${blob.id}`;
   // Bases are blobs of this journal cycle, rebuilt by the records before this one (JNL-1).
-  const base = target.blobs.base?.(baseId);
+  const base = target.blobs.base(baseId);
   if (!base) throw corrupt(`${what}: its base ${baseId} is not in the journal`);
   const bytes = applyPatch(base, ops, blob.bytes, what);
   checkAnyFrame(bytes, what);
@@ -186,8 +186,7 @@ function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
 async function targetOf(repo: StoreRepository, name: string, targets: Map<string, Target | null>): Promise<Target | null> {
   if (targets.has(name)) return targets.get(name)!;
   const found = await repo.readInfoOf(name);
-  const target = found && { info: found.info, dir: found.dir, blobs: repo.blobsOf(name, found.dir), segments: new Map(), sectors: new Map(), newInfo: null };
-  if (target && !target.blobs.flush) throw corrupt(`journal names store ${name}, whose blobs cannot be journaled (erasure coded?)`);
+  const target = found && { info: found.info, dir: found.dir, blobs: new LazyBlobs(repo.blobsOf(name, found.dir)), segments: new Map(), sectors: new Map(), newInfo: null };
   targets.set(name, target);
   return target;
 }
@@ -208,6 +207,6 @@ async function segmentFile(env: Env, target: Target, name: string, segment: numb
 
 async function makeDurable(repo: StoreRepository, target: Target): Promise<void> {
   for (const file of target.segments.values()) await file.datasync();
-  await target.blobs.flush!();
+  await target.blobs.flush();
   if (target.newInfo) await repo.writeInfoAt(target.dir, target.newInfo);
 }

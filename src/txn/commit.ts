@@ -1,3 +1,4 @@
+import { journaled } from '../blobs/lazy-blobs.js';
 import { BlockKind, encodeFrame } from '../codec/frame.js';
 import { encodeNode } from '../codec/node-codec.js';
 import { SopError, assert, toSopError } from '../errors/sop-error.js';
@@ -264,7 +265,7 @@ export class Commit {
       await this.ctx.env.point?.('journal.afterRecord');
       try {
         for (const [i, plan] of this.plans.entries()) {
-          plan.session.store.blobs.putLazily!(plan.blobs);
+          journaled(plan.session.store.blobs).putLazily(plan.blobs);
           plan.session.store.registry.applyStaged(staged[i]!);
           journal.applied(plan.session.store, plan.info !== null);
         }
@@ -277,7 +278,7 @@ export class Commit {
       }
       this.publish();
       // Obsolete blobs never written are forgotten; files go at the checkpoint (JNL-3).
-      for (const plan of this.plans) plan.session.store.blobs.removeLazily!(plan.obsolete);
+      for (const plan of this.plans) journaled(plan.session.store.blobs).removeLazily(plan.obsolete);
     });
   }
 
@@ -542,7 +543,7 @@ function journalBlob(plan: StorePlan, blob: { id: string; bytes: Uint8Array }): 
   const store = plan.session.store;
   const base = plan.replaces.get(blob.id);
   const patch = base === undefined ? undefined : leafPatchOf(blob.bytes);
-  if (base === undefined || !patch || store.blobs.base?.(base) !== patch.base) return { store: store.name, id: blob.id, bytes: blob.bytes };
+  if (base === undefined || !patch || journaled(store.blobs).base(base) !== patch.base) return { store: store.name, id: blob.id, bytes: blob.bytes };
   let covered = 0;
   for (let i = 1; i < patch.ops.length; i += 2) covered += patch.ops[i]!;
   assert(covered === blob.bytes.length, `patch of blob ${blob.id} covers ${covered} of ${blob.bytes.length} bytes`);

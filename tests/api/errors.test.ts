@@ -398,7 +398,6 @@ describe('api errors: Database.open and a closed database', () => {
     ['clusterGraceMs -1', (folder) => ({ folder, clusterGraceMs: -1 })],
     ['journal "yes"', (folder) => ({ folder, journal: 'yes' })],
     ['journal.maxRecords 0', (folder) => ({ folder, journal: { maxRecords: 0 } })],
-    ['journal with erasureCoding', (folder) => ({ folder, journal: true, erasureCoding: { dataShards: 1, parityShards: 1, drives: [`${folder}-a`, `${folder}-b`] } })],
     ['replication.passive inside the folder', (folder) => ({ folder, replication: { passive: `${folder}/replica` } })],
     ['replication.passive ""', (folder) => ({ folder, replication: { passive: '' } })],
     ["mode 'clustered' without redis", (folder) => ({ folder, mode: 'clustered' })],

@@ -88,12 +88,10 @@ describe('journal mode (JNL-1..JNL-4)', function () {
   });
 
   describe('options', () => {
-    it('is refused with clustered mode, with erasure coding, and with bad thresholds (INVALID_ARGUMENT)', async () => {
+    it('is refused with clustered mode and with bad thresholds (INVALID_ARGUMENT)', async () => {
       const folder = tempFolder();
-      const drives = [0, 1, 2].map(() => tempFolder());
       for (const options of [
         { folder, journal: true, mode: 'clustered' as const, redis: 'redis://127.0.0.1:1' },
-        { folder, journal: true, erasureCoding: { dataShards: 2, parityShards: 1, drives } },
         { folder, journal: { maxRecords: 0 } },
         { folder, journal: { maxBytes: 1.5 } },
         { folder, journal: { maxHeldBytes: -1 } },
