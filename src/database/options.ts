@@ -57,14 +57,15 @@ export interface DatabaseOptions {
    */
   replication?: import('../replication/replication.js').ReplicationOptions;
   /**
-   * Journal mode (spec JNL-1..JNL-4): each commit is made durable by one record written and
-   * synced once (`translogs/<tid>.wal`: its node and value blobs, its registry sector
-   * after-images, its store infos), instead of syncing every file it changes in place. Those
-   * files are then written without syncing, and a checkpoint syncs them all and deletes the
-   * records: after `maxRecords` records or `maxBytes` of them, and at close. A crash replays the
-   * kept records at open. `true` takes the defaults (1024 records, 64 MiB). Standalone mode with
-   * local blobs only (INVALID_ARGUMENT with `mode: 'clustered'` or `erasureCoding`). Default off:
-   * every commit syncs in place, the protocol SOP documents.
+   * Journal mode (spec JNL-1..JNL-4): each commit is made durable by one record appended to
+   * `translogs/journal.wal` and synced once (its node and value blobs or leaf patches, its
+   * registry sector after-images or patches, its store infos), instead of syncing every file it
+   * changes in place. Blobs, sectors and infos then change in memory, and a checkpoint writes
+   * and syncs them all (after `maxRecords` records, `maxBytes` of them or `maxHeldBytes` of blobs
+   * held, each onIdle sweep, and at close). A crash replays the kept records at open. `true`
+   * takes the defaults (1024 records, 64 MiB, 256 MiB). Works with replication and erasure coding
+   * (blobs are coded at the checkpoint); standalone only (INVALID_ARGUMENT with
+   * `mode: 'clustered'`). Default off: every commit syncs in place, the protocol SOP documents.
    */
   journal?: boolean | import('../journal/journal.js').JournalOptions;
   /**
