@@ -52,7 +52,9 @@ describe('faults beyond the budget fail loudly (ACID-3, FMT-1, REG-4, EC-1, EC-3
 
   it('more than P erasure-coded drives replaced mid-run is reported with typed errors (EC-1, EC-3), never passes, never wrong bytes', async () => {
     for (let seed = 1; seed <= 6; seed++) {
-      const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'ec-drive-loss' });
+      // In place: in journal mode the blobs committed since the last checkpoint are in the journal,
+      // not on the drives, so a loss of drives may be masked by the checkpoint coding them afresh.
+      const r = await runSeed({ seed, steps: 100, clients: 4, faults: [], beyondBudget: 'ec-drive-loss', journal: false });
       assert.match(r.scenario, /ec=(2\+1|4\+2)/);
       assert.ok(r.violations.length > 0, `seed ${seed}: P+1 lost drives went unnoticed`);
       assert.ok(!r.violations.some((v) => v.includes('wrong bytes') || v.includes('untyped')), `seed ${seed}: ${r.violations.join('\n')}`);
