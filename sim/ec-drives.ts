@@ -34,21 +34,25 @@ export class EcDrives {
   }
 
   /**
-   * For every blob (`<store>/<id>`) with a shard file on some drive: the drives holding a valid
-   * shard of it that a power loss keeps (its folder entries durable, no unsynced write). A shard
-   * in the page cache only is no redundancy: a repair whose write or folder sync failed (drive
-   * offline mid-write) leaves one behind, and a crash after another drive fault took it (seed 111).
+   * For every blob (`<store>/<id>`) with a shard file on some drive: `valid`, the drives holding a
+   * valid shard of it that a power loss keeps (its folder entries durable, no unsynced write), and
+   * `written`, those holding a valid shard at all. A shard in the page cache only is no
+   * redundancy: a repair whose write or folder sync failed (drive offline mid-write) leaves one
+   * behind, and a crash after another drive fault took it (seed 111). But a write in flight
+   * counts it as stored as soon as its data sync returns, before its folder is synced.
    */
-  census(): Map<string, Set<number>> {
-    const blobs = new Map<string, Set<number>>();
+  census(): Map<string, { valid: Set<number>; written: Set<number> }> {
+    const blobs = new Map<string, { valid: Set<number>; written: Set<number> }>();
     this.devices.forEach((device, d) => {
       for (const path of device.files()) {
         const shard = parseShardPath(path.slice(device.prefix.length + 1));
         if (!shard) continue;
         const key = `${shard.store}/${shard.id}`;
-        let valid = blobs.get(key);
-        if (!valid) blobs.set(key, (valid = new Set()));
-        if (shard.index === d && this.valid(path, shard.id, d) && this.disk.settledFile(path)) valid.add(d);
+        let entry = blobs.get(key);
+        if (!entry) blobs.set(key, (entry = { valid: new Set(), written: new Set() }));
+        if (shard.index !== d || !this.valid(path, shard.id, d)) continue;
+        entry.written.add(d);
+        if (this.disk.settledFile(path)) entry.valid.add(d);
       }
     });
     return blobs;
@@ -58,19 +62,20 @@ export class EcDrives {
    * The budget of a drive fault: true when losing the drives in `lose` (wiped, offline or one
    * shard rotted) keeps every blob within what D+P coding survives; `only` restricts it to one blob.
    * - A blob with D valid shards must keep D on drives that are up (those offline now excluded).
-   * - A blob with fewer (a write in flight, or the leftovers of a delete) must not lose one: a
-   *   write in flight already counted that shard as stored, so one more shard failing later
-   *   would let it commit with fewer than D shards left (two faults on one blob, beyond P=1).
-   *   An offline window loses nothing, so `offline` skips this rule.
+   * - A blob with fewer (a write in flight, or the leftovers of a delete) must not lose a shard
+   *   written, settled or not: a write in flight already counted that shard as stored once its
+   *   data sync returned, so losing it would let the write complete with fewer than D valid
+   *   shards (simulator seed 1512205333, journal mode: a checkpoint's long write of many blobs
+   *   under slow I/O had two shards of one blob rotted before it synced their folders). An
+   *   offline window loses nothing, so `offline` skips this rule.
    */
   survives(lose: ReadonlySet<number>, options: { only?: string; offline?: boolean } = {}): boolean {
     const { only, offline = false } = options;
     const down = new Set([...lose, ...this.offline()]);
     const { dataShards } = this.geometry;
-    for (const [key, valid] of this.census()) {
+    for (const [key, { valid, written }] of this.census()) {
       if (only !== undefined && key !== only) continue;
-      const held = [...valid];
-      if (valid.size < dataShards ? !offline && held.some((d) => lose.has(d)) : held.filter((d) => !down.has(d)).length < dataShards) return false;
+      if (valid.size < dataShards ? !offline && [...written].some((d) => lose.has(d)) : [...valid].filter((d) => !down.has(d)).length < dataShards) return false;
     }
     return true;
   }
@@ -78,7 +83,7 @@ export class EcDrives {
   /** Blobs with fewer than D+P valid shards (redundancy not full), as `<store>/<id>`. */
   degradedBlobs(): string[] {
     const total = this.devices.length;
-    return [...this.census()].filter(([, valid]) => valid.size < total).map(([key]) => key).sort();
+    return [...this.census()].filter(([, { valid }]) => valid.size < total).map(([key]) => key).sort();
   }
 
   /** Shard files on drive `d`, as [path, blob key]. */
