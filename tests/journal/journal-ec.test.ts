@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FaultyFileSystem, ioError } from '../../fault-injection/faulty-fs.js';
 import { Database, realEnv } from '../../src/index.js';
 import { countingFs, newCounters } from '../../benchmarks/lib/sop-adapter.js';
 
@@ -134,6 +135,30 @@ describe('journal mode with erasure coding (JNL-2, JNL-3, EC-2)', function () {
       assert.deepEqual(await contents(degraded), expected);
     } finally {
       await degraded.close();
+    }
+  });
+
+  it('a checkpoint that cannot code a blob onto D drives fails whole: no mark, the records replay at the next open (JNL-3, EC-2)', async () => {
+    const { folder, drives } = layout();
+    let drivesDown = false;
+    // Two of the three drives refuse writes: below D = 2 shards, so no blob may count as stored.
+    const fs = new FaultyFileSystem(realEnv().fs, (call) => (drivesDown && (call.path.startsWith(drives[1]!) || call.path.startsWith(drives[2]!)) && call.op !== 'readFile' && call.op !== 'stat' && call.op !== 'readdir' ? ioError('EIO', call) : null));
+    const db = await Database.open({ folder, journal: { maxRecords: 10_000 }, erasureCoding: ec(drives), env: { ...realEnv(), fs } });
+    await upsert(db, [[1, 'a']], true);
+    await upsert(db, [[2, 'b']]);
+    const shardsBefore = drives.map((d) => files(d).length);
+    drivesDown = true;
+    await db.close(); // its checkpoint fails coding the blobs (an incident, not a throw)
+    drivesDown = false;
+    assert.ok(!readdirSync(join(folder, 'translogs')).includes('journal.checkpoint'), 'no mark: nothing checkpointed');
+    assert.deepEqual(drives.map((d) => files(d).length), shardsBefore, 'the failed write left no shard behind (EC-2)');
+    const reopened = await Database.open({ folder, erasureCoding: ec(drives) });
+    try {
+      assert.equal(reopened.journalReplay.replayed, 2, 'both records replayed');
+      assert.deepEqual(await contents(reopened), new Map([[1, 'a'], [2, 'b']]));
+      assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
+    } finally {
+      await reopened.close();
     }
   });
 });
