@@ -66,7 +66,7 @@ export class SimNode {
       /** Active/passive replication of FOLDER onto this folder (spec REPL-1..REPL-5). */
       replica?: string;
       /** Journal mode with this checkpoint threshold (spec JNL-1..JNL-4). */
-      journal?: { maxRecords: number; blockingSync?: boolean };
+      journal?: { maxRecords: number; blockingSync?: boolean } | false;
     },
   ) {
     this.clock = new SimClock(loop, this.gate, 1_700_000_000_000);
@@ -85,7 +85,7 @@ export class SimNode {
       ...(this.openOptions.clustered ? { mode: 'clustered' as const, clusterGraceMs: 10_000 } : {}),
       ...(this.openOptions.erasureCoding ? { erasureCoding: this.openOptions.erasureCoding } : {}),
       ...(this.openOptions.replica ? { replication: { passive: this.openOptions.replica } } : {}),
-      ...(this.openOptions.journal ? { journal: this.openOptions.journal } : {}),
+      journal: this.openOptions.journal ?? false, // in place unless the seed drew journal mode, whatever the engine default
     });
     if (!gate.alive()) return gate.hang();
     this.db = db;

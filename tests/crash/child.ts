@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   out('OPENING');
   // SOP_JOURNAL=<n>[b]: n records per checkpoint; 'b' appends with blocking system calls.
   const spec = process.env.SOP_JOURNAL ? /^(\d+)(b?)$/.exec(process.env.SOP_JOURNAL) : null;
-  const journal = spec ? { journal: { maxRecords: Number(spec[1]), blockingSync: spec[2] === 'b' } } : {};
+  // Unset: in place (the named commit and cow points are the in-place protocol's).
+  const journal = spec ? { journal: { maxRecords: Number(spec[1]), blockingSync: spec[2] === 'b' } } : { journal: false };
   const db = await Database.open({ folder: folder!, env: { ...realEnv(), point }, ...journal });
   out(`OPEN ${JSON.stringify(db.recovery)}`);
   let opSeq = 0;

@@ -65,6 +65,9 @@ interface ChildRun {
   stderr(): string;
 }
 
+/** Output a child may print while the test waits for a marker (a child's whole run prints a few MiB). */
+const MAX_CHILD_OUTPUT = 64 * 1024 * 1024;
+
 /** `journal`: the child commits in journal mode, checkpointing every that many records (JNL-1..JNL-4). */
 function startChild(folder: string, seed: number, logValueInNode: boolean, crashAt?: string, journal?: string): ChildRun {
   const env: NodeJS.ProcessEnv = { ...process.env, SOP_FOLDER: folder, SOP_SEED: String(seed), SOP_LOG_VALUE_IN_NODE: logValueInNode ? '1' : '0' };
@@ -86,6 +89,12 @@ function startChild(folder: string, seed: number, logValueInNode: boolean, crash
     for (const w of waiters.splice(0)) {
       if (seen.has(w.marker)) w.resolve();
       else waiters.push(w);
+    }
+    // A marker that never comes (a crash point the child's commit mode never reaches) must fail
+    // the test, not grow the output until this process runs out of memory.
+    if (out.length > MAX_CHILD_OUTPUT && waiters.length > 0) {
+      proc.kill('SIGKILL');
+      for (const w of waiters.splice(0)) w.reject(new Error(`child printed ${out.length} bytes without ${w.marker}`));
     }
   });
   proc.stderr!.on('data', (chunk: string) => (err += chunk));
