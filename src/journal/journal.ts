@@ -158,15 +158,15 @@ export class Journal {
       }
       await this.env.point?.('journal.afterCheckpointSync');
       // Every open store's obsolete files, also those a failed deletion left from an earlier checkpoint.
-      const purging = this.repo.opened().filter((store) => journaled(store.blobs).doomedIds().length > 0);
-      const doomed = Object.fromEntries(purging.map((store) => [store.name, journaled(store.blobs).doomedIds()]));
+      const purging = this.repo.opened().map((store) => ({ store, ids: journaled(store.blobs).doomedIds() })).filter((p) => p.ids.length > 0);
+      const doomed = Object.fromEntries(purging.map((p) => [p.store.name, p.ids]));
       await writeCheckpointMark(this.env, this.dir, { seq: this.lastSeq, doomed });
       // From here the records are covered: the file starts over.
       this.offset = 0;
       this.records = 0;
       this.dirty.clear();
       // A deletion that fails leaves its file listed in the mark: the next open deletes it.
-      for (const store of purging) await journaled(store.blobs).purgeDoomed(doomed[store.name]!);
+      for (const p of purging) await journaled(p.store.blobs).purgeDoomed(p.ids);
     });
   }
 
