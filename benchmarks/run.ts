@@ -20,7 +20,7 @@ const ROOT = resolve(HERE, '..');
 const PEERS_DIR = join(HERE, 'peers');
 const CHILD = join(HERE, 'lib', 'child.ts');
 const ALL_PEERS = ['raw', 'sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking', 'better-sqlite3', 'lmdb', 'classic-level'];
-/** The ways sop-ts commits: in place (default), journal mode, journal mode with blocking appends. */
+/** The ways sop-ts commits: in place (`journal: false`), journal mode (the standalone default), journal mode with blocking appends. */
 const SOP_PEERS = ['sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking'];
 const NPM_PEERS = new Set(['better-sqlite3', 'lmdb', 'classic-level']);
 

@@ -23,7 +23,7 @@ export interface RunMeta {
 
 export const WORKLOAD_PHASES = ['insert', 'read', 'scan', 'update', 'delete', 'commit'] as const;
 const ENGINES = ['sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking', 'better-sqlite3', 'lmdb', 'classic-level'];
-/** sop-ts in its commit modes: in place (the default), journal mode (spec JNL-1..JNL-4), and journal mode with blocking appends. */
+/** sop-ts in its commit modes: in place (`journal: false`), journal mode (the standalone default, spec JNL-1..JNL-4), and journal mode with blocking appends. */
 const SOPS = ['sop-ts', 'sop-ts-journal', 'sop-ts-journal-blocking'];
 const SOP = 'sop-ts';
 

@@ -64,7 +64,7 @@ export function sopAdapter(options: { nodeCacheSize?: number; slotLength?: numbe
     name: options.journal === 'blocking' ? 'sop-ts-journal-blocking' : options.journal ? 'sop-ts-journal' : 'sop-ts',
     info: () => ({
       package: 'sop-ts (this repo, src/ via tsx)',
-      settings: `standalone${options.journal ? `, journal mode (default checkpoints: 1024 records, 64 MiB of records or 256 MiB held, and at close${options.journal === 'blocking' ? '; blockingSync' : ''})` : ', in-place commits (default)'}, store '${STORE}' slotLength=${options.slotLength ?? 'default(500)'} isUnique valueInNode, nodeCacheSize=${options.nodeCacheSize ?? 'default(20000)'}, ` +
+      settings: `standalone${options.journal ? `, journal mode (default checkpoints: 1024 records, 64 MiB of records or 256 MiB held, and at close${options.journal === 'blocking' ? '; blockingSync' : ''})` : ', in-place commits (journal: false)'}, store '${STORE}' slotLength=${options.slotLength ?? 'default(500)'} isUnique valueInNode, nodeCacheSize=${options.nodeCacheSize ?? 'default(20000)'}, ` +
         `writes: upsert/remove in a write tx + durable commit; gets: find+getCurrentValue in read txs of ${READS_PER_TXN}; scan: one read tx, range()`,
     }),
     async open(dir): Promise<Store> {

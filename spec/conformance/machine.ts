@@ -78,6 +78,7 @@ export class Machine {
     const gate = this.gate;
     try {
       const opening = Database.open({
+        journal: false,
         folder: FOLDER,
         env: this.env(),
         registryHashMod: 4,

@@ -65,7 +65,9 @@ export interface DatabaseOptions {
    * held, each onIdle sweep, and at close). A crash replays the kept records at open. `true`
    * takes the defaults (1024 records, 64 MiB, 256 MiB). Works with replication and erasure coding
    * (blobs are coded at the checkpoint); standalone only (INVALID_ARGUMENT with
-   * `mode: 'clustered'`). Default off: every commit syncs in place, the protocol SOP documents.
+   * `mode: 'clustered'`). Default: on in standalone mode, off in clustered mode (per-process
+   * journals are not built yet). `false` commits in place, the protocol SOP documents: every
+   * file a commit changes is synced (about 12 syncs for a one-item commit).
    */
   journal?: boolean | import('../journal/journal.js').JournalOptions;
   /**

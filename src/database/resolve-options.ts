@@ -75,7 +75,8 @@ function resolveMaintenance(m: MaintenanceOptions | undefined): Required<Mainten
 
 /** Journal mode needs one process (spec JNL-1); erasure-coded blobs are coded at the checkpoint. */
 function resolveJournal(j: DatabaseOptions['journal'], mode: string): Required<JournalOptions> | null {
-  if (j === undefined || j === false) return null;
+  if (j === false || (j === undefined && mode === 'clustered')) return null; // clustered: per-process journals are not built yet
+  if (j === undefined) j = true; // the default: one synced append per commit (spec JNL-1)
   if (j !== true && (typeof j !== 'object' || j === null)) throw invalid('journal must be a boolean or { maxRecords?, maxBytes?, maxHeldBytes?, blockingSync? }');
   if (mode === 'clustered') throw invalid('journal mode is standalone only');
   const given: JournalOptions = j === true ? {} : j;

@@ -72,14 +72,14 @@ export function mortalEnv(name: string, n = 1): { env: Env; fs: MortalFileSystem
 }
 
 /**
- * Opens `folder` with an Env that dies at point `name` (n-th hit), runs `work`, and checks the
- * crash happened. The dead database is abandoned like a killed process.
+ * Opens `folder` in place (`journal: false`: the points name steps of the in-place protocol)
+ * with an Env that dies at point `name` (n-th hit), runs `work`, and checks the crash happened. The dead database is abandoned like a killed process.
  */
 export async function crashDuring(folder: string, name: string, work: (db: Database) => Promise<void>, n = 1): Promise<void> {
   const { env, fs } = mortalEnv(name, n);
   let db: Database | undefined;
   try {
-    db = await Database.open({ folder, env });
+    db = await Database.open({ folder, env, journal: false }); // the named points are the in-place protocol's steps
     await work(db);
   } catch {
     // the crash surfaces as an error of whatever was running

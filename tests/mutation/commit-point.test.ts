@@ -12,6 +12,10 @@
  *   store (TX-8, LOG-2); concurrent commits lose no count (TX-8).
  *
  * Each test names the mutants of commit.ts it kills in a comment.
+ *
+ * Every database here commits in place (`journal: false`): these tests name the in-place
+ * protocol's steps, logs and files (clustered mode's protocol; journal mode, the standalone
+ * default, has its own in tests/journal and the I/O-error loop).
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
@@ -96,7 +100,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   /** Closes the database, reopens the folder with node:fs, checks what recovery did and that both stores are clean. */
   async function reopenAndCheck(recovery: { redone: number; undone: number; cleaned: number }, s: Map<unknown, string>, o = oValues()): Promise<void> {
     await db!.close();
-    db = await Database.open({ folder });
+    db = await Database.open({ journal: false, folder });
     assert.deepEqual(db.recovery, recovery, 'what recovery did at open');
     assert.deepEqual(await contents(db, 's'), s);
     assert.deepEqual(await contents(db, 'o'), o);
@@ -109,7 +113,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   // undoPhase1's lock release removed (the next commit of the same key would conflict).
   it('LOG-2, TX-10: a priority log that fails to sync is removed, durably, before phase 1 is undone', async () => {
     const fs = switchableFs();
-    db = await Database.open({ folder, env: envWith(fs) });
+    db = await Database.open({ journal: false, folder, env: envWith(fs) });
     const before = blobIds(folder, 's');
     const tx = await db.beginTransaction('write');
     await updateS(db, tx);
@@ -144,7 +148,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   // the priority log (`if (failure) throw failure`) removed or inverted.
   it('LOG-2, REC-5: the priority log fails and so does its removal: outcome unknown, blobs kept, fail-stop; reopen redoes it', async () => {
     const fs = switchableFs();
-    db = await Database.open({ folder, env: envWith(fs) });
+    db = await Database.open({ journal: false, folder, env: envWith(fs) });
     const sBefore = blobIds(folder, 's');
     const oBefore = blobIds(folder, 'o');
     const early = await db.beginTransaction('write'); // began before the failure, another store
@@ -172,7 +176,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   // Kills: the torn-log path of recovery deciding "committed"; readState's retry loop not ending.
   it('LOG-2, REC-5: an empty priority log that could not be removed: fail-stop; reopen undoes the commit', async () => {
     const fs = switchableFs();
-    db = await Database.open({ folder, env: envWith(fs) });
+    db = await Database.open({ journal: false, folder, env: envWith(fs) });
     const tx = await db.beginTransaction('write');
     await updateS(db, tx);
     fs.plan = (call) => (call.path.endsWith(`${tx.id}.plg`) && (call.op === 'write' || call.op === 'unlink') ? ioError('EIO', call) : null);
@@ -187,6 +191,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   it('REC-5, ACID-3: the registry flip fails after the commit point: blobs kept, writes refused, reopen redoes it', async () => {
     let failFlip = false;
     db = await Database.open({
+      journal: false,
       folder,
       env: envWith(undefined, (name) => {
         if (name === 'commit.afterFlip' && failFlip) throw new Error('injected: flip failed');
@@ -211,6 +216,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
     const fs = switchableFs();
     let tid = '';
     db = await Database.open({
+      journal: false,
       folder,
       env: envWith(fs, (name) => {
         if (name === 'commit.afterStoreInfo') fs.plan = (call) => (call.op === 'write' && call.path.endsWith(`${tid}.log`) ? ioError('EIO', call) : null);
@@ -233,7 +239,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   it('LOCK-3, TX-10: a lock lost before the commit point aborts the commit with CONFLICT and leaves nothing behind', async () => {
     const base = realEnv();
     const coordinator = flakyExtend(base.coordinator);
-    db = await Database.open({ folder, env: { ...base, coordinator } });
+    db = await Database.open({ journal: false, folder, env: { ...base, coordinator } });
     const before = blobIds(folder, 's');
     const tx = await db.beginTransaction('write');
     await updateS(db, tx);
@@ -254,6 +260,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
     const fs = switchableFs();
     let failBlobs = false;
     db = await Database.open({
+      journal: false,
       folder,
       env: envWith(fs, (name) => {
         if (name === 'commit.afterBlobs' && failBlobs) throw new Error('injected: failure before the commit point');
@@ -289,6 +296,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   it('TX-8, LOG-2: the priority log holds absolute counts, -1 for unchanged counts, a higher seq, and each obsolete blob by store', async () => {
     let seen: ReturnType<typeof onlyPriorityLog> | undefined;
     db = await Database.open({
+      journal: false,
       folder,
       env: envWith(undefined, (name) => {
         if (name === 'commit.afterPlg') seen = onlyPriorityLog(folder);
@@ -339,7 +347,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   });
 
   it('TX-8: concurrent commits to the same stores lose no count update', async () => {
-    db = await Database.open({ folder });
+    db = await Database.open({ journal: false, folder });
     const d = db;
     const W = 8;
     await Promise.all(
@@ -367,7 +375,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
   // database's own counter is never behind the disk).
   it('CLU-3, TX-8, REC-3: clustered: a commit takes a seq above the store info on disk, written by another instance', async () => {
     const coordinator = realEnv().coordinator;
-    const openOne = (): Promise<Database> => Database.open({ folder, mode: 'clustered', clusterGraceMs: 0, env: { ...realEnv(), coordinator } });
+    const openOne = (): Promise<Database> => Database.open({ journal: false, folder, mode: 'clustered', clusterGraceMs: 0, env: { ...realEnv(), coordinator } });
     const a = await openOne();
     db = await openOne(); // b: opened before a's commits, its own counter stays behind
     try {
@@ -394,6 +402,7 @@ describe('mutation: the commit point and its failure paths (LOG-2, LOG-3, REC-5,
     const fs = switchableFs();
     let armed = false;
     db = await Database.open({
+      journal: false,
       folder,
       mode: 'clustered',
       clusterGraceMs: 0,

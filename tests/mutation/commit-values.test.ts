@@ -13,6 +13,10 @@
  * replaced or removed values or node blobs, one that lists a value that was only read (data
  * loss), one that lists `undefined` for an in-node value (the cleanup then fails and leaves the
  * step log), optional chaining dropped on `current`/`original` (removes and adds crash).
+ *
+ * Every database here commits in place (`journal: false`): these tests name the in-place
+ * protocol's steps, logs and files (clustered mode's protocol; journal mode, the standalone
+ * default, has its own in tests/journal and the I/O-error loop).
  */
 import { strict as assert } from 'node:assert';
 import { type Btree, Database } from '../../src/index.js';
@@ -28,7 +32,7 @@ describe('mutation: blobs written and made obsolete by a commit (COW-1, TX-6, ST
 
   before(async () => {
     tmp = tempFolder('values');
-    db = await Database.open({ folder: tmp.path });
+    db = await Database.open({ journal: false, folder: tmp.path });
     await db.transaction('write', async (tx) => {
       const bv = await db.newBtree<number, string>(tx, 'v', { valueInNode: false, slotLength: 4 });
       const bn = await db.newBtree<number, string>(tx, 'n', { slotLength: 4 });
@@ -55,7 +59,7 @@ describe('mutation: blobs written and made obsolete by a commit (COW-1, TX-6, ST
       assert.deepEqual(translogs(tmp.path), [], `step and priority logs are gone (LOG-3), ${when}`);
       if (round === 0) {
         await db.close();
-        db = await Database.open({ folder: tmp.path });
+        db = await Database.open({ journal: false, folder: tmp.path });
         assert.deepEqual(db.recovery, { redone: 0, undone: 0, cleaned: 0 });
       }
     }

@@ -127,7 +127,7 @@ export const oValues = (): Map<unknown, string> => mapOf(range(O), (k) => `o${k}
 
 /** Creates the two-store database every test of this folder starts from (copied per test: store creation is slow). */
 export async function seedTemplate(folder: string): Promise<void> {
-  const db = await Database.open({ folder });
+  const db = await Database.open({ journal: false, folder });
   try {
     await db.transaction('write', async (tx) => {
       const s = await db.newBtree<number, string>(tx, 's', { valueInNode: false, slotLength: 4 });

@@ -7,6 +7,10 @@
  * Some states are built by hand from files saved during earlier crashes (a priority log put
  * back, a registry restored from before a flip); each such test says what it models. Each test
  * names the mutants it kills in a comment.
+ *
+ * Every database here commits in place (`journal: false`): these tests name the in-place
+ * protocol's steps, logs and files (clustered mode's protocol; journal mode, the standalone
+ * default, has its own in tests/journal and the I/O-error loop).
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -93,7 +97,7 @@ describe('mutation: recovery (REC-1..REC-4, STORE-3)', function () {
   });
 
   async function open(env = envWith()): Promise<Db> {
-    db = await Database.open({ folder, env });
+    db = await Database.open({ journal: false, folder, env });
     return db;
   }
 
@@ -266,7 +270,7 @@ describe('mutation: recovery (REC-1..REC-4, STORE-3)', function () {
     await crashDuring(folder, 'commit.afterStoreInfo', (d) => updateS(d));
     const plg = translogs(folder).find((f) => f.endsWith('.plg'))!;
     truncateSync(join(folder, 'translogs', plg), 0);
-    await assert.rejects(Database.open({ folder }), code('CORRUPT'));
+    await assert.rejects(Database.open({ journal: false, folder }), code('CORRUPT'));
   });
 
   // Kills: readState's `if (!parsedLog.intact) throw` removed.
@@ -277,7 +281,7 @@ describe('mutation: recovery (REC-1..REC-4, STORE-3)', function () {
     const bytes = readFileSync(path);
     bytes[30]! ^= 0x01; // inside the first record ("prepare"); "done" follows intact
     writeFileSync(path, bytes);
-    await assert.rejects(Database.open({ folder }), code('CORRUPT'));
+    await assert.rejects(Database.open({ journal: false, folder }), code('CORRUPT'));
   });
 
   // Kills: readState's retry loop disabled (`attempt < READ_ATTEMPTS` → false) or its

@@ -4,6 +4,10 @@
  * database 50 ms after pausing its writers, a commit past its commit point went on writing,
  * the next instance redid its priority log and committed more, and the old commit's store info
  * (its count) then landed over the newer one. close() now waits for commits in flight.
+ *
+ * Every database here commits in place (`journal: false`): these tests name the in-place
+ * protocol's steps, logs and files (clustered mode's protocol; journal mode, the standalone
+ * default, has its own in tests/journal and the I/O-error loop).
  */
 import { strict as assert } from 'node:assert';
 import { realEnv } from '../../src/adapters/real-env.js';
@@ -44,7 +48,7 @@ describe('close while a commit is in flight (REC-2, TX-8)', () => {
   it('a commit past its commit point that is still writing when close is called is not lost or overwritten (old behaviour: count 3 behind)', async () => {
     const folder = dirs.make('sop-close-');
     const held = holdingFs();
-    const db = await Database.open({ folder, env: { ...realEnv(), fs: held.fs } });
+    const db = await Database.open({ journal: false, folder, env: { ...realEnv(), fs: held.fs } });
     await db.transaction('write', async (tx) => void (await db.newBtree(tx, 's', { slotLength: 8 })));
     const reached = held.arm();
     const ghost = addKeys(db, [1, 2, 3]).catch(() => undefined);
@@ -53,7 +57,7 @@ describe('close while a commit is in flight (REC-2, TX-8)', () => {
     // Whatever close does, the commit is released only after a newer instance committed.
     const race = await Promise.race([closing.then(() => 'closed' as const), new Promise((r) => setTimeout(r, 300, 'waiting'))]);
     if (race === 'closed') {
-      const next = await Database.open({ folder });
+      const next = await Database.open({ journal: false, folder });
       await addKeys(next, [4, 5, 6]);
       held.release();
       await ghost;
@@ -61,11 +65,11 @@ describe('close while a commit is in flight (REC-2, TX-8)', () => {
     } else {
       held.release();
       await closing;
-      const next = await Database.open({ folder });
+      const next = await Database.open({ journal: false, folder });
       await addKeys(next, [4, 5, 6]);
       await next.close();
     }
-    const last = await Database.open({ folder });
+    const last = await Database.open({ journal: false, folder });
     const check = await last.checkStore('s');
     assert.equal(check.count, 6, `count ${check.count} with 6 items`);
     await last.close();

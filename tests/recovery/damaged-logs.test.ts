@@ -4,6 +4,10 @@
  * transit had spoiled, so recovery lost the "prepare" record and left the blobs it names behind.
  * The second case is its dangerous twin: a damaged "done" record must never make recovery
  * delete what a committed transaction wrote.
+ *
+ * Every database here commits in place (`journal: false`): these tests name the in-place
+ * protocol's steps, logs and files (clustered mode's protocol; journal mode, the standalone
+ * default, has its own in tests/journal and the I/O-error loop).
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -46,7 +50,7 @@ function bind(h: FileHandle): FileHandle {
 const logs = (folder: string, ext: string): string[] => readdirSync(join(folder, 'translogs')).filter((f) => f.endsWith(ext));
 
 async function seed(folder: string): Promise<void> {
-  const db = await Database.open({ folder });
+  const db = await Database.open({ journal: false, folder });
   try {
     await db.transaction('write', async (tx) => {
       const s = await db.newBtree<number, string>(tx, 's', { valueInNode: false, slotLength: 4 });
@@ -90,7 +94,7 @@ describe('recovery with damaged logs (REC-1, REC-4)', function () {
     // A torn, empty priority log makes recovery read the transaction's files again.
     writeFileSync(join(tmp.path, 'translogs', log.replace(/\.log$/, '.plg')), new Uint8Array(0));
     const fs = new RotAfterFirstReadFs();
-    const db = await Database.open({ folder: tmp.path, env: { ...realEnv(), fs } });
+    const db = await Database.open({ journal: false, folder: tmp.path, env: { ...realEnv(), fs } });
     try {
       assert.ok((fs.reads.get('.plg') ?? 0) > 1, 'recovery read the torn priority log again (the retry path ran)');
       assert.deepEqual(await contents(db), new Map(Array.from({ length: 10 }, (_, k) => [k, `v${k}`])));
@@ -112,7 +116,7 @@ describe('recovery with damaged logs (REC-1, REC-4)', function () {
     const bytes = readFileSync(path);
     bytes[bytes.length - 3]! ^= 0x01; // inside the last record: "done"
     writeFileSync(path, bytes);
-    const db = await Database.open({ folder: tmp.path });
+    const db = await Database.open({ journal: false, folder: tmp.path });
     try {
       assert.deepEqual(await contents(db), new Map(Array.from({ length: 10 }, (_, k) => [k, `w${k}`])));
       const check = await db.checkStore('s');

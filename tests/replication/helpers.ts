@@ -38,8 +38,9 @@ export class Drives {
   }
 }
 
-export function openReplicated(pair: { a: string; b: string }, drives: Drives = new Drives()): Promise<Database> {
-  return Database.open({ folder: pair.a, env: drives.env(), replication: { passive: pair.b } });
+/** Opens the pair (drive a active at first); `journal: false` commits in place instead of through the journal (the default). */
+export function openReplicated(pair: { a: string; b: string }, drives: Drives = new Drives(), options: { journal?: boolean } = {}): Promise<Database> {
+  return Database.open({ folder: pair.a, env: drives.env(), replication: { passive: pair.b }, ...options });
 }
 
 export const STORE = 'items';

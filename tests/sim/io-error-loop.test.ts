@@ -60,12 +60,12 @@ async function fill(db: Database, tx: Transaction, name: string, n: number, valu
   for (let i = 0; i < n; i++) await t.add(i, `v${i}`);
 }
 
-function environment(disk: SimDisk, seed: number): { fs: FaultyFileSystem; gate: ProcessGate; open: () => Promise<Database> } {
+function environment(disk: SimDisk, seed: number, journal: boolean): { fs: FaultyFileSystem; gate: ProcessGate; open: () => Promise<Database> } {
   const gate = new ProcessGate();
   const fs = new FaultyFileSystem(disk.view(gate, { complete: async () => undefined }), () => null);
   const clock = new SystemClock();
   const random = new SeededRandom(seed);
-  return { fs, gate, open: () => Database.open({ folder: '/db', registryHashMod: 2, env: { fs, clock, random, coordinator: new MemoryCoordinator(clock, random) } }) };
+  return { fs, gate, open: () => Database.open({ folder: '/db', registryHashMod: 2, journal, env: { fs, clock, random, coordinator: new MemoryCoordinator(clock, random) } }) };
 }
 
 async function snapshot(db: Database): Promise<string> {
@@ -88,10 +88,14 @@ async function checkAll(db: Database): Promise<void> {
   }
 }
 
-/** Runs one shape with the Nth call of its commit failing; returns whether the fault was hit. */
-async function attempt(shape: Shape, n: number, powerLoss: boolean): Promise<boolean> {
+/**
+ * Runs one shape with the Nth call of its commit failing; returns whether the fault was hit. In
+ * journal mode the window also covers the checkpoint that follows (a sweep): the commit itself is
+ * an append and a sync (JNL-1), the checkpoint does the rest (JNL-3).
+ */
+async function attempt(shape: Shape, n: number, powerLoss: boolean, journal: boolean): Promise<boolean> {
   const disk = new SimDisk('d0', new SeededSimRandom(n));
-  let env = environment(disk, n);
+  let env = environment(disk, n, journal);
   let db = await env.open();
   await db.transaction('write', (tx) => shape.setup(db, tx));
   const before = await snapshot(db);
@@ -106,15 +110,19 @@ async function attempt(shape: Shape, n: number, powerLoss: boolean): Promise<boo
     assert.ok(error instanceof SopError, `commit threw a non-SopError: ${String(error)}`);
     outcome = error.code === 'IO' || error.code === 'UNAVAILABLE' ? 'unknown' : 'failed';
   }
+  if (journal && outcome === 'ok' && !db.failure) {
+    // A failed checkpoint keeps the records (JNL-3); a sweep that fails says so with a typed error.
+    await db.sweep().catch((error: unknown) => assert.ok(error instanceof SopError, `sweep threw a non-SopError: ${String(error)}`));
+  }
   const hit = env.fs.callCount >= start + n;
   env.fs.plan = () => null;
   const afterInProcess = outcome === 'ok' && !db.failure ? await snapshot(db) : null;
   env.gate.kill(); // the process ends (its folder lock with it, STORE-5); a new one opens
   if (powerLoss) disk.crash();
-  env = environment(disk, n + 1000);
+  env = environment(disk, n + 1000, journal);
   db = await env.open();
   const now = await snapshot(db);
-  const expectedAfter = afterInProcess ?? (await expectedAfterState(shape, before, n));
+  const expectedAfter = afterInProcess ?? (await expectedAfterState(shape, before, n, journal));
   if (outcome === 'ok') assert.equal(now, expectedAfter, `${shape.name} #${n}: acknowledged commit not fully present`);
   else if (outcome === 'failed') assert.equal(now, before, `${shape.name} #${n}: failed commit left traces`);
   else assert.ok(now === before || now === expectedAfter, `${shape.name} #${n}: partial state after an unknown outcome:\n before ${before}\n after  ${expectedAfter}\n now    ${now}`);
@@ -124,9 +132,9 @@ async function attempt(shape: Shape, n: number, powerLoss: boolean): Promise<boo
 }
 
 /** The state the shape produces without faults, from the same starting state. */
-async function expectedAfterState(shape: Shape, before: string, n: number): Promise<string> {
+async function expectedAfterState(shape: Shape, before: string, n: number, journal: boolean): Promise<string> {
   const disk = new SimDisk('d1', new SeededSimRandom(n));
-  const env = environment(disk, n);
+  const env = environment(disk, n, journal);
   const db = await env.open();
   await db.transaction('write', (tx) => shape.setup(db, tx));
   assert.equal(await snapshot(db), before);
@@ -139,14 +147,18 @@ const QUICK = process.env.SOP_IOLOOP_QUICK === '1';
 
 describe('I/O-error loop (ACID-1, ACID-3, TX-10, REC-1, COW-3)', function () {
   this.timeout(600_000);
-  for (const powerLoss of QUICK ? [true] : [false, true]) {
-    for (const shape of QUICK ? SHAPES.filter((s) => s.name === 'update' || s.name === 'two stores') : SHAPES) {
-      it(`${shape.name}${powerLoss ? ' + power loss' : ''}: fail call 1..N until the commit completes`, async () => {
-        let n = 1;
-        while (await attempt(shape, n, powerLoss)) n++;
-        assert.ok(n > 5, `the commit made only ${n - 1} file-system calls`);
-        process.stdout.write(`      ${shape.name}${powerLoss ? ' + power loss' : ''}: ${n - 1} failure points checked\n`);
-      });
+  // Both protocols: in place (`journal: false`, and clustered mode) and journal mode (the standalone default).
+  for (const journal of QUICK ? [false] : [false, true]) {
+    const protocol = journal ? 'journal mode' : 'in place';
+    for (const powerLoss of QUICK ? [true] : [false, true]) {
+      for (const shape of QUICK ? SHAPES.filter((s) => s.name === 'update' || s.name === 'two stores') : SHAPES) {
+        it(`${protocol}, ${shape.name}${powerLoss ? ' + power loss' : ''}: fail call 1..N until the commit ${journal ? 'and its checkpoint complete' : 'completes'}`, async () => {
+          let n = 1;
+          while (await attempt(shape, n, powerLoss, journal)) n++;
+          assert.ok(n > 5, `the commit made only ${n - 1} file-system calls`);
+          process.stdout.write(`      ${protocol}, ${shape.name}${powerLoss ? ' + power loss' : ''}: ${n - 1} failure points checked\n`);
+        });
+      }
     }
   }
 });

@@ -3,7 +3,8 @@
  * again, value k being pattern(SIZE_k, k), streamed in small pieces so a kill lands mid-stream.
  * Lines: `OPEN <recovery>`, `STREAM k` (stream started), `PIECE k i` (piece i written into the
  * Writable), `TRY k` (commit starts), `ACK k` (committed). SOP_CRASH_AT=<point>:<n> kills itself
- * at the n-th hit of a named engine crash point (e.g. commit.afterBlobs).
+ * at the n-th hit of a named engine crash point (e.g. commit.afterBlobs); SOP_JOURNAL=0 opens
+ * the folder in place (`journal: false`), the protocol whose steps the commit.* and cow.* points name.
  */
 import { writeSync } from 'node:fs';
 import { Database, realEnv } from '../../../src/index.js';
@@ -30,9 +31,12 @@ async function main(folder: string, first: number): Promise<void> {
       return new Promise<void>(() => undefined);
     }
   };
-  const db = await Database.open({ folder, env: { ...realEnv(), point } });
+  // SOP_JOURNAL=0: commit in place, whose steps the commit.* and cow.* points name; default: journal mode.
+  const db = await Database.open({ folder, env: { ...realEnv(), point }, ...(process.env.SOP_JOURNAL === '0' ? { journal: false } : {}) });
   out(`OPEN ${JSON.stringify(db.recovery)}`);
   for (let k = first; ; k++) {
+    // A crash point never reached would loop for ever: the parent waits for the exit.
+    if (crashAt && k > first + 5) throw new Error(`point ${crashAt[0]} not reached in 5 commits`);
     const bytes = pattern(sizeOf(k), k);
     const tx = await db.beginTransaction('write');
     const media = await db.newStreamStore(tx, 'media', { chunkSize: CHUNK });

@@ -44,7 +44,10 @@ async function appendAll(db: Database): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const db = await Database.open({ folder: process.env.SOP_FOLDER! });
+  // SOP_JOURNAL: '0' commits in place; otherwise journal mode, holding at most SOP_HELD_MIB of committed blobs until a checkpoint.
+  const held = Number(process.env.SOP_HELD_MIB ?? 256) * 1024 * 1024;
+  const journal = process.env.SOP_JOURNAL === '0' ? false : { maxHeldBytes: held, maxBytes: held };
+  const db = await Database.open({ folder: process.env.SOP_FOLDER!, journal });
   if (mode === 'read') await appendAll(db);
   gc();
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -2,7 +2,8 @@
  * Bounded memory while streaming (spec STREAM-5), measured in a child process of its own
  * (memory-child.ts, node --expose-gc) as the growth of its RSS over the baseline:
  * - reading a 64 MiB value through createReadStream holds about one chunk;
- * - appending a 128 MiB value in 4 MiB transactions holds about one transaction's bytes.
+ * - appending a 128 MiB value in 4 MiB transactions holds about one transaction's bytes (in
+ *   place), or the journal's maxHeldBytes and one transaction (journal mode);
  * - streaming 256 MiB through one write stream in ONE transaction holds a bounded amount: the
  *   engine writes a transaction's new values ahead of its commit once they pass 8 MiB (before
  *   that fix it held about twice the value).
@@ -39,8 +40,15 @@ describe('layers/stream: bounded memory (STREAM-5)', function () {
     assert.ok(growth < bytes / 4, `RSS grew ${(growth / MIB).toFixed(1)} MiB reading ${bytes / MIB} MiB`);
   });
 
-  it('appending a 128 MiB value in 4 MiB transactions holds about one transaction', () => {
-    const { bytes, growth } = probe(dirs, 'append', { SOP_MIB: '128', SOP_CHUNK: String(256 * 1024), SOP_TXS: '32' });
+  it('in place: appending a 128 MiB value in 4 MiB transactions holds about one transaction', () => {
+    const { bytes, growth } = probe(dirs, 'append', { SOP_MIB: '128', SOP_CHUNK: String(256 * 1024), SOP_TXS: '32', SOP_JOURNAL: '0' });
+    assert.ok(growth < bytes / 2, `RSS grew ${(growth / MIB).toFixed(1)} MiB appending ${bytes / MIB} MiB`);
+  });
+
+  // Journal mode holds the blobs committed since the last checkpoint, up to journal.maxHeldBytes
+  // (256 MiB by default, JNL-3): memory follows that bound, not the value's size.
+  it('journal mode: appending a 128 MiB value in 4 MiB transactions holds about maxHeldBytes (16 MiB here) and one transaction', () => {
+    const { bytes, growth } = probe(dirs, 'append', { SOP_MIB: '128', SOP_CHUNK: String(256 * 1024), SOP_TXS: '32', SOP_HELD_MIB: '16' });
     assert.ok(growth < bytes / 2, `RSS grew ${(growth / MIB).toFixed(1)} MiB appending ${bytes / MIB} MiB`);
   });
 
