@@ -61,10 +61,11 @@ export async function reinstate(fs: ReplicatedFileSystem, progress?: (p: Reinsta
 /**
  * Delta rounds with writes running, while they pay: each must leave fewer changed paths than it
  * copied. Commits can change paths faster than a round copies them (journal mode: one sync per
- * commit, while each copied path costs two), and rounds that chase them never end: each takes
- * longer and leaves more behind (found by the replication chaos drill, seed 614155382, once
- * journal mode became the default: 783, 1,955, 5,065, 12,058 paths, and the reinstate never
- * reached its switch). The backlog left is copied in the switch round, with writes held.
+ * commit, while each copied path costs two): each round then takes longer and leaves more
+ * behind, so MAX_ONLINE_ROUNDS of them ran for minutes and handed the switch a larger backlog
+ * than the first (found by the replication chaos drill, seed 614155382, once journal mode became
+ * the default: 783, 1,955, 5,065, 12,058 paths; the drill timed out). The backlog left is
+ * copied in the switch round, with writes held.
  */
 async function onlineRounds(fs: ReplicatedFileSystem, active: Drive, passive: Drive, counters: Counters, progress?: (p: ReinstateProgress) => void): Promise<void> {
   let copied = Infinity;
