@@ -27,7 +27,7 @@ const KILL_EVERY_MS = 2_400;
 const REDIS_RESTARTS = Math.max(2, Math.floor(SECONDS / 25));
 
 interface Event {
-  e: 'open' | 'ok' | 'err' | 'invoke';
+  e: 'open' | 'ok' | 'err' | 'invoke' | 'retry';
   op?: 'transfer' | 'append';
   /** The operation (invoke, ok, err) and the keys it changes: a<account> or l<list>. */
   id?: string;
@@ -85,12 +85,12 @@ function killToNextCommit(killed: ReadonlyArray<{ worker: Worker; inc: number; a
   return waits;
 }
 
-/** The failed attempts between two times, grouped by code and message (ids elided), most frequent first. */
+/** The failed and retried attempts between two times, grouped by kind, code and message (ids elided), most frequent first. */
 function failuresBetween(events: ReadonlyArray<Event & { at: number }>, from: number, to: number): string {
   const counts = new Map<string, number>();
   for (const e of events) {
-    if (e.e !== 'err' || e.at <= from || e.at >= to) continue;
-    const what = `${e.code} ${String(e.msg ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').slice(0, 140)}`;
+    if ((e.e !== 'err' && e.e !== 'retry') || e.at <= from || e.at >= to) continue;
+    const what = `${e.e} ${e.code} ${String(e.msg ?? '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').slice(0, 140)}`;
     counts.set(what, (counts.get(what) ?? 0) + 1);
   }
   const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6);
@@ -176,7 +176,7 @@ describe(`clustered mode: ${WORKERS} processes, SIGKILLs and Redis restarts (CLU
     process.stdout.write(
       `      ${elapsed.toFixed(0)} s, ${kills} SIGKILLs, ${redisRestarts} Redis restarts: ${acked.length} commits acknowledged ` +
         `(${(acked.length / elapsed).toFixed(1)}/s: ${acked.filter((e) => e.op === 'transfer').length} transfers, ${acked.filter((e) => e.op === 'append').length} appends), ` +
-        `failed attempts by code ${JSON.stringify(codes)}\n`,
+        `failed attempts by code ${JSON.stringify(codes)}, conflicts retried ${events.filter((e) => e.e === 'retry').length}\n`,
     );
     const waits = killToNextCommit(killed, workers);
     process.stdout.write(

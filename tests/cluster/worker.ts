@@ -5,6 +5,7 @@
  *   {"e":"open"}                          the database is open
  *   {"e":"ok","op":"transfer",...}        a transfer committed (acknowledged)
  *   {"e":"ok","op":"append","key":k,"v":v} an append committed (acknowledged)
+ *   {"e":"retry","code":"CONFLICT",...}   a conflict retried (up to 30 per operation)
  *   {"e":"err","code":...}                a failed attempt (not acknowledged; maybe applied)
  * Env: SOP_FOLDER, SOP_REDIS, SOP_WORKER, SOP_SEED; SOP_LOOPS (concurrent loops, default 3);
  * SOP_MODE=standalone runs the same workload without Redis (benchmarks/cluster.ts compares).
@@ -58,6 +59,23 @@ async function database(): Promise<Database> {
   return opening;
 }
 
+/**
+ * `d.transaction(mode 'write', fn)` with up to 30 retries on CONFLICT, as `{ retries: 30 }` does
+ * (same full-jitter backoff), except that each retried conflict is printed as a `retry` event:
+ * the multi-process test shows what a slow wait after a kill was made of.
+ */
+async function write(d: Database, id: string, fn: (tx: import('../../src/index.js').Transaction) => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await d.transaction('write', fn, { retries: 0 });
+    } catch (error) {
+      if (!SopError.is(error, 'CONFLICT') || attempt >= 30) throw error;
+      out({ e: 'retry', id, code: error.code, msg: error.message.slice(0, 300) });
+      await sleep(1 + Math.floor(rnd() * Math.min(1_000, 2 ** (attempt + 1))));
+    }
+  }
+}
+
 async function transfer(d: Database, note: { id?: string }): Promise<object> {
   const from = pick(ACCOUNTS);
   const to = (from + 1 + pick(ACCOUNTS - 1)) % ACCOUNTS;
@@ -66,7 +84,7 @@ async function transfer(d: Database, note: { id?: string }): Promise<object> {
   note.id = id;
   out({ e: 'invoke', op: 'transfer', id, keys: [`a${from}`, `a${to}`] });
   let attempts = 0;
-  await d.transaction('write', async (tx) => {
+  await write(d, id, async (tx) => {
     attempts++;
     const bank = await d.openBtree<number, number>(tx, 'bank');
     if (!(await bank.find(from))) throw new Error(`account ${from} missing`);
@@ -77,7 +95,7 @@ async function transfer(d: Database, note: { id?: string }): Promise<object> {
     await bank.updateCurrentValue(a - amount);
     await bank.find(to);
     await bank.updateCurrentValue(b + amount);
-  }, { retries: 30 });
+  });
   return { op: 'transfer', id, keys: [`a${from}`, `a${to}`], from, to, amount, attempts };
 }
 
@@ -87,14 +105,14 @@ async function append(d: Database, note: { id?: string }): Promise<object> {
   note.id = v;
   out({ e: 'invoke', op: 'append', id: v, key, v, keys: [`l${key}`] });
   let attempts = 0;
-  await d.transaction('write', async (tx) => {
+  await write(d, v, async (tx) => {
     attempts++;
     const lists = await d.openBtree<number, string[]>(tx, 'lists');
     if (await lists.find(key)) await lists.updateCurrentValue([...(await lists.getCurrentValue())!, v]);
     else await lists.add(key, [v]);
     const marks = await d.openBtree<string, number>(tx, 'marks');
     await marks.add(v, key); // a second store and a count change in the same commit (ACID-1, CLU-3)
-  }, { retries: 30 });
+  });
   return { op: 'append', id: v, keys: [`l${key}`], key, v, attempts };
 }
 
