@@ -63,6 +63,7 @@ export class FaultyFileSystem implements FileSystem {
   readFile(path: string): Promise<Uint8Array> { return this.run('readFile', path, () => this.inner.readFile(path)); }
   writeFile(path: string, data: Uint8Array): Promise<void> { return this.run('writeFile', path, () => this.inner.writeFile(path, data)); }
   rename(from: string, to: string): Promise<void> { return this.run('rename', `${from} -> ${to}`, () => this.inner.rename(from, to)); }
+  link(existing: string, to: string): Promise<void> { return this.run('link', `${existing} -> ${to}`, () => this.inner.link(existing, to)); }
   unlink(path: string): Promise<void> { return this.run('unlink', path, () => this.inner.unlink(path)); }
   mkdir(path: string): Promise<void> { return this.run('mkdir', path, () => this.inner.mkdir(path)); }
   removeTree(path: string): Promise<void> { return this.run('removeTree', path, () => this.inner.removeTree(path)); }

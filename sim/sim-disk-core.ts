@@ -235,6 +235,12 @@ export class DiskCore {
     this.tree.rename(from, to);
   }
 
+  link(existing: string, to: string): void {
+    this.online('link', existing);
+    this.online('link', to);
+    this.tree.hardLink(existing, to);
+  }
+
   unlink(path: string): void {
     this.online('unlink', path);
     const { dir, name } = this.tree.parent(path, 'unlink');

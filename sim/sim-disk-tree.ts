@@ -216,6 +216,16 @@ export class DiskTree {
     this.link(dst.dir, dst.name, id);
   }
 
+  /** A second name for a file (POSIX link): EEXIST when `to` exists, EPERM for a directory. */
+  hardLink(existing: string, to: string): void {
+    const node = this.find(existing, 'link');
+    if (node === null) throw fsError('ENOENT', 'link', existing, 'no such file or directory');
+    if (node.kind === 'dir') throw fsError('EPERM', 'link', existing, 'operation not permitted');
+    const dst = this.parent(to, 'link');
+    if (dst.dir.entries.has(dst.name)) throw fsError('EEXIST', 'link', to, 'file already exists');
+    this.link(dst.dir, dst.name, node.id);
+  }
+
   private checkReplace(moving: Node, target: Node, to: string): void {
     if (moving.kind === 'file' && target.kind === 'dir') throw fsError('EISDIR', 'rename', to, 'is a directory');
     if (moving.kind === 'dir' && target.kind === 'file') throw fsError('ENOTDIR', 'rename', to, 'not a directory');

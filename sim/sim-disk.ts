@@ -185,6 +185,10 @@ class SimDiskView implements FileSystem {
     return this.r.run('rename', `${from} -> ${to}`, () => this.r.core.rename(from, to));
   }
 
+  link(existing: string, to: string): Promise<void> {
+    return this.r.run('link', `${existing} -> ${to}`, () => this.r.core.link(existing, to));
+  }
+
   unlink(path: string): Promise<void> {
     return this.r.run('unlink', path, () => this.r.core.unlink(path));
   }

@@ -41,6 +41,7 @@ export function countingFs(inner: FileSystem, c: FsCounters): FileSystem {
     readFile: (path) => (c.reads++, inner.readFile(path)),
     writeFile: (path, data) => (c.writes++, inner.writeFile(path, data)),
     rename: (from, to) => (c.renames++, inner.rename(from, to)),
+    link: (existing, to) => inner.link(existing, to),
     unlink: (path) => (c.unlinks++, inner.unlink(path)),
     mkdir: (path) => inner.mkdir(path),
     removeTree: (path) => inner.removeTree(path),

@@ -64,6 +64,10 @@ export class NodeFileSystem implements FileSystem {
     await fsp.rename(from, to);
   }
 
+  async link(existing: string, to: string): Promise<void> {
+    await fsp.link(existing, to);
+  }
+
   async unlink(path: string): Promise<void> {
     await fsp.unlink(path);
   }

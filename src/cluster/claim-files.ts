@@ -14,7 +14,8 @@ export const CLAIM_STALE_MS = 10_000;
 
 /**
  * Storage-anchored claims (spec CLU-2, CLU-3): one file per claimed name, created exclusively
- * (O_EXCL) in `dir` on the shared storage and removed when the task ends. They back the
+ * (a hard link, which never replaces) in `dir` on the shared storage with its owner already in
+ * it, and removed when the task ends. They back the
  * Coordinator's locks: when Redis loses its state (a restart) a second process can take the
  * Redis lock, but not the claim file, so a sector or count rewrite in flight is never
  * interleaved. A claim names its owner (`<call id>@<process id>`): one whose process is dead
@@ -55,22 +56,7 @@ interface Sighting {
 
 /** True when this call created the claim; false while someone else holds a live one. */
 async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, owner: string, wait: ClusterWait): Promise<boolean> {
-  try {
-    const file = await env.fs.open(path, 'createNew');
-    try {
-      await file.write(0, encodeClaim(owner)); // not synced: a claim lost to a power loss holds nothing
-    } finally {
-      await file.close();
-    }
-    return true;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ENOENT') {
-      await env.fs.mkdir(dir).catch(() => undefined); // first claim in this store
-      return false;
-    }
-    if (code !== 'EEXIST') throw error;
-  }
+  if (await createClaim(env, dir, path, owner)) return true;
   const stat = await env.fs.stat(path);
   if (!stat) return false;
   const holder = decodeClaim(await env.fs.readFile(path).catch(() => new Uint8Array(0))); // gone meanwhile: retried
@@ -86,6 +72,57 @@ async function tryClaim(env: Env, dir: string, path: string, seen: Sighting, own
     await breakClaim(env, dir, path);
   }
   return false;
+}
+
+/**
+ * Creates the claim with its owner already in it: the owner is written to a draft of its own,
+ * which is then linked under the claim's name (exclusive: EEXIST when held). A claim created
+ * empty and written after (open createNew, then write) named nobody when its process was
+ * killed in between, and such a claim only goes stale: each waiter watches it CLAIM_STALE_MS
+ * from its own first sighting, so while processes kept being killed sooner than that, a sector
+ * stayed blocked for 30 s (found by the multi-process test with lock tracing: five processes in
+ * turn took the sector's Redis lock and waited on its claim until killed).
+ */
+async function createClaim(env: Env, dir: string, path: string, owner: string): Promise<boolean> {
+  const draft = `${path}.new-${env.random.uuid()}`;
+  try {
+    await env.fs.writeFile(draft, encodeClaim(owner)); // not synced: a claim lost to a power loss holds nothing
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+    await env.fs.mkdir(dir).catch(() => undefined); // first claim in this store; a failure shows on the next try
+    return false;
+  }
+  try {
+    await env.fs.link(draft, path);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EEXIST' || code === 'ENOENT') return false; // held; or the draft was tidied away by a waiter (removeStale): tried again
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return createThenWrite(env, path, owner); // storage without hard links
+    throw error;
+  } finally {
+    await env.fs.unlink(draft).catch(() => undefined); // tidying only: removeStale removes a draft left here
+  }
+}
+
+/**
+ * Claims on storage without hard links (some SMB mounts): created empty, then written. A process
+ * killed in between leaves a claim that names nobody and only goes stale (CLAIM_STALE_MS).
+ */
+async function createThenWrite(env: Env, path: string, owner: string): Promise<boolean> {
+  let file;
+  try {
+    file = await env.fs.open(path, 'createNew');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await file.write(0, encodeClaim(owner)); // not synced: a claim lost to a power loss holds nothing
+  } finally {
+    await file.close();
+  }
+  return true;
 }
 
 /**
@@ -124,8 +161,9 @@ async function breakClaim(env: Env, dir: string, path: string): Promise<void> {
 }
 
 async function removeStale(env: Env, dir: string): Promise<void> {
-  // Tidying only: a stale claim left here is removed by the next one that breaks a claim.
+  // Tidying only: a stale claim (or a killed claimant's draft) left here is removed by the next
+  // one that breaks a claim. A live claimant whose draft goes meanwhile simply tries again.
   for (const name of await env.fs.readdir(dir).catch(() => [] as string[])) {
-    if (name.includes('.stale-')) await env.fs.unlink(joinPath(dir, name)).catch(() => undefined); // tidying only
+    if (name.includes('.stale-') || name.includes('.new-')) await env.fs.unlink(joinPath(dir, name)).catch(() => undefined); // tidying only
   }
 }

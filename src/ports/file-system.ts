@@ -75,6 +75,13 @@ export interface FileSystem {
   /** Creates or replaces the file with `data` (not durable until synced). */
   writeFile(path: string, data: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Gives the file at `existing` a second name `to` (a hard link), atomically and exclusively:
+   * EEXIST when `to` exists (never replaced), ENOENT when `existing` is missing. Claim files use
+   * it to appear with their owner already written (a file written first, then linked), so a
+   * process killed mid-claim never leaves a claim that names nobody (claim-files.ts).
+   */
+  link(existing: string, to: string): Promise<void>;
   /** Removes a file; ENOENT when missing. */
   unlink(path: string): Promise<void>;
   /** Creates a directory and its parents; no error when it exists. */

@@ -172,6 +172,13 @@ export class ReplicatedFileSystem implements FileSystem {
     await this.onBoth([from, to], (d) => this.inner.rename(this.map(from, d)!, this.map(to, d)!));
   }
 
+  async link(existing: string, to: string): Promise<void> {
+    const inside = this.inside(existing);
+    if (inside !== this.inside(to)) throw new SopError('INVALID_ARGUMENT', `link across the replicated folder: ${existing} -> ${to}`);
+    if (!inside) return this.inner.link(existing, to);
+    await this.onBoth([existing, to], (d) => this.inner.link(this.map(existing, d)!, this.map(to, d)!));
+  }
+
   /**
    * A file missing on one drive and unlinked on the other ends the same (absent): concurrent
    * removals of one file may interleave differently per drive, which is not a divergence.

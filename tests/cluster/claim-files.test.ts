@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CLAIM_STALE_MS, withClaimFiles } from '../../src/cluster/claim-files.js';
 import { crc32 } from '../../src/codec/crc32.js';
 import { SopError, SystemClock, realEnv } from '../../src/index.js';
+import type { FileSystem } from '../../src/ports/file-system.js';
 import { FakeClock } from '../hazards/helpers.js';
 
 /** A waiter that knows no dead process: only the staleness rule breaks a claim. */
@@ -40,7 +41,7 @@ describe('claim files (CLU-2, CLU-3)', () => {
 
   it('CLU-2: a dead holder\'s claim is taken over after CLAIM_STALE_MS of watching, not before', async () => {
     mkdirSync(dir);
-    writeFileSync(join(dir, 'sector-3.claim'), ''); // left by a killed process
+    writeFileSync(join(dir, 'sector-3.claim'), ''); // its bytes lost to a power loss: it names nobody
     const clock = new FakeClock();
     const env = { ...realEnv(), clock };
     let ran = false;
@@ -93,6 +94,62 @@ describe('claim files (CLU-2, CLU-3)', () => {
     await withClaimFiles(env, dir, ['sector-2'], wait, async () => {
       assert.ok(clock.monotonic() - start > CLAIM_STALE_MS, `taken over after ${clock.monotonic() - start} ms: only staleness may break it`);
     });
+  });
+
+  it('CLU-6: a claimant killed at any step of claiming leaves no claim that names nobody: a waiter takes over at once, not after CLAIM_STALE_MS', async () => {
+    // A "process" whose file calls stop for good at its n-th call (SIGKILL there). Before the
+    // fix, a claim was created empty and written after: a kill in between left a claim that only
+    // went stale, and the multi-process test saw a sector blocked for 30 s (processes that
+    // watched it were killed before their 10 s of watching ended).
+    const killedAt = (n: number): FileSystem => {
+      const inner = realEnv().fs;
+      let calls = 0;
+      return new Proxy(inner, {
+        get: (target, name: keyof FileSystem) => {
+          const fn = target[name] as unknown;
+          if (typeof fn !== 'function') return fn;
+          return (...args: unknown[]) => (calls++ === n ? new Promise(() => undefined) : (fn as (...a: unknown[]) => unknown).apply(target, args));
+        },
+      });
+    };
+    const wait: ClusterWait = { processId: 'p-waiter', isDeadOwner: async (owner) => owner.endsWith('@p-killed') };
+    let steps = 0;
+    for (let n = 0; ; n++) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      let claimed = false;
+      void withClaimFiles({ ...realEnv(), fs: killedAt(n) }, dir, ['sector-3'], { processId: 'p-killed', isDeadOwner: async () => false }, async () => {
+        claimed = true;
+        await new Promise(() => undefined); // killed while holding it
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const clock = new FakeClock();
+      const start = clock.monotonic();
+      await withClaimFiles({ ...realEnv(), clock }, dir, ['sector-3'], wait, async () => {
+        assert.ok(clock.monotonic() - start < CLAIM_STALE_MS, `killed at call ${n}: taken over after ${clock.monotonic() - start} ms`);
+      });
+      steps = n;
+      if (claimed) break; // the kill came after the claim was taken: every step before it was tried
+    }
+    assert.ok(steps >= 2, `claiming takes several file calls (${steps + 1})`);
+  });
+
+  it('CLU-2: on storage without hard links (link rejects EPERM) claims are still exclusive, and named', async () => {
+    const fs: FileSystem = Object.assign(Object.create(realEnv().fs) as FileSystem, {
+      link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })),
+    });
+    const env = { ...realEnv(), fs };
+    let inside = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 4 }, () => withClaimFiles(env, dir, ['count'], WAIT, async () => {
+      inside++;
+      most = Math.max(most, inside);
+      assert.match(readFileSync(join(dir, 'count.claim'), 'utf8'), /@p-test#[0-9a-f]+$/);
+      await new Promise((r) => setTimeout(r, 5));
+      inside--;
+    })));
+    assert.equal(most, 1);
+    assert.deepEqual(readdirSync(dir), [], 'no claim and no draft left');
   });
 
   it('CLU-6: a claim this process left behind (its unlink failed) is broken by its next call at once; a running call of its own is waited for', async () => {

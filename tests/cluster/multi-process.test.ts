@@ -9,7 +9,9 @@
  * in translogs once a sweep ran; every process acknowledged commits after the last restart.
  * Spec: ACID-1, ACID-2, ACID-4, CLU-1..CLU-5, STRUCT-1..3.
  *
- * SOP_CLUSTER_SECONDS sets the duration (CI 60, nightly 600). Testcontainers needs a Docker
+ * SOP_CLUSTER_SECONDS sets the duration (CI 60, nightly 600). SOP_TRACE_LOCKS=1 makes the
+ * workers report locks held or kept from them for over 3 s (lock-trace.ts), printed under each
+ * wait over 5 s: that is how the 30 s stall of an empty claim file was found. Testcontainers needs a Docker
  * engine; without one (this machine) the local redis-server binary is used, and the test says so.
  */
 import { strict as assert } from 'node:assert';
@@ -27,16 +29,20 @@ const KILL_EVERY_MS = 2_400;
 const REDIS_RESTARTS = Math.max(2, Math.floor(SECONDS / 25));
 
 interface Event {
-  e: 'open' | 'ok' | 'err' | 'invoke' | 'retry';
+  e: 'open' | 'ok' | 'err' | 'invoke' | 'retry' | 'held' | 'blocked';
   op?: 'transfer' | 'append';
   /** The operation (invoke, ok, err) and the keys it changes: a<account> or l<list>. */
   id?: string;
   keys?: string[];
-  key?: number;
+  key?: number | string;
   v?: string;
   code?: string;
   msg?: string;
   where?: string;
+  /** Lock tracing (SOP_TRACE_LOCKS=1, lock-trace.ts): the owner, how it was taken, for how long. */
+  by?: string;
+  how?: string;
+  ms?: number;
 }
 
 class Worker {
@@ -189,6 +195,10 @@ describe(`clustered mode: ${WORKERS} processes, SIGKILLs and Redis restarts (CLU
     if (slow.length > 0) process.stdout.write(`      over 5 s: ${slow.map((w) => `${w.ms} ms (kill ${nearest(w.at)} ms from a Redis restart)`).join('; ')}\n`);
     // What the other processes were told meanwhile: the evidence that names the mechanism of a slow one.
     for (const w of slow) process.stdout.write(`      during the ${w.ms} ms wait after ${w.at - started} ms: ${failuresBetween(events, w.at, w.at + w.ms)}\n`);
+    for (const w of slow) {
+      const traced = events.filter((e) => (e.e === 'held' || e.e === 'blocked') && e.at >= w.at && e.at <= w.at + w.ms + 1_000);
+      for (const e of traced.slice(0, 12)) process.stdout.write(`        +${e.at - w.at} ms worker ${e.worker}: ${e.e} ${e.key} by ${e.by} (${e.how ?? ''}) ${e.ms} ms\n`);
+    }
     assert.ok(kills >= Math.floor(SECONDS / 3), `kills ${kills}`);
     assert.ok(waits.length > 0, 'no kill hit a process in the middle of an operation');
     // A liveness bound, not a speed target: the default lock TTL is 15 min; CLU-6 frees them in

@@ -8,10 +8,14 @@
  *   {"e":"retry","code":"CONFLICT",...}   a conflict retried (up to 30 per operation)
  *   {"e":"err","code":...}                a failed attempt (not acknowledged; maybe applied)
  * Env: SOP_FOLDER, SOP_REDIS, SOP_WORKER, SOP_SEED; SOP_LOOPS (concurrent loops, default 3);
- * SOP_MODE=standalone runs the same workload without Redis (benchmarks/cluster.ts compares).
+ * SOP_MODE=standalone runs the same workload without Redis (benchmarks/cluster.ts compares);
+ * SOP_TRACE_LOCKS=1 adds `held`/`blocked` events for locks kept over 3 s (lock-trace.ts).
  */
 import { writeSync } from 'node:fs';
 import { Database, SopError } from '../../src/index.js';
+import { RedisCoordinator } from '../../src/adapters/redis-coordinator.js';
+import { realEnv } from '../../src/adapters/real-env.js';
+import { traceLocks } from './lock-trace.js';
 import { ACCOUNTS, LIST_KEYS, clusterOptions } from './shared.js';
 
 const folder = process.env.SOP_FOLDER!;
@@ -47,7 +51,9 @@ async function database(): Promise<Database> {
       try {
         db = standalone
           ? await Database.open({ folder, registryHashMod: clusterOptions.registryHashMod })
-          : await Database.open({ folder, redis, ...clusterOptions });
+          : process.env.SOP_TRACE_LOCKS === '1'
+            ? await openTraced()
+            : await Database.open({ folder, redis, ...clusterOptions });
         out({ e: 'open' });
         return db;
       } catch (error) {
@@ -57,6 +63,29 @@ async function database(): Promise<Database> {
     }
   })().finally(() => (opening = null));
   return opening;
+}
+
+/** Clustered open over a Coordinator that reports long-held locks (lock-trace.ts); closed with the database. */
+async function openTraced(): Promise<Database> {
+  const inner = await RedisCoordinator.connect(redis, clusterOptions.redisOptions);
+  const traced = traceLocks(inner, out);
+  try {
+    const d = await Database.open({ folder, ...clusterOptions, env: { ...realEnv(), coordinator: traced.coordinator } });
+    const close = d.close.bind(d);
+    d.close = async () => {
+      try {
+        await close();
+      } finally {
+        traced.stop();
+        await inner.close();
+      }
+    };
+    return d;
+  } catch (error) {
+    traced.stop();
+    await inner.close();
+    throw error;
+  }
 }
 
 /**

@@ -39,7 +39,7 @@ describe('writeAndSyncBlocking: the fault decorator, a dead simulated process, j
   it('absent when the inner handle lacks it (callers fall back to write + datasync)', async () => {
     const { fs: sim } = simFs();
     const withoutBlocking: FileSystem = {
-      ...Object.fromEntries((['lock', 'readFile', 'writeFile', 'rename', 'unlink', 'mkdir', 'removeTree', 'readdir', 'stat', 'syncDir'] as const).map((k) => [k, sim[k].bind(sim)])),
+      ...Object.fromEntries((['lock', 'readFile', 'writeFile', 'rename', 'link', 'unlink', 'mkdir', 'removeTree', 'readdir', 'stat', 'syncDir'] as const).map((k) => [k, sim[k].bind(sim)])),
       open: async (path, mode) => {
         const h = await sim.open(path, mode);
         const plain: FileHandle = {

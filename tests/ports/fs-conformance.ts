@@ -368,6 +368,20 @@ export function fsConformance(target: FsTarget): void {
         assert.equal(dec(await fs.readFile(at('h2'))), 'onetwo');
       });
 
+      it('link gives a file a second name with the same bytes; it never replaces: EEXIST, and ENOENT for a missing file or directory', async () => {
+        await fs.writeFile(at('owner.new'), enc('owner text'));
+        await fs.link(at('owner.new'), at('claim'));
+        assert.equal(dec(await fs.readFile(at('claim'))), 'owner text');
+        await fs.unlink(at('owner.new'));
+        assert.equal(dec(await fs.readFile(at('claim'))), 'owner text', 'the second name outlives the first');
+        await fs.writeFile(at('other.new'), enc('someone else'));
+        await rejectsWith(fs.link(at('other.new'), at('claim')), 'EEXIST');
+        assert.equal(dec(await fs.readFile(at('claim'))), 'owner text', 'an existing name is never replaced');
+        await rejectsWith(fs.link(at('missing'), at('claim2')), 'ENOENT');
+        await rejectsWith(fs.link(at('other.new'), at('no-dir', 'claim')), 'ENOENT');
+        assert.deepEqual(await fs.readdir(root), ['claim', 'other.new']);
+      });
+
       it('unlink removes a file; a missing one rejects ENOENT, a directory EISDIR (Linux)', async () => {
         await fs.writeFile(at('u'), enc('u'));
         await fs.unlink(at('u'));
