@@ -19,6 +19,7 @@ import { Maintenance } from '../txn/maintenance.js';
 import { Journal } from '../journal/journal.js';
 import { type ReplayReport, replayJournal } from '../journal/replay.js';
 import { priorityLogTids } from '../txn/cluster-recovery.js';
+import { priorityLogExists } from '../txn/logs.js';
 import { type LogState, type RecoveryReport, needsRedo, recover, scanLogs } from '../txn/recovery.js';
 import { type TransactionMode, type TransactionOptions, Transaction } from '../txn/transaction.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -95,10 +96,19 @@ export class Database {
       lockOwner: (tid) => cluster?.lockOwner(tid) ?? tid,
       isDeadOwner: async (owner) => (cluster ? cluster.isDeadOwner(owner) : false),
       takeOver: (owner, key) => this.takeOver(owner, key),
+      settle: (tid) => this.settle(tid),
       transactionEnded: (tid) => this.live.delete(tid),
       isLocal: (tid) => this.live.has(tid),
       failure: () => this.failure,
     };
+  }
+
+  /** Brings one transaction that is not live to its end: redone and finished, or undone behind a fence (CLU-5, CLU-6). */
+  private async settle(tid: string): Promise<void> {
+    await this.settling.run(tid, async () => {
+      const states = await scanLogs(this.env, this.ctx.translogs, (t) => t !== tid);
+      await recover(this.env, this.ctx.translogs, this.repo, states, { fence: true });
+    });
   }
 
   /** One recovery per dead transaction at a time (CLU-6). */
@@ -114,10 +124,7 @@ export class Database {
     const cluster = this.cluster!;
     const tid = holderOf(owner);
     cluster.noteDead(tid);
-    await this.settling.run(tid, async () => {
-      const states = await scanLogs(this.env, this.ctx.translogs, (t) => t !== tid);
-      await recover(this.env, this.ctx.translogs, this.repo, states, { fence: true });
-    });
+    await this.settle(tid);
     await this.env.coordinator.unlock(key, owner);
     await this.env.coordinator.unlock(cluster.txKey(tid), owner).catch(() => false); // its TTL frees it otherwise
   }
@@ -169,6 +176,7 @@ export class Database {
     const grace = options.clusterGraceMs;
     const liveness = clustered ? new ProcessLiveness(env, namespace, options.clusterLivenessMs) : null;
     const cluster = liveness ? new ClusterSync(env, namespace, repo.dir, (store) => repo.readInfo(store), liveness) : null;
+    repo.stillCommitted = (tid) => priorityLogExists(env, translogs, tid);
     if (cluster) {
       repo.sectorGuard = cluster.sectorGuard;
       repo.storeLock = (names, task) => cluster.withStoreLocks(names, task);

@@ -64,10 +64,10 @@ export class Registry {
   ) {}
 
   /** Restores live cow images, then loads every segment (spec COW-3). */
-  static async open(env: Env, dir: string, name: string, hashMod: number, liveTids: ReadonlySet<string>, guard?: SectorGuard): Promise<Registry> {
+  static async open(env: Env, dir: string, name: string, hashMod: number, liveTids: ReadonlySet<string>, guard?: SectorGuard, stillCommitted?: (tid: string) => Promise<boolean>): Promise<Registry> {
     const registry = new Registry(env, dir, name, hashMod, guard);
     try {
-      await registry.restoreCows(liveTids);
+      await registry.restoreCows(liveTids, stillCommitted);
       await registry.load();
     } catch (error) {
       await registry.close().catch(() => undefined); // a refused open leaves no descriptor behind
@@ -413,7 +413,7 @@ export class Registry {
    * put the before-image back; the log's redo then re-applies the change (spec COW-3). Regions
    * of finished transactions are stale and ignored (spec COW-4).
    */
-  private async restoreCows(liveTids: ReadonlySet<string>): Promise<number> {
+  private async restoreCows(liveTids: ReadonlySet<string>, stillCommitted?: (tid: string) => Promise<boolean>): Promise<number> {
     let restored = 0;
     for (let segment = 1; ; segment++) {
       const cowStat = await this.env.fs.stat(this.cowPath(segment));
@@ -431,6 +431,11 @@ export class Registry {
           // and redo finishes either. Restoring an intact sector would undo whatever other
           // processes committed to it since (clustered mode; found by the clustered simulator,
           // seed 109734349 --nodes 3, where a later commit's handles went back two versions).
+          // `liveTids` was taken before: the transaction may have finished since, and its image
+          // put back over a sector that reads as torn (bit rot in every read) would undo its
+          // commit after its old blobs were deleted (found by the clustered seed 976553744:
+          // a node whose blob was missing). Checked under the sector's guard.
+          if (stillCommitted && !(await stillCommitted(image.tid))) return false;
           if (await this.sectorIntact(segment, image.sector)) return false;
           await (await this.file(this.segmentPath(segment))).write(image.sector * SECTOR_SIZE, image.bytes);
           return true;

@@ -39,6 +39,8 @@ export class StoreRepository {
    * without it (standalone) every hidden leftover is cleared at open.
    */
   hiddenQuiet: ((name: string, mtimeMs: number) => boolean) | undefined;
+  /** Whether a transaction still has its priority log: a cow image is put back only then (spec COW-3, COW-4). */
+  stillCommitted: ((tid: string) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly env: Env,
@@ -124,7 +126,7 @@ export class StoreRepository {
       const dir = joinPath(this.dir, name);
       if (!(await this.env.fs.stat(joinPath(dir, INFO_FILE)))) return null;
       const info = await retryCorrupt(async () => decodeStoreInfo(await this.env.fs.readFile(joinPath(dir, INFO_FILE)), `store ${name}`));
-      const registry = await Registry.open(this.env, dir, name, this.hashMod, liveTids, this.sectorGuard);
+      const registry = await Registry.open(this.env, dir, name, this.hashMod, liveTids, this.sectorGuard, this.stillCommitted);
       const store = new Store(info, dir, registry, this.blobsFor.open(name, dir));
       this.open.set(name, store);
       return store;

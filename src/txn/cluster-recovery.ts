@@ -2,7 +2,7 @@ import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { type PriorityLog, parsePriorityLog, plgPath } from './logs.js';
-import { readDurablyIfPresent, redo } from './recovery.js';
+import { READ_ATTEMPTS, readDurablyIfPresent, redo } from './recovery.js';
 
 /**
  * Recovery steps only clustered mode needs: other processes' priority logs are read while
@@ -15,17 +15,29 @@ export async function priorityLogTids(env: Env, dir: string): Promise<string[]> 
   return (await env.fs.readdir(dir)).filter((n) => /^[0-9a-f-]{36}\.plg$/.test(n)).map((n) => n.slice(0, 36));
 }
 
-/** A transaction's priority log; null when it is gone (finished meanwhile) or torn (before its commit point). */
+/**
+ * A transaction's priority log; null when it is gone (finished meanwhile) or torn (before its
+ * commit point). A damaged parse is read again, as recovery does: one read spoiled in transit
+ * (bit rot, not on the media) looked torn, so a committer skipped the redo of a dead
+ * transaction's durable commit and validated against a registry without it — a lost update
+ * (found by the clustered seed 976553090: a root update overwritten, count 16 but 5 items).
+ */
 async function readPriorityLog(env: Env, dir: string, tid: string, durable: boolean): Promise<PriorityLog | null> {
-  const path = plgPath(dir, tid);
-  let bytes: Uint8Array | null;
+  for (let attempt = 1; ; attempt++) {
+    const bytes = await readPlgBytes(env, plgPath(dir, tid), durable);
+    if (!bytes) return null;
+    const log = parsePriorityLog(bytes, `${tid}.plg`);
+    if (log || attempt >= READ_ATTEMPTS) return log;
+  }
+}
+
+async function readPlgBytes(env: Env, path: string, durable: boolean): Promise<Uint8Array | null> {
   try {
-    bytes = durable ? await readDurablyIfPresent(env, path) : await env.fs.readFile(path);
+    return durable ? await readDurablyIfPresent(env, path) : await env.fs.readFile(path);
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return null;
     throw error;
   }
-  return bytes ? parsePriorityLog(bytes, `${tid}.plg`) : null;
 }
 
 /**
@@ -47,17 +59,20 @@ export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepo
 /**
  * With the committer's node locks held: a priority log whose transaction is no longer live
  * (its process died, or a Coordinator restart dropped its locks) may describe a commit that is
- * durable but unapplied, on nodes whose locks have since expired. It is redone before the
- * committer validates, or the committer would overwrite it and a later redo would apply only
- * part of it (spec CLU-5, ACID-1).
+ * durable but unapplied, on nodes whose locks have since expired. It is finished (redone, its
+ * obsolete blobs removed, its logs removed: `finish`, the same recovery a take-over runs) before
+ * the committer validates, or the committer would overwrite it and a later redo would apply only
+ * part of it (spec CLU-5, ACID-1). Finished, not only redone: a priority log left behind is
+ * redone again later, after commits that removed what it added, and its adds come back as
+ * handles nothing reaches (found by the clustered seed 976556146, STRUCT-2).
  */
-export async function redoDeadCommits(env: Env, dir: string, repo: StoreRepository, ownTid: string, isLive: (tid: string) => Promise<boolean>): Promise<number> {
+export async function redoDeadCommits(env: Env, dir: string, ownTid: string, isLive: (tid: string) => Promise<boolean>, finish: (tid: string) => Promise<void>): Promise<number> {
   let redone = 0;
   for (const tid of await priorityLogTids(env, dir)) {
     if (tid === ownTid || (await isLive(tid))) continue;
     const log = await readPriorityLog(env, dir, tid, true);
     if (!log) continue;
-    await redo(env, repo, log, dir);
+    await finish(tid);
     redone++;
   }
   return redone;

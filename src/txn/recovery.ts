@@ -73,7 +73,7 @@ async function newestMtime(env: Env, dir: string, tid: string): Promise<number> 
 }
 
 /** Reads of a log before its damage counts as real: media errors in transit are rare and independent. */
-const READ_ATTEMPTS = 8;
+export const READ_ATTEMPTS = 8;
 
 /**
  * Decodes one transaction's logs. A checksum failure is read again (a transient media error
