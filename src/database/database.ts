@@ -96,7 +96,6 @@ export class Database {
       lockOwner: (tid) => cluster?.lockOwner(tid) ?? tid,
       isDeadOwner: async (owner) => (cluster ? cluster.isDeadOwner(owner) : false),
       takeOver: (owner, key) => this.takeOver(owner, key),
-      settle: (tid) => this.settle(tid),
       transactionEnded: (tid) => this.live.delete(tid),
       isLocal: (tid) => this.live.has(tid),
       failure: () => this.failure,

@@ -59,20 +59,21 @@ export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepo
 /**
  * With the committer's node locks held: a priority log whose transaction is no longer live
  * (its process died, or a Coordinator restart dropped its locks) may describe a commit that is
- * durable but unapplied, on nodes whose locks have since expired. It is finished (redone, its
- * obsolete blobs removed, its logs removed: `finish`, the same recovery a take-over runs) before
- * the committer validates, or the committer would overwrite it and a later redo would apply only
- * part of it (spec CLU-5, ACID-1). Finished, not only redone: a priority log left behind is
- * redone again later, after commits that removed what it added, and its adds come back as
- * handles nothing reaches (found by the clustered seed 976556146, STRUCT-2).
+ * durable but unapplied, on nodes whose locks have since expired. It is redone before the
+ * committer validates, or the committer would overwrite it and a later redo would apply only
+ * part of it (spec CLU-5, ACID-1). The log is left for recovery to finish: finishing it here
+ * (redo, then logs removed, as a take-over does) raced with its owner still finishing after a
+ * Redis restart, whose step log the scan read without its `done` record, and undid a commit
+ * (seed 692453988). Left in place, a later redo can bring back nodes a later commit removed
+ * (seed 976556146, open).
  */
-export async function redoDeadCommits(env: Env, dir: string, ownTid: string, isLive: (tid: string) => Promise<boolean>, finish: (tid: string) => Promise<void>): Promise<number> {
+export async function redoDeadCommits(env: Env, dir: string, repo: StoreRepository, ownTid: string, isLive: (tid: string) => Promise<boolean>): Promise<number> {
   let redone = 0;
   for (const tid of await priorityLogTids(env, dir)) {
     if (tid === ownTid || (await isLive(tid))) continue;
     const log = await readPriorityLog(env, dir, tid, true);
     if (!log) continue;
-    await finish(tid);
+    await redo(env, repo, log, dir);
     redone++;
   }
   return redone;

@@ -155,7 +155,7 @@ export class Commit {
     const cluster = this.ctx.cluster;
     if (!cluster) return;
     if (await cluster.restarted(false)) await this.ctx.restartFastPath();
-    await redoDeadCommits(this.ctx.env, this.ctx.translogs, this.input.tid, (tid) => this.isLive(tid), (tid) => this.ctx.settle(tid));
+    await redoDeadCommits(this.ctx.env, this.ctx.translogs, this.ctx.repo, this.input.tid, (tid) => this.isLive(tid));
     for (const s of this.input.sessions) await cluster.refresh(s.store, true);
   }
 

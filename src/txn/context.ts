@@ -38,8 +38,6 @@ export interface TxContext {
    * lock on `key`, so a live transaction goes on in seconds, not after the lock's TTL (CLU-6).
    */
   takeOver(owner: string, key: string): Promise<void>;
-  /** Clustered: brings a transaction that is not live to its end — redo and finish, or fenced undo (CLU-5, CLU-6). */
-  settle(tid: string): Promise<void>;
   /** Reports a failure of background work (cleanup, checkpoint) that did not fail the caller. */
   readonly incident: import('../util/incidents.js').IncidentSink;
   transactionEnded(tid: string): void;
