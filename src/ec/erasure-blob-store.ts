@@ -234,8 +234,8 @@ export class ErasureBlobStore implements Blobs {
   /**
    * Deletes every shard of each blob; missing ones are fine. A blob counts as deleted once at
    * least P+1 of its shards are gone (fewer than D can remain, so it can never be read again)
-   * and, if some shard could not be deleted (its drive failing), a tombstone is durable on a
-   * drive where it was: the leftover shard is then garbage, which repair() deletes later
+   * and, if some shard could not be deleted (its drive failing), a tombstone is durable on at
+   * least P+1 drives (so it outlives P drive losses): the leftover shard is then garbage, which repair() deletes later
    * (spec EC-2: nothing of a deleted or failed write stays). Otherwise this rejects and the
    * caller's cleanup runs again later.
    */
@@ -257,6 +257,13 @@ export class ErasureBlobStore implements Blobs {
         const marked = await this.markDeleted(id, gone.get(id)!);
         if (marked === 0) throw new SopError('IO', `store ${this.storeName}: blob ${id}: a shard could not be deleted and no drive took its tombstone`);
         this.tombstoned.add(id);
+        // A tombstone must outlive as many drive losses as the shards do: one on a single drive
+        // that was wiped later left the shard of the drive that was away with no tombstone
+        // anywhere, an orphan (found by the standalone seed 915205259). Fewer: the deletion is
+        // not done, and the caller's log has it retried (LOG-4).
+        if (marked <= this.codec.parityShards) {
+          throw new SopError('IO', `store ${this.storeName}: blob ${id}: a shard could not be deleted and its tombstone took on ${marked} drive(s), ${this.codec.parityShards + 1} needed`);
+        }
         this.doomed.delete(id);
       });
     });

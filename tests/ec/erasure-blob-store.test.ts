@@ -315,6 +315,28 @@ describe('ec/erasure-blob-store: delete, list, remove store', () => {
     await readsBackExactly(store, blobs.slice(1), 'after the purge');
   });
 
+  it('a delete whose tombstone takes on P drives or fewer is not done: it rejects, and a retry once the drives answer finishes it (EC-2; seed 915205259)', async () => {
+    const drives = makeDrives(dirs, 3);
+    const faulty = new FaultyFileSystem(new NodeFileSystem(), plans.none());
+    const { store } = await makeStore(dirs, 2, 1, { drives, env: { ...realEnv(), fs: faulty } });
+    const blobs = sampleBlobs(35, 2);
+    await store.putAll(blobs);
+    const unlinkFails = plans.failPaths(onDrives([drives[0]!]), ['unlink']);
+    const tombstoneFails = plans.failPaths(new RegExp(`^${escape(drives[1]!)}.*\\.deleted$`), ['open']);
+    faulty.plan = (call) => unlinkFails(call) ?? tombstoneFails(call);
+    // Two shards are gone, but the only tombstone is on drive 2: wiping drive 2 later would leave
+    // drive 0's shard with no tombstone anywhere, an orphan.
+    const error = await expectSopError(store.removeAll([blobs[0]!.id], true), 'IO');
+    assert.match(error.message, /tombstone took on 1 drive/);
+    faulty.plan = plans.none();
+    await store.removeAll([blobs[0]!.id], true); // the caller's log retries it
+    assert.deepEqual(shardFiles(drives).filter((f) => f.includes(blobs[0]!.id) && !f.endsWith('.deleted')), [], 'every shard is gone');
+    assert.equal((await store.repair()).unrecoverable, 0);
+    assert.deepEqual(shardFiles(drives).filter((f) => f.includes(blobs[0]!.id)), [], 'repair clears the tombstone left by the first try');
+    assert.deepEqual(await store.list(), [blobs[1]!.id]);
+    await readsBackExactly(store, blobs.slice(1), 'the other blob');
+  });
+
   it('list() is the union over drives; removeStore() deletes the store folder on every drive', async () => {
     const { store, drives } = await makeStore(dirs, 2, 1, { name: 'orders' });
     const blobs = sampleBlobs(33, 5);
