@@ -17,6 +17,7 @@
  */
 import { corrupt, invalid } from '../errors/sop-error.js';
 import { ByteReader, ByteWriter, isWellFormedString, varuintSize } from './bytes.js';
+import { BlockKind, beginFrame, endFrame } from './frame.js';
 
 export const MAX_VALUE_DEPTH = 100;
 
@@ -44,6 +45,16 @@ export function encodeValue(v: unknown, what = 'value'): Uint8Array {
   const w = new ByteWriter(v instanceof Uint8Array ? 1 + varuintSize(v.length) + v.length : 64);
   writeValue(w, v, what);
   return w.finish();
+}
+
+/**
+ * `v` encoded and framed as a value blob (BlockKind.Value) in one buffer: bytes are copied once,
+ * straight to where the blob file gets them (a large value is written as is, not re-framed).
+ */
+export function encodeValueBlob(v: unknown, what = 'value'): Uint8Array {
+  const w = beginFrame(v instanceof Uint8Array ? 1 + varuintSize(v.length) + v.length : 64);
+  writeValue(w, v, what);
+  return endFrame(w, BlockKind.Value);
 }
 
 export function decodeValue(bytes: Uint8Array, what = 'value'): unknown {

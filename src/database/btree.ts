@@ -1,7 +1,7 @@
 import type { Item } from '../btree/node.js';
-import { BlockKind, decodeFrame } from '../codec/frame.js';
+import { BlockKind, FRAME_HEADER_SIZE, decodeFrame } from '../codec/frame.js';
 import { validateKey } from '../codec/key-order.js';
-import { decodeValue, encodeValue } from '../codec/value-codec.js';
+import { decodeValue, encodeValue, encodeValueBlob } from '../codec/value-codec.js';
 import { AssertionFailure, SopError, corrupt, invalid, toSopError } from '../errors/sop-error.js';
 import type { Store } from '../store/store.js';
 import { retryCorrupt } from '../util/retry-corrupt.js';
@@ -225,10 +225,10 @@ export class Btree<K = unknown, V = unknown> {
 
   /** Values in the node are kept encoded (a private copy); others get a fresh blob id (spec TX-6, SOP hazard E40). */
   private storeValue(value: V): { valueBytes?: Uint8Array; valueBlobId?: string } {
-    const bytes = encodeValue(value, 'value');
-    if (this.store.info.valueInNode) return { valueBytes: bytes };
+    if (this.store.info.valueInNode) return { valueBytes: encodeValue(value, 'value') };
+    const framed = encodeValueBlob(value, 'value'); // the blob as written: one copy of the bytes
     const valueBlobId = this.tx.newBlobId();
-    this.s.addPendingValue(valueBlobId, bytes);
+    this.s.addPendingValue(valueBlobId, framed);
     return { valueBlobId };
   }
 
@@ -239,7 +239,7 @@ export class Btree<K = unknown, V = unknown> {
   private async valueOf(item: Item): Promise<unknown> {
     if (!item.valueBlobId) return inlineValue(item);
     const pending = this.s.pendingValues.get(item.valueBlobId);
-    if (pending) return decodeValue(pending);
+    if (pending) return decodeValue(pending.subarray(FRAME_HEADER_SIZE)); // framed by storeValue, in memory since
     const id = item.valueBlobId;
     return retryCorrupt(async () => {
       const bytes = await this.store.blobs.get(id);

@@ -1,5 +1,4 @@
 import { journaled } from '../blobs/lazy-blobs.js';
-import { BlockKind, encodeFrame } from '../codec/frame.js';
 import { encodeNode } from '../codec/node-codec.js';
 import { SopError, assert, toSopError } from '../errors/sop-error.js';
 import { type Handle, activePhysical, flipped, newHandle } from '../registry/handle.js';
@@ -203,13 +202,14 @@ export class Commit {
 
   /** New value blobs still referenced are written; replaced and removed ones become obsolete. */
   private planValues(session: TreeSession, plan: StorePlan): void {
+    assert(session.spilling.size === 0, `store ${session.store.name}: an early write of values is unfinished at commit`);
     for (const entry of session.tracker.entries.values()) {
       const fresh = entry.current?.valueBlobId;
       const old = entry.original?.valueBlobId;
       if (fresh && fresh !== old && entry.action !== 'get' && !session.spilled.has(fresh)) {
         const bytes = session.pendingValues.get(fresh);
         assert(bytes !== undefined, `value blob ${fresh} was not staged`);
-        plan.blobs.push({ id: fresh, bytes: encodeFrame(BlockKind.Value, bytes) });
+        plan.blobs.push({ id: fresh, bytes }); // framed when staged (Btree.storeValue)
       }
       if (old && old !== fresh && (entry.action === 'update' || entry.action === 'remove')) plan.obsolete.push(old);
     }

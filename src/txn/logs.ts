@@ -60,6 +60,8 @@ export function plgPath(dir: string, tid: string): string {
 export class StepLog {
   private file: FileHandle | null = null;
   private size = 0;
+  /** The last append queued (never rejects): the next one starts after it. */
+  private appending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly env: Env,
@@ -71,7 +73,17 @@ export class StepLog {
     return this.file !== null;
   }
 
-  async append(record: StepRecord): Promise<void> {
+  /**
+   * Appends one record durably. Appends run one at a time, in call order: an early write of
+   * values (Transaction.spillValues) may log while the transaction logs something else.
+   */
+  append(record: StepRecord): Promise<void> {
+    const run = this.appending.then(() => this.appendNow(record));
+    this.appending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(record: StepRecord): Promise<void> {
     const created = this.file === null;
     if (!this.file) this.file = await this.env.fs.open(logPath(this.dir, this.tid), 'create');
     const bytes = encodeFrame(BlockKind.TxLog, TEXT.encode(JSON.stringify(record)));

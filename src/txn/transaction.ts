@@ -1,4 +1,3 @@
-import { BlockKind, encodeFrame } from '../codec/frame.js';
 import { SopError, toSopError } from '../errors/sop-error.js';
 import type { Store } from '../store/store.js';
 import { Commit } from './commit.js';
@@ -97,23 +96,42 @@ export class Transaction {
 
 
   /**
-   * Writes the session's new value blobs now, synced, after a step-log record that names them:
-   * recovery deletes them if this transaction dies, rollback deletes them, the commit refers to
-   * them (STREAM-5, TX-10). Clustered: the liveness lock comes first, so no other process's
-   * recovery takes the transaction for dead (CLU-4).
+   * Starts writing the session's new value blobs now, synced, after a step-log record that names
+   * them: recovery deletes them if this transaction dies, rollback deletes them, the commit refers
+   * to them (STREAM-5, TX-10). The write runs while the caller goes on producing values (a
+   * stream's next chunks); at most one per session is in flight, so memory stays bounded, and
+   * the commit and the rollback wait for it. Its failure is the transaction's: raised by the next
+   * early write or the commit, which then rolls back. Clustered: the liveness lock comes first,
+   * so no other process's recovery takes the transaction for dead (CLU-4).
    */
   async spillValues(session: TreeSession): Promise<void> {
     this.ensureWritable();
-    const store = session.store;
-    const blobs = [...session.pendingValues].map(([id, bytes]) => ({ id, bytes: encodeFrame(BlockKind.Value, bytes) }));
+    await this.spills.get(session);
+    this.raiseSpillFailure();
+    const blobs = session.takeForSpill();
     if (blobs.length === 0) return;
+    const run = this.writeEarly(session, blobs).catch((error: unknown) => {
+      this.spillFailure ??= error;
+    });
+    this.spills.set(session, run);
+  }
+
+  private async writeEarly(session: TreeSession, blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
     await this.ctx.cluster?.holdLiveness(this.id, this.maxTimeMs);
-    await this.log.append({ type: 'prepare', blobs: blobs.map((b) => ({ store: store.name, id: b.id })) });
-    await store.blobs.putAll(blobs);
-    for (const { id } of blobs) {
-      session.dropPendingValue(id);
-      session.spilled.add(id);
-    }
+    await this.log.append({ type: 'prepare', blobs: blobs.map((b) => ({ store: session.store.name, id: b.id })) });
+    await session.store.blobs.putAll(blobs);
+    session.spillWritten(blobs.map((b) => b.id));
+  }
+
+  /** Waits for the early writes in flight; raises the first that failed. */
+  private async settleSpills(): Promise<void> {
+    await Promise.all(this.spills.values());
+    this.spills.clear();
+    this.raiseSpillFailure();
+  }
+
+  private raiseSpillFailure(): void {
+    if (this.spillFailure !== undefined) throw toSopError(this.spillFailure, `early write of values of ${this.id}`);
   }
 
   hasSession(name: string): boolean {
@@ -132,6 +150,10 @@ export class Transaction {
 
   /** The commit in progress (settled or not): Database.close waits for it. */
   private running: Promise<unknown> = Promise.resolve();
+  /** The early write of values in flight per session (spillValues); these promises never reject. */
+  private readonly spills = new Map<TreeSession, Promise<void>>();
+  /** The first early write that failed: the transaction cannot commit. */
+  private spillFailure: unknown = undefined;
 
   commit(): Promise<void> {
     const run = this.commitOnce();
@@ -154,6 +176,7 @@ export class Transaction {
       if (signal?.aborted) throw new SopError('TIMEOUT', 'commit aborted by its AbortSignal', { cause: signal.reason });
       if (this.mode === 'read') await this.validateReads();
       if (this.mode === 'write') {
+        await this.settleSpills();
         commit = this.newCommit();
         if (commit) await commit.run();
         else await this.validateReads();
@@ -253,6 +276,7 @@ export class Transaction {
    */
   private async undo(leftovers = false): Promise<void> {
     this.stateValue = 'rolledBack';
+    await Promise.all(this.spills.values()); // never rejects: what an early write left is deleted below
     leftovers = (await this.deleteSpilled()) || leftovers;
     const created = this.createdStores.length > 0;
     for (const name of this.createdStores.splice(0)) {

@@ -24,10 +24,15 @@ export class TreeSession implements NodeAccess {
   readonly tracker = new ItemTracker();
   readonly reads = new Map<string, number>();
   readonly staged = new Map<string, Staged>();
-  /** New value blobs by blob id, written at commit (or earlier, by spill: see `spilled`). */
+  /** New value blobs by blob id, framed as written (BlockKind.Value), written at commit (or earlier, by spill: see `spilled`). */
   readonly pendingValues = new Map<string, Uint8Array>();
-  /** Bytes in `pendingValues`. */
+  /** Bytes in `pendingValues` not handed to an early write yet. */
   pendingBytes = 0;
+  /**
+   * Value blobs handed to an early write that has not finished, or failed: still in
+   * `pendingValues` (reads find them there), and deleted by a rollback whatever became of them.
+   */
+  readonly spilling = new Set<string>();
   /**
    * New value blobs already written (synced) before the commit, so a transaction writing large
    * values holds only a bounded part of them in memory (STREAM-5). A step-log 'prepare' record
@@ -68,15 +73,37 @@ export class TreeSession implements NodeAccess {
     const bytes = this.pendingValues.get(id);
     if (bytes) {
       this.pendingValues.delete(id);
-      this.pendingBytes -= bytes.length;
+      // One being written early: its write sees it gone and counts it as dropped (spillWritten).
+      if (!this.spilling.has(id)) this.pendingBytes -= bytes.length;
     } else if (this.spilled.delete(id)) {
       this.spilledDropped.add(id);
     }
   }
 
-  /** Every value blob the transaction wrote early (kept or dropped): what a rollback deletes. */
+  /** The pending value blobs no early write has taken yet, now taken by one. */
+  takeForSpill(): Array<{ id: string; bytes: Uint8Array }> {
+    const taken: Array<{ id: string; bytes: Uint8Array }> = [];
+    for (const [id, bytes] of this.pendingValues) {
+      if (this.spilling.has(id)) continue;
+      this.spilling.add(id);
+      taken.push({ id, bytes });
+    }
+    this.pendingBytes = 0;
+    return taken;
+  }
+
+  /** An early write of `ids` is durable: those still current are spilled, those replaced meanwhile dropped. */
+  spillWritten(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.spilling.delete(id);
+      if (this.pendingValues.delete(id)) this.spilled.add(id);
+      else this.spilledDropped.add(id);
+    }
+  }
+
+  /** Every value blob the transaction wrote early (kept, dropped, or in a write that did not finish): what a rollback deletes. */
   spilledIds(): string[] {
-    return [...this.spilled, ...this.spilledDropped];
+    return [...this.spilled, ...this.spilledDropped, ...this.spilling];
   }
 
   hasWrites(): boolean {
