@@ -88,20 +88,18 @@ const lines = [
   ``,
   `## Why, and what it would take`,
   ``,
-  `- **Write, one transaction.** The engine keeps every value blob a write transaction wrote in memory until its commit ` +
-    `(\`TreeSession.pendingValues\`), then frames a copy of each (\`Commit.planValues\`) and writes them all, one fsynced file per ` +
-    `chunk (\`BlobStore.putAll\`): peak RSS is about twice the value, and the time goes to allocating and copying that memory and ` +
-    `to one fsync per chunk. The layer itself holds at most one chunk (a write stream's buffer) and a few queued pieces.`,
-  `- **Write, appends.** Each transaction holds only its own bytes, so RSS follows the transaction size (64 MiB here), not ` +
-    `the value's; throughput is bound by one fsynced file per chunk, as the plain-files row shows for the same chunk size.`,
+  `- **Write, one transaction.** Each chunk is copied once, into its framed value blob (\`encodeValueBlob\`, when the B-tree ` +
+    `stages it: the caller may reuse its buffer). Past 8 MiB of new values per store the engine writes them early, one fsynced ` +
+    `file per chunk after a step-log record naming them, while the stream produces the next ones (one early write in flight per ` +
+    `store: \`Transaction.spillValues\`); the commit then refers to them. So RSS stays flat, and the time goes to that copy, the ` +
+    `CRC-32 of each chunk, allocating and collecting 1 MiB buffers, and one fsync per chunk. The layer holds at most one chunk.`,
+  `- **Write, appends.** The same path; each transaction also commits (one journal append) and rewrites the value's meta.`,
   `- **Read.** Per chunk the engine reads the blob file, copies it (\`NodeFileSystem.readFile\` wraps the Buffer in a new ` +
-    `Uint8Array, a copy), checks its CRC and copies the bytes again (\`decodeValue\` slices them): three fresh buffers of a chunk ` +
-    `each, so reads are bound by allocation and page faults, not by the disk. RSS stays flat (about one chunk).`,
-  `- **To meet the acceptance** (1 GiB in one transaction below 300 MiB, write at 0.5x raw): the engine would write value ` +
-    `blobs ahead, while the transaction runs (listed first in a step-log prepare record so recovery deletes them if the ` +
-    `transaction dies, synced at commit, deleted on rollback or when replaced in the same transaction) and keep only their ids; ` +
-    `and it would need fewer syncs per byte than one per 1 MiB file (larger chunks, or one sync of many files). Reads would gain ` +
-    `from a view instead of a copy in NodeFileSystem.readFile and in decodeValue for a blob just read.`,
+    `Uint8Array, a copy), checks its CRC and copies the bytes again (\`decodeValue\` slices them, since a blob held in memory ` +
+    `by journal mode must not be handed out): three fresh buffers of a chunk each, so reads are bound by allocation and page ` +
+    `faults, not by the disk. RSS stays flat (about one chunk).`,
+  `- **Further:** writing the header and the caller's bytes with one writev at once (no copy), reusing chunk buffers, and ` +
+    `fewer syncs per byte (many chunks per synced file: the packed segments of issue #14).`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (out) writeFileSync(out, `${lines.join('\n')}\n`);

@@ -25,6 +25,8 @@ export function localBlobs(env: Env): BlobsFactory {
  */
 export class BlobStore implements Blobs {
   readonly external = false;
+  /** Each blob is kept once: nothing to rebuild it from. */
+  readonly redundancy = null;
   constructor(
     private readonly env: Env,
     readonly dir: string,

@@ -28,10 +28,29 @@ export interface Blobs {
   removeStore(): Promise<void>;
   /** Reads every blob and checks its checksums (`sop verify`); reports, never throws on bad bytes. */
   scrub(progress?: ScrubProgress): Promise<ScrubReport>;
-  /** Erasure coding: rebuilds every missing or bad shard of every blob (`sop repair`, spec EC-3). */
-  repair?(progress?: ScrubProgress): Promise<import('../ec/repair.js').RepairReport>;
-  /** Erasure coding: rebuilds the blobs degraded reads and writes met (lazy repair, run by the onIdle sweep). */
-  repairPending?(): Promise<import('../ec/repair.js').RepairReport>;
+  /** What only blobs kept with redundancy (erasure coded) have; null for blobs kept once, which have nothing to rebuild from. */
+  readonly redundancy: Redundancy | null;
+}
+
+/** The repairs of blobs kept with redundancy (src/ec/erasure-blob-store.ts, spec EC-3). */
+export interface Redundancy {
+  /** Rebuilds every missing or bad shard of every blob (`sop repair`). */
+  repair(progress?: ScrubProgress): Promise<RepairReport>;
+  /** Rebuilds the blobs degraded reads and writes met (lazy repair, run by the onIdle sweep). */
+  repairPending(): Promise<RepairReport>;
+}
+
+export interface RepairReport {
+  /** Blobs examined. */
+  readonly blobs: number;
+  /** Shards rebuilt from the others and written durably. */
+  readonly shardsRewritten: number;
+  /** Blobs with fewer than D valid shards: reported, never guessed. */
+  readonly unrecoverable: number;
+  /** Rebuilt shards that could not be written (their drive is still down). */
+  readonly unwritable: number;
+  /** The first few unrecoverable blob ids. */
+  readonly unrecoverableSample: readonly string[];
 }
 
 /** Makes the Blobs of a store. `storeDir` is the store's folder (a hidden one while it is created, STORE-1). */

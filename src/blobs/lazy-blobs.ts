@@ -1,5 +1,5 @@
 import { assert } from '../errors/sop-error.js';
-import type { Blobs, BlobsFactory, ScrubProgress, ScrubReport } from './blobs.js';
+import type { Blobs, BlobsFactory, Redundancy, ScrubProgress, ScrubReport } from './blobs.js';
 
 /**
  * Journal mode's blobs (spec JNL-2, JNL-3), over the blobs of any store (local files or erasure
@@ -121,12 +121,8 @@ export class LazyBlobs implements Blobs {
     return this.inner.scrub(progress);
   }
 
-  get repair(): Blobs['repair'] {
-    return this.inner.repair?.bind(this.inner);
-  }
-
-  get repairPending(): Blobs['repairPending'] {
-    return this.inner.repairPending?.bind(this.inner);
+  get redundancy(): Redundancy | null {
+    return this.inner.redundancy;
   }
 }
 

@@ -453,8 +453,9 @@ export class Database {
       const total = { blobs: 0, shardsRewritten: 0, unrecoverable: 0, unwritable: 0 };
       for (const name of await this.repo.names()) {
         const store = await this.repo.get(name);
-        const r = await store?.blobs.repair?.((done, all) => progress?.(name, done, all));
-        if (!r) continue;
+        const redundancy = store?.blobs.redundancy;
+        if (!redundancy) continue; // blobs kept once: nothing to rebuild from
+        const r = await redundancy.repair((done, all) => progress?.(name, done, all));
         for (const k of ['blobs', 'shardsRewritten', 'unrecoverable', 'unwritable'] as const) total[k] += r[k];
       }
       return total;

@@ -1,10 +1,8 @@
 import { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import type { FileLock } from '../ports/file-system.js';
-import { ensureDurableDir, joinPath } from '../util/paths.js';
+import { LOCK_FILE, ensureDurableDir, joinPath } from '../util/paths.js';
 
-/** The lock file at the root of the folder and of every drive a database writes (never copied between drives). */
-export const LOCK_FILE = 'sop.lock';
 
 /**
  * A database owns its folders (spec STORE-5): a standalone database holds an exclusive lock on

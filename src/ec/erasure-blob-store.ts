@@ -1,5 +1,5 @@
 import { BlobStore, parallel } from '../blobs/blob-store.js';
-import type { Blobs, ScrubProgress, ScrubReport } from '../blobs/blobs.js';
+import type { Blobs, Redundancy, ScrubProgress, ScrubReport } from '../blobs/blobs.js';
 import { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { writeSynced } from '../util/durable-file.js';
@@ -38,6 +38,8 @@ const MAX_PENDING = 100_000;
  */
 export class ErasureBlobStore implements Blobs {
   readonly external = true;
+  /** This store's repairs (repair, repairPending below). */
+  readonly redundancy: Redundancy = this;
   /** The store folder: nothing of the blobs lives there, but the repository syncs it after create(). */
   readonly dir: string;
   /** Per-blob exclusion of writes, deletes and repairs: a repair must never resurrect a deleted blob. */

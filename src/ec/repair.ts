@@ -1,20 +1,9 @@
 import { parallel } from '../blobs/blob-store.js';
-import type { ScrubProgress } from '../blobs/blobs.js';
+import type { RepairReport, ScrubProgress } from '../blobs/blobs.js';
 import type { ErasureBlobStore } from './erasure-blob-store.js';
 import { encodeShard } from './shard-format.js';
 
-export interface RepairReport {
-  /** Blobs examined. */
-  readonly blobs: number;
-  /** Shards rebuilt from the others and written durably. */
-  readonly shardsRewritten: number;
-  /** Blobs with fewer than D valid shards: reported, never guessed. */
-  readonly unrecoverable: number;
-  /** Rebuilt shards that could not be written (their drive is still down). */
-  readonly unwritable: number;
-  /** The first few unrecoverable blob ids. */
-  readonly unrecoverableSample: readonly string[];
-}
+export type { RepairReport };
 
 /**
  * Repairs blobs one at a time under the blob's lock (a concurrent write or delete of it has

@@ -2,8 +2,7 @@ import { BlockKind, decodeJsonFrame, encodeJsonFrame } from '../codec/frame.js';
 import { corrupt } from '../errors/sop-error.js';
 import type { FileSystem } from '../ports/file-system.js';
 import { replaceDurably } from '../util/durable-file.js';
-import { joinPath } from '../util/paths.js';
-import { LOCK_FILE } from '../database/folder-lock.js';
+import { LOCK_FILE, joinPath } from '../util/paths.js';
 
 /** Drive 0 is the database `folder`, drive 1 the `replication.passive` folder; the roles are fixed, only `active` moves. */
 export type Drive = 0 | 1;

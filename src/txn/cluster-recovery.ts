@@ -1,8 +1,10 @@
 import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
-import { type PriorityLog, parsePriorityLog, plgPath } from './logs.js';
-import { READ_ATTEMPTS, readDurablyIfPresent, redo } from './recovery.js';
+import { readDurablyIfPresent } from '../util/durable-file.js';
+import { plgPath } from '../util/paths.js';
+import { type PriorityLog, parsePriorityLog } from './logs.js';
+import { READ_ATTEMPTS, redo } from './recovery.js';
 
 /**
  * Recovery steps only clustered mode needs: other processes' priority logs are read while

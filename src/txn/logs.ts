@@ -3,7 +3,8 @@ import { SopError, corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import type { Handle } from '../registry/handle.js';
-import { joinPath } from '../util/paths.js';
+import { unlinkIfPresent } from '../util/durable-file.js';
+import { logPath, plgPath } from '../util/paths.js';
 
 /**
  * The two per-transaction logs in `translogs/` (spec LOG-1..LOG-4):
@@ -48,14 +49,6 @@ export const FENCE_KEEP_MS = 2 * 60 * 60_000;
 const TEXT = new TextEncoder();
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-export function logPath(dir: string, tid: string): string {
-  return joinPath(dir, `${tid}.log`);
-}
-
-export function plgPath(dir: string, tid: string): string {
-  return joinPath(dir, `${tid}.plg`);
-}
-
 /** Appends framed step records, each made durable before `append` returns. */
 export class StepLog {
   private file: FileHandle | null = null;
@@ -79,7 +72,7 @@ export class StepLog {
    */
   append(record: StepRecord): Promise<void> {
     const run = this.appending.then(() => this.appendNow(record));
-    this.appending = run.catch(() => undefined);
+    this.appending = run.catch(() => undefined); // the caller of that append gets its error; the queue only orders
     return run;
   }
 
@@ -208,13 +201,5 @@ function parseJson(payload: Uint8Array, where: string): unknown {
     return JSON.parse(UTF8.decode(payload));
   } catch {
     throw corrupt(`${where}: not valid JSON`);
-  }
-}
-
-export async function unlinkIfPresent(env: Env, path: string): Promise<void> {
-  try {
-    await env.fs.unlink(path);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOENT') throw error;
   }
 }

@@ -79,7 +79,7 @@ export class Maintenance {
       await this.repo.clearHidden();
       // Lazy EC repair: blobs that degraded reads or writes met get full redundancy back (EC-3).
       // Failures are reported and left for the next sweep, which tries again.
-      for (const store of this.repo.opened()) await store.blobs.repairPending?.().catch((e: unknown) => this.incident(`repair of ${store.name}`, e));
+      for (const store of this.repo.opened()) await store.blobs.redundancy?.repairPending().catch((e: unknown) => this.incident(`repair of ${store.name}`, e));
       // Journal mode: a checkpoint finishes the deletions commits could not make (JNL-3).
       await this.checkpoint?.().catch((e: unknown) => this.incident('checkpoint', e));
       return report;

@@ -2,8 +2,9 @@ import { corrupt } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
-import { joinPath } from '../util/paths.js';
-import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, logPath, parsePriorityLog, parseStepLog, plgPath, priorityLogExists, unlinkIfPresent, writeFence } from './logs.js';
+import { readDurablyIfPresent, unlinkIfPresent } from '../util/durable-file.js';
+import { joinPath, logPath, plgPath } from '../util/paths.js';
+import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, parsePriorityLog, parseStepLog, priorityLogExists, writeFence } from './logs.js';
 
 /** What the logs in `translogs/` say about one transaction. */
 export interface LogState {
@@ -171,23 +172,6 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
   }
   if (touched) await env.fs.syncDir(dir);
   return report;
-}
-
-export async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array | null> {
-  let file;
-  try {
-    file = await env.fs.open(path, 'readWrite');
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    const bytes = await file.read(0, await file.size());
-    await file.datasync();
-    return bytes;
-  } finally {
-    await file.close();
-  }
 }
 
 /**

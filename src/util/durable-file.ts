@@ -1,3 +1,4 @@
+import type { Env } from '../ports/env.js';
 import type { FileSystem } from '../ports/file-system.js';
 import { joinPath } from './paths.js';
 
@@ -22,4 +23,31 @@ export async function replaceDurably(fs: FileSystem, dir: string, name: string, 
   await writeSynced(fs, temp, bytes);
   await fs.rename(temp, joinPath(dir, name));
   await fs.syncDir(dir);
+}
+
+/** Deletes a file; one that is not there is fine. */
+export async function unlinkIfPresent(env: Env, path: string): Promise<void> {
+  try {
+    await env.fs.unlink(path);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+  }
+}
+
+/** A file's bytes, synced first (what a crashed process left may be in the page cache only); null when it is absent. */
+export async function readDurablyIfPresent(env: Env, path: string): Promise<Uint8Array | null> {
+  let file;
+  try {
+    file = await env.fs.open(path, 'readWrite');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const bytes = await file.read(0, await file.size());
+    await file.datasync();
+    return bytes;
+  } finally {
+    await file.close();
+  }
 }

@@ -70,3 +70,16 @@ export async function ensureDurableDir(fs: DirFs, path: string): Promise<void> {
     await fs.syncDir(parent);
   }
 }
+
+/** A transaction's step log in `translogs/` (src/txn/logs.ts; journal replay deletes those of the commits it replays). */
+export function logPath(dir: string, tid: string): string {
+  return joinPath(dir, `${tid}.log`);
+}
+
+/** A transaction's priority log in `translogs/` (src/txn/logs.ts). */
+export function plgPath(dir: string, tid: string): string {
+  return joinPath(dir, `${tid}.plg`);
+}
+
+/** The lock file at the root of the folder and of every drive a database writes (never copied between drives). */
+export const LOCK_FILE = 'sop.lock';

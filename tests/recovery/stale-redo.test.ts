@@ -10,9 +10,10 @@ import { realEnv } from '../../src/adapters/real-env.js';
 import { newHandle } from '../../src/registry/handle.js';
 import type { StoreInfo } from '../../src/store/store-info.js';
 import { StoreRepository } from '../../src/store/store-repository.js';
-import { type PriorityLog, plgPath, unlinkIfPresent, writePriorityLog } from '../../src/txn/logs.js';
+import { type PriorityLog, writePriorityLog } from '../../src/txn/logs.js';
+import { unlinkIfPresent } from '../../src/util/durable-file.js';
 import { redo } from '../../src/txn/recovery.js';
-import { ensureDurableDir, joinPath } from '../../src/util/paths.js';
+import { ensureDurableDir, joinPath, plgPath } from '../../src/util/paths.js';
 import { TempDirs } from '../ec/helpers.js';
 
 const dirs = new TempDirs();
