@@ -225,6 +225,15 @@ export class StoreRepository {
     });
   }
 
+  /**
+   * Makes the list of store folders durable. A store found gone may be gone in the page cache
+   * only: a removal whose folder sync failed (its caller got the error) comes back with a power
+   * loss. A log whose undo needs the store gone may go only after this (seed 1263664243).
+   */
+  async syncNames(): Promise<void> {
+    await this.env.fs.syncDir(this.dir);
+  }
+
   opened(): Store[] {
     return [...this.open.values()];
   }

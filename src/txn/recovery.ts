@@ -236,6 +236,7 @@ async function undo(repo: StoreRepository, records: readonly StepRecord[]): Prom
     if (record.type !== 'createStore') continue;
     const store = await repo.get(record.name);
     if (store && isUnused(store)) await repo.remove(record.name);
+    else if (!store) await repo.syncNames(); // gone, but maybe not durably: see syncNames
   }
 }
 

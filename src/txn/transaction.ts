@@ -283,6 +283,7 @@ export class Transaction {
       try {
         const store = await this.ctx.repo.get(name);
         if (store && isUnused(store)) await this.ctx.repo.remove(name);
+        else if (!store) await this.ctx.repo.syncNames(); // gone, but maybe not durably: see syncNames
       } catch (error) {
         leftovers = true; // the step log stays: a sweep removes the store (STORE-3)
         this.ctx.incident(`rollback of ${this.id}`, error);

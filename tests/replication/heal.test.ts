@@ -6,7 +6,9 @@
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BlockKind, encodeFrame } from '../../src/codec/frame.js';
 import { SopError } from '../../src/errors/sop-error.js';
+import { isValidFrame } from '../../src/replication/heal.js';
 import { STORE, TempDirs, assertHolds, drivePair, openReplicated, writeItems } from './helpers.js';
 
 const dirs = new TempDirs();
@@ -70,5 +72,27 @@ describe('replication: damage healed from the replica (REPL-5)', () => {
       (e: unknown) => e instanceof SopError && e.code === 'CORRUPT',
     );
     await db.close();
+  });
+});
+
+describe('replication: what counts as a damaged file (REPL-5; seed 1263663812)', () => {
+  const record = (text: string): Uint8Array => encodeFrame(BlockKind.TxLog, new TextEncoder().encode(text));
+  const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+  it('a step log of several records is valid, so a passive copy that missed the last one is never copied over it', () => {
+    const prepare = record('{"type":"prepare"}');
+    const done = record('{"type":"done","obsolete":["b8b6ba02"]}');
+    assert.ok(isValidFrame(prepare));
+    assert.ok(isValidFrame(concat(prepare, done)), 'two whole records: the active copy is the truth');
+  });
+
+  it('a torn, flipped or zero-padded file of records is damage', () => {
+    const two = concat(record('{"type":"prepare"}'), record('{"type":"done"}'));
+    assert.equal(isValidFrame(two.subarray(0, two.length - 3)), false, 'last record torn');
+    const flipped = two.slice();
+    flipped[flipped.length - 2]! ^= 0x5a;
+    assert.equal(isValidFrame(flipped), false, 'a flipped byte in the last record');
+    assert.equal(isValidFrame(concat(two, new Uint8Array(16))), false, 'zeros after the records');
+    assert.equal(isValidFrame(new Uint8Array(0)), false, 'empty');
   });
 });
