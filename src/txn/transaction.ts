@@ -134,6 +134,23 @@ export class Transaction {
     if (this.spillFailure !== undefined) throw toSopError(this.spillFailure, `early write of values of ${this.id}`);
   }
 
+  /**
+   * Clustered: whether a node this session read belongs to a commit that is not fully applied
+   * yet (its priority log is still there). Outside clustered mode every commit is applied, or
+   * redone at open, before anyone reads it.
+   */
+  async readsUnsettledCommit(session: TreeSession): Promise<boolean> {
+    if (!this.ctx.cluster) return false;
+    let pending: ReadonlyMap<string, string>;
+    try {
+      pending = await pendingNodeIds(this.ctx.env, this.ctx.translogs);
+    } catch {
+      return false; // the logs cannot be read now: the caller reports its own error, as it would have
+    }
+    for (const id of session.reads.keys()) if (pending.has(id)) return true;
+    return false;
+  }
+
   hasSession(name: string): boolean {
     return this.sessions.has(name);
   }
