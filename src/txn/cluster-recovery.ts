@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { readDurablyIfPresent } from '../util/durable-file.js';
 import { plgPath } from '../util/paths.js';
-import { type PriorityLog, parsePriorityLog } from './logs.js';
+import { type PriorityLog, markRedone, parsePriorityLog } from './logs.js';
 import { READ_ATTEMPTS, redo } from './recovery.js';
 
 /**
@@ -66,16 +66,17 @@ export async function redoUnappliedCounts(env: Env, dir: string, repo: StoreRepo
  * part of it (spec CLU-5, ACID-1). The log is left for recovery to finish: finishing it here
  * (redo, then logs removed, as a take-over does) raced with its owner still finishing after a
  * Redis restart, whose step log the scan read without its `done` record, and undid a commit
- * (seed 692453988). Left in place, a later redo can bring back nodes a later commit removed
- * (seed 976556146, open).
+ * (seed 692453988). It is marked redone instead (durably, before this commit goes on): left
+ * unmarked, a later redo brought back nodes a later commit removed (seed 976556146, STRUCT-2).
  */
 export async function redoDeadCommits(env: Env, dir: string, repo: StoreRepository, ownTid: string, isLive: (tid: string) => Promise<boolean>): Promise<number> {
   let redone = 0;
   for (const tid of await priorityLogTids(env, dir)) {
     if (tid === ownTid || (await isLive(tid))) continue;
     const log = await readPriorityLog(env, dir, tid, true);
-    if (!log) continue;
-    await redo(env, repo, log, dir);
+    if (!log || log.fenced !== undefined) continue;
+    if (!(await redo(env, repo, log, dir))) continue;
+    await markRedone(env, dir, tid);
     redone++;
   }
   return redone;

@@ -6,9 +6,7 @@ import type { HandleChange } from '../registry/registry.js';
 import type { StoreInfo } from '../store/store-info.js';
 import type { TxContext } from './context.js';
 import { LockSet } from './locks.js';
-import { unlinkIfPresent } from '../util/durable-file.js';
-import { plgPath } from '../util/paths.js';
-import { type BlobRef, type PriorityLog, type StepLog, priorityLogExists, writePriorityLog } from './logs.js';
+import { type BlobRef, type PriorityLog, type StepLog, priorityLogExists, removePriorityLog, writePriorityLog } from './logs.js';
 import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
 import type { Journal } from '../journal/journal.js';
@@ -363,7 +361,7 @@ export class Commit {
         throw new SopError('CONFLICT', `transaction ${log.tid} was recovered by another process while this one was unresponsive; retry`, { cause: error });
       }
       try {
-        if (creating) await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, log.tid));
+        if (creating) await removePriorityLog(this.ctx.env, this.ctx.translogs, log.tid);
         await this.ctx.env.fs.syncDir(this.ctx.translogs);
       } catch (cleanupError) {
         this.committed = true; // outcome unknown: keep every blob, let recovery decide
@@ -449,7 +447,7 @@ export class Commit {
     }
     await this.ctx.env.point?.('commit.afterDone');
     // A priority log left behind is redone by recovery, which finds every change applied (REC-2).
-    await unlinkIfPresent(this.ctx.env, plgPath(this.ctx.translogs, this.input.tid)).catch((e: unknown) => this.ctx.incident(`cleanup of ${this.input.tid}`, e));
+    await removePriorityLog(this.ctx.env, this.ctx.translogs, this.input.tid).catch((e: unknown) => this.ctx.incident(`cleanup of ${this.input.tid}`, e));
     await this.locks.releaseAll();
     try {
       for (const plan of this.plans) {

@@ -4,7 +4,7 @@ import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import type { Handle } from '../registry/handle.js';
 import { unlinkIfPresent } from '../util/durable-file.js';
-import { logPath, plgPath } from '../util/paths.js';
+import { logPath, plgPath, redonePath } from '../util/paths.js';
 
 /**
  * The two per-transaction logs in `translogs/` (spec LOG-1..LOG-4):
@@ -145,6 +145,38 @@ function validFrameAfter(bytes: Uint8Array, from: number, where: string): boolea
 /** Whether a transaction's priority log is still there: a redo or an apply acts on it only then (REC-2). */
 export async function priorityLogExists(env: Env, dir: string, tid: string): Promise<boolean> {
   return (await env.fs.stat(plgPath(dir, tid))) !== null;
+}
+
+/**
+ * Whether a redo of this priority log may still act: the log is there (REC-2) and no committer
+ * has redone it already (its `.redone` mark, CLU-5). A log redone once is applied durably; a
+ * later commit may since have removed nodes it added, which a second redo would bring back.
+ */
+export async function redoStillDue(env: Env, dir: string, tid: string): Promise<boolean> {
+  return (await priorityLogExists(env, dir, tid)) && (await env.fs.stat(redonePath(dir, tid))) === null;
+}
+
+/**
+ * Leaves the durable mark that this priority log was redone (CLU-5): made durable before the
+ * committer goes on, or a power loss could take the mark and keep the removals it let happen.
+ */
+export async function markRedone(env: Env, dir: string, tid: string): Promise<void> {
+  try {
+    await (await env.fs.open(redonePath(dir, tid), 'createNew')).close();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  }
+  await env.fs.syncDir(dir);
+}
+
+/**
+ * Removes a transaction's priority log, then its redone mark: the log goes first, so a mark
+ * never vanishes while its log stays (that log would be redone again). A crash in between
+ * leaves a mark alone, which scanLogs removes.
+ */
+export async function removePriorityLog(env: Env, dir: string, tid: string): Promise<void> {
+  await unlinkIfPresent(env, plgPath(dir, tid));
+  await unlinkIfPresent(env, redonePath(dir, tid));
 }
 
 export async function writePriorityLog(env: Env, dir: string, log: PriorityLog): Promise<void> {

@@ -3,8 +3,8 @@ import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { readDurablyIfPresent, unlinkIfPresent } from '../util/durable-file.js';
-import { joinPath, logPath, plgPath } from '../util/paths.js';
-import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, parsePriorityLog, parseStepLog, priorityLogExists, writeFence } from './logs.js';
+import { joinPath, logPath, plgPath, redonePath } from '../util/paths.js';
+import { type BlobRef, FENCE_KEEP_MS, type PriorityLog, type StepRecord, parsePriorityLog, parseStepLog, redoStillDue, removePriorityLog, writeFence } from './logs.js';
 
 /** What the logs in `translogs/` say about one transaction. */
 export interface LogState {
@@ -39,16 +39,17 @@ export interface ScanOptions {
 export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => boolean | Promise<boolean>, options: ScanOptions = {}): Promise<LogState[]> {
   const names = new Map<string, string[]>();
   for (const name of await env.fs.readdir(dir)) {
-    const match = /^([0-9a-f-]{36})\.(log|plg)$/.exec(name);
+    const match = /^([0-9a-f-]{36})\.(log|plg|redone)$/.exec(name);
     if (match) names.set(match[1]!, [...(names.get(match[1]!) ?? []), name]);
   }
+  await dropLoneRedoneMarks(env, dir, names);
   // A transaction that is not live when we look is over for good: its files are final, so they
   // are read only after that check (reading first could act on a commit still in flight).
   const byTid = new Map<string, { log?: Uint8Array; plg?: Uint8Array }>();
   for (const [tid, files] of names) {
     if (await isLive(tid)) continue;
     const entry: { log?: Uint8Array; plg?: Uint8Array } = {};
-    for (const name of files) {
+    for (const name of files.filter((n) => !n.endsWith('.redone'))) {
       const bytes = await readDurablyIfPresent(env, joinPath(dir, name));
       if (bytes) entry[name.endsWith('.plg') ? 'plg' : 'log'] = bytes;
     }
@@ -62,6 +63,19 @@ export async function scanLogs(env: Env, dir: string, isLive: (tid: string) => b
     states.push(state);
   }
   return states;
+}
+
+/**
+ * A redone mark without its priority log is left by a crash between their removals, or by a
+ * committer that marked a log its owner removed meanwhile: it guards nothing and goes. The
+ * names map keeps the transactions that still have a log.
+ */
+async function dropLoneRedoneMarks(env: Env, dir: string, names: Map<string, string[]>): Promise<void> {
+  for (const [tid, files] of names) {
+    if (files.some((n) => n.endsWith('.plg'))) continue;
+    if (files.some((n) => n.endsWith('.redone'))) await unlinkIfPresent(env, redonePath(dir, tid));
+    if (files.every((n) => n.endsWith('.redone'))) names.delete(tid);
+  }
 }
 
 async function newestMtime(env: Env, dir: string, tid: string): Promise<number> {
@@ -132,7 +146,7 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
     const earlier = state.plg?.fenced;
     if (earlier !== undefined && state.records.length === 0) {
       // A fence alone: its transaction was undone; it goes once no process can still be waiting to commit.
-      if (env.clock.now() - earlier > FENCE_KEEP_MS) await unlinkIfPresent(env, plgPath(dir, state.tid));
+      if (env.clock.now() - earlier > FENCE_KEEP_MS) await removePriorityLog(env, dir, state.tid);
       continue;
     }
     const fencing = options.fence === true && state.plg === undefined && !state.done;
@@ -168,7 +182,7 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
     // The step log goes first: a priority log left alone is redone again (harmless), while a
     // step log left without its priority log would read as "never committed" and be undone.
     await unlinkIfPresent(env, logPath(dir, state.tid));
-    if (!fenced) await unlinkIfPresent(env, plgPath(dir, state.tid));
+    if (!fenced) await removePriorityLog(env, dir, state.tid);
   }
   if (touched) await env.fs.syncDir(dir);
   return report;
@@ -177,9 +191,10 @@ export async function recover(env: Env, dir: string, repo: StoreRepository, stat
 /**
  * Redo one committed transaction. Changes already on disk are skipped but still synced, and
  * the store info is rewritten even when it already shows this commit: what a crashed process
- * left may be in the page cache only (spec REC-2, REC-3).
+ * left may be in the page cache only (spec REC-2, REC-3). False when it stopped because the log
+ * was no longer due (finished, or redone by a committer): nothing more of it was applied.
  */
-export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, dir: string, countsLocked = false): Promise<void> {
+export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, dir: string, countsLocked = false): Promise<boolean> {
   const counted = log.stores.filter((c) => c.count >= 0).map((c) => c.name);
   // Clustered: counts move only under their store locks, compared with the info on disk (CLU-3).
   if (repo.storeLock && !countsLocked && counted.length > 0) return repo.storeLock(counted, () => redo(env, repo, log, dir, true));
@@ -189,13 +204,15 @@ export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, di
   // clustered seed 1981525731, STRUCT-2). Versions make stale updates and deletes no-ops, not a
   // stale add; so, with the registry sectors held (no commit can write them meanwhile), the
   // redo goes on only while the priority log is still there. Finishers remove it last (REC-2).
+  // A committer that redid it leaves a mark (cluster-recovery.ts): after that, a later commit may
+  // have removed what it added, so a second redo would resurrect it (seed 976556146, CLU-5).
   let due = true;
-  const stillDue = async (): Promise<boolean> => (due = await priorityLogExists(env, dir, log.tid));
+  const stillDue = async (): Promise<boolean> => (due = await redoStillDue(env, dir, log.tid));
   for (const commit of log.stores) {
     const store = await repo.get(commit.name);
     if (!store) continue; // removed since: nothing left to redo
     await store.registry.write(log.tid, commit.changes, 'redo', stillDue);
-    if (!due) return;
+    if (!due) return false;
     await store.registry.sync();
     store.registry.republish(commit.changes.map((c) => c.id));
     if (repo.storeLock && commit.count >= 0) store.info = await repo.readInfo(store);
@@ -205,6 +222,7 @@ export async function redo(env: Env, repo: StoreRepository, log: PriorityLog, di
       store.info = info;
     }
   }
+  return true;
 }
 
 /**

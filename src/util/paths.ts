@@ -81,5 +81,14 @@ export function plgPath(dir: string, tid: string): string {
   return joinPath(dir, `${tid}.plg`);
 }
 
+/**
+ * Clustered: the mark a committer leaves once it has redone a dead transaction's priority log
+ * durably (src/txn/cluster-recovery.ts). A priority log with this mark is never redone again:
+ * a later commit may have removed what it added (spec CLU-5, STRUCT-2; seed 976556146).
+ */
+export function redonePath(dir: string, tid: string): string {
+  return joinPath(dir, `${tid}.redone`);
+}
+
 /** The lock file at the root of the folder and of every drive a database writes (never copied between drives). */
 export const LOCK_FILE = 'sop.lock';
