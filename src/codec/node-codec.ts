@@ -149,7 +149,13 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   if (w.length > literalFrom) ops.push(-1, w.length - literalFrom);
   const block = endFrame(w, BlockKind.Node);
   leafEncodings.set(items, { block, offsets });
-  if (prev) leafPatches.set(block, { base: prev.block, ops });
+  if (prev) {
+    leafPatches.set(block, { base: prev.block, ops });
+    // prev.block's own patch was logged by its commit, which came before (only a committed,
+    // frozen array serves as `known`). Kept, it chained every version of the leaf ever encoded
+    // (each patch holds its base): 2.4 GB of old blocks after 200,000 inserts.
+    leafPatches.delete(prev.block);
+  }
   // From now on the array's own encoding serves; the link would keep every older version alive.
   copiedFrom.delete(items);
   return block;
