@@ -160,6 +160,11 @@ function sopIo(L: string[], results: PhaseResult[], SOP: string, head: Head, bri
   }
 }
 
+/** A phase's process RSS (it includes the harness's generated data, the same for every engine). */
+function rss(r: PhaseResult | undefined): string {
+  return typeof r?.rss_mb === 'number' ? `${int(r.rss_mb)} MB` : '–';
+}
+
 function renderRest(L: string[], results: PhaseResult[], meta: RunMeta, engines: string[], head: Head, brief: boolean): void {
   const options = { brief };
   for (const sop of SOPS) {
@@ -167,8 +172,8 @@ function renderRest(L: string[], results: PhaseResult[], meta: RunMeta, engines:
     if (sweep.length === 0) continue;
     L.push(options.brief ? `${sop} insert rate by size:\n` : `## ${sop} insert rate by size (\`--sweep\`)\n`);
     const base = sweep[0]!;
-    head(['n', 'items inserted', 'insert ops/s', 'txn p50 ms', 'txn p99 ms', 'syncs/commit', 'vs smallest'], ['---:', '---:', '---:', '---:', '---:', '---:', '---:']);
-    for (const r of sweep) L.push(`| ${int(r.n)} | ${int(r.ops)}${r.partial ? ' (budget reached)' : ''} | ${int(r.ops_per_s)} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${r.fsyncs_per_commit ?? '–'} | ${ratio(r.ops_per_s / base.ops_per_s)} |`);
+    head(['n', 'items inserted', 'insert ops/s', 'txn p50 ms', 'txn p99 ms', 'syncs/commit', 'RSS MB', 'vs smallest'], ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+    for (const r of sweep) L.push(`| ${int(r.n)} | ${int(r.ops)}${r.partial ? ' (budget reached)' : ''} | ${int(r.ops_per_s)} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${r.fsyncs_per_commit ?? '–'} | ${rss(r)} | ${ratio(r.ops_per_s / base.ops_per_s)} |`);
     L.push('');
   }
 
@@ -191,10 +196,10 @@ function renderRest(L: string[], results: PhaseResult[], meta: RunMeta, engines:
   if (!options.brief) {
     const sized = engines.map((e) => [e, find(results, e, 'insert')?.dir_bytes] as const).filter(([, b]) => typeof b === 'number');
     if (sized.length > 0) {
-      L.push('## Space allocated after the insert\n');
-      head(['engine', 'allocated', 'raw payload'], ['---', '---:', '---:']);
+      L.push('## Space allocated and memory after the insert\n');
+      head(['engine', 'allocated', 'raw payload', 'process RSS'], ['---', '---:', '---:', '---:']);
       const payload = meta.n * (16 + meta.valueSize);
-      for (const [e, b] of sized) L.push(`| ${e} | ${(b! / 1e6).toFixed(1)} MB | ${(payload / 1e6).toFixed(1)} MB |`);
+      for (const [e, b] of sized) L.push(`| ${e} | ${(b! / 1e6).toFixed(1)} MB | ${(payload / 1e6).toFixed(1)} MB | ${rss(find(results, e, 'insert'))} |`);
       L.push('');
     }
     L.push('## Engines and settings\n');

@@ -64,6 +64,8 @@ export interface PhaseResult {
   p99_ms?: number;
   max_ms?: number;
   dir_bytes?: number;
+  /** RSS of the engine's process at the end of the phase, MB. */
+  rss_mb?: number;
   fsyncs?: number;
   fsyncs_per_commit?: number;
   [extra: string]: unknown;
@@ -255,6 +257,9 @@ export async function runWorkload(adapter: Adapter, dir: string, o: WorkloadOpti
     }
     for (const k of Object.keys(c1)) if (k !== 'fsyncs') r[`${k}`] = c1[k]! - (c0[k] ?? 0);
     Object.assign(r, extra(r));
+    // The engine's process (each engine runs in a child of its own) at the end of the phase: a
+    // store that keeps what it no longer needs shows here (journal mode once held every leaf version).
+    r.rss_mb = round(process.memoryUsage.rss() / 1e6, 1);
     results.push(r);
     hooks.result?.(r);
     hooks.progress(`${adapter.name} ${phase}: ${fmtRate(r.ops_per_s)} ops/s${r.p50_ms !== undefined ? ` (txn p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms)` : ''}${r.fsyncs_per_commit !== undefined ? `, ${r.fsyncs_per_commit} syncs/commit` : ''}`);
