@@ -8,9 +8,31 @@ import type { Blobs, BlobsFactory, Redundancy, ScrubProgress, ScrubReport } from
  * never touches the disk, and an erasure-coded one is coded once, at the checkpoint. Obsolete
  * files wait for the checkpoint mark to list them before they are deleted.
  */
+/**
+ * A committed blob held until the checkpoint: its bytes, or (a leaf logged as item changes, spec
+ * JNL-1) how to encode them, which runs when something needs the bytes (a read that missed the
+ * node cache, the checkpoint). `items` is the committed leaf's items array when the blob is a
+ * leaf: a later version copied from that very array is logged as a patch of this blob.
+ */
+export interface LazyBlob {
+  readonly id: string;
+  readonly bytes?: Uint8Array;
+  readonly encode?: () => Uint8Array;
+  readonly items?: readonly unknown[];
+  /** Bytes it holds or will: exact with `bytes`, an estimate with `encode`. */
+  readonly size: number;
+}
+
+interface Pending {
+  bytes: Uint8Array | null;
+  readonly encode: (() => Uint8Array) | null;
+  readonly items: readonly unknown[] | null;
+  readonly size: number;
+}
+
 export class LazyBlobs implements Blobs {
   /** Committed blobs not written yet, and files whose deletion waits for the checkpoint. */
-  private readonly pending = new Map<string, Uint8Array>();
+  private readonly pending = new Map<string, Pending>();
   private readonly doomed = new Set<string>();
   /** Pending blobs whose files may exist (a flush began writing them, or replay). */
   private readonly maybeOnDisk = new Set<string>();
@@ -36,12 +58,23 @@ export class LazyBlobs implements Blobs {
   }
 
   /** The blobs of a commit whose record is durable (JNL-2). `mayBeOnDisk`: replay, where a failed checkpoint may have written them. */
-  putLazily(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, mayBeOnDisk = false): void {
-    for (const { id, bytes } of blobs) {
-      this.held += bytes.length - (this.pending.get(id)?.length ?? 0);
-      this.pending.set(id, bytes);
-      if (mayBeOnDisk) this.maybeOnDisk.add(id);
+  putLazily(blobs: readonly LazyBlob[], mayBeOnDisk = false): void {
+    for (const blob of blobs) {
+      assert(blob.bytes !== undefined || blob.encode !== undefined, `blob ${blob.id}: neither bytes nor an encoder`);
+      this.held += blob.size - (this.pending.get(blob.id)?.size ?? 0);
+      this.pending.set(blob.id, { bytes: blob.bytes ?? null, encode: blob.encode ?? null, items: blob.items ?? null, size: blob.size });
+      if (mayBeOnDisk) this.maybeOnDisk.add(blob.id);
     }
+  }
+
+  /** The bytes of a pending blob, encoded now if they were not yet (kept: a blob is encoded once). */
+  private bytesOf(entry: Pending): Uint8Array {
+    return (entry.bytes ??= entry.encode!());
+  }
+
+  /** Bytes a pending blob holds or will (0 when it is not pending). */
+  sizeOf(id: string): number {
+    return this.pending.get(id)?.size ?? 0;
   }
 
   /** Bytes of the blobs held in memory until the next checkpoint. */
@@ -54,7 +87,7 @@ export class LazyBlobs implements Blobs {
     for (const id of ids) {
       // A pending blob whose file a failed flush may have written is a file to delete too
       // (simulator seed 5064 --journal: the folder sync failed, and the file stayed as an orphan).
-      this.held -= this.pending.get(id)?.length ?? 0;
+      this.held -= this.pending.get(id)?.size ?? 0;
       const wasPending = this.pending.delete(id);
       if (!wasPending || this.maybeOnDisk.delete(id)) this.doomed.add(id);
     }
@@ -67,7 +100,17 @@ export class LazyBlobs implements Blobs {
    * simulator seed 5063 --journal).
    */
   base(id: string): Uint8Array | undefined {
-    return this.pending.get(id);
+    const entry = this.pending.get(id);
+    return entry && this.bytesOf(entry);
+  }
+
+  /**
+   * The committed leaf items of a blob of this journal cycle, so a later version of the leaf,
+   * copied from these very items, can be logged as item changes of it (replay rebuilds this blob
+   * first, from the same journal: JNL-1). undefined for other blobs.
+   */
+  leafItems(id: string): readonly unknown[] | undefined {
+    return this.pending.get(id)?.items ?? undefined;
   }
 
   /**
@@ -77,10 +120,10 @@ export class LazyBlobs implements Blobs {
   async flush(): Promise<void> {
     const written = [...this.pending];
     for (const [id] of written) this.maybeOnDisk.add(id);
-    await this.inner.putAll(written.map(([id, bytes]) => ({ id, bytes })));
-    for (const [id, bytes] of written) {
-      if (this.pending.get(id) !== bytes) continue;
-      this.held -= bytes.length;
+    await this.inner.putAll(written.map(([id, entry]) => ({ id, bytes: this.bytesOf(entry) })));
+    for (const [id, entry] of written) {
+      if (this.pending.get(id) !== entry) continue;
+      this.held -= entry.size;
       this.pending.delete(id);
       this.maybeOnDisk.delete(id);
     }
@@ -99,7 +142,7 @@ export class LazyBlobs implements Blobs {
 
   get(id: string): Promise<Uint8Array | null> {
     const pending = this.pending.get(id);
-    return pending ? Promise.resolve(pending) : this.inner.get(id);
+    return pending ? Promise.resolve(this.bytesOf(pending)) : this.inner.get(id);
   }
 
   removeAll(ids: readonly string[], durable?: boolean): Promise<void> {

@@ -1,4 +1,4 @@
-import { decodeNode, noteItemsCopy } from '../codec/node-codec.js';
+import { decodeNode, noteItemsCopy, settleItemsCopy } from '../codec/node-codec.js';
 import type { BNode } from '../btree/node.js';
 import type { Coordinator } from '../ports/coordinator.js';
 import { type Handle, activePhysical } from '../registry/handle.js';
@@ -50,6 +50,7 @@ export class NodeCache {
   /** Seeds L1 with a node just committed (it is frozen: transactions copy before changing). */
   remember(physical: string, node: BNode): void {
     this.l1.set(physical, freezeNode(node));
+    if (node.kind === 'leaf') settleItemsCopy(node.items);
   }
 
   forget(physical: string): void {

@@ -161,6 +161,103 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   return block;
 }
 
+/**
+ * A leaf as item-level changes of the committed leaf it was copied from (journal mode, spec
+ * JNL-1): `ops` are pairs [index in `base`, count] that copy items, or [-1, count] for items new
+ * here, whose encodings are `bytes`, in order. Only the new items are encoded: the whole block is
+ * encoded once, when the checkpoint writes it, however many commits changed the leaf before.
+ */
+export interface LeafItemPatch {
+  readonly base: readonly Item[];
+  readonly ops: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+/** How far past the last match leafItemPatch looks for an item of the base. */
+const ITEM_SEARCH_WINDOW = 16;
+
+/** The leaf's changes since the committed items it was copied from; undefined when it was not copied from any. */
+export function leafItemPatch(node: LeafNode): LeafItemPatch | undefined {
+  const items = node.items;
+  const base = copiedFrom.get(items);
+  if (base === undefined || !Object.isFrozen(base)) return undefined;
+  const n = items.length;
+  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
+  const source = scratch;
+  let j = 0;
+  let misses = 0;
+  let index: Map<Item, number> | null = null;
+  for (let i = 0; i < n; i++) {
+    let k = -1;
+    // Unchanged items keep their order: search forward from the last match, a few places only
+    // (a leaf changes by a few items per commit; a full search per new item cost a sixth of an
+    // update commit). After a few misses (many items changed: a range removed), an index of the
+    // base finds the rest. An item not found is logged as new: always right, only longer.
+    if (index === null) {
+      const end = Math.min(base.length, j + ITEM_SEARCH_WINDOW);
+      for (let m = j; m < end; m++) {
+        if (base[m] === items[i]) {
+          k = m;
+          break;
+        }
+      }
+      if (k < 0 && ++misses > ITEM_SEARCH_WINDOW / 4) index = indexOf(base);
+    } else {
+      k = index.get(items[i]!) ?? -1;
+      if (k < j) k = -1;
+    }
+    source[i] = k;
+    if (k >= 0) j = k + 1;
+  }
+  const ops: number[] = [];
+  const w = new ByteWriter(256);
+  for (let i = 0; i < n; ) {
+    const from = i;
+    if (source[i]! < 0) {
+      while (i < n && source[i]! < 0) writeItem(w, node, items[i]!, i++);
+      ops.push(-1, i - from);
+      continue;
+    }
+    const start = source[i]!;
+    while (i < n && source[i] === start + (i - from)) i++;
+    ops.push(start, i - from);
+  }
+  return { base, ops, bytes: w.finish() };
+}
+
+function indexOf(items: readonly Item[]): Map<Item, number> {
+  const index = new Map<Item, number>();
+  for (let k = 0; k < items.length; k++) index.set(items[k]!, k);
+  return index;
+}
+
+/** Replay of an item patch onto the leaf it was made from (decoded from its block); CORRUPT when they do not fit. */
+export function applyLeafItemPatch(base: BNode, ops: readonly number[], bytes: Uint8Array, what: string): LeafNode {
+  if (base.kind !== 'leaf') throw corrupt(`${what}: the base of an item patch is not a leaf`);
+  const r = new ByteReader(bytes, what);
+  const items: Item[] = [];
+  for (let p = 0; p < ops.length; p += 2) {
+    const at = ops[p]!;
+    const count = ops[p + 1]!;
+    if (at === -1) {
+      for (let c = 0; c < count; c++) items.push(readItem(r, items.length));
+    } else {
+      if (at + count > base.items.length) throw corrupt(`${what}: item patch copies items ${at}..${at + count} of ${base.items.length}`);
+      for (let c = 0; c < count; c++) items.push(base.items[at + c]!);
+    }
+  }
+  r.expectEnd();
+  return { kind: 'leaf', id: base.id, items };
+}
+
+/**
+ * A copied leaf's items were committed and frozen (node cache): their link to the array they
+ * were copied from is not needed any more, and kept it would chain every version of the leaf.
+ */
+export function settleItemsCopy(items: readonly Item[]): void {
+  copiedFrom.delete(items);
+}
+
 /** encodeLeaf's per-item plan, reused (encoding is synchronous). */
 let scratch = new Int32Array(1024);
 
@@ -261,17 +358,21 @@ function readItems(r: ByteReader, block: Uint8Array): Item[] {
   const offsets = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
     offsets[i] = FRAME_HEADER_SIZE + r.offset;
-    const id = r.uuid();
-    const version = r.varuint();
-    const key = readValue(r);
-    const flag = r.u8();
-    if (flag === INLINE_VALUE) items.push({ id, key, version, valueBytes: r.bytes() });
-    else if (flag === BLOB_VALUE) items.push({ id, key, version, valueBlobId: r.uuid() });
-    else throw corrupt(`${r.what}: bad value flag ${flag} in item ${i}`);
+    items.push(readItem(r, i));
   }
   offsets[n] = FRAME_HEADER_SIZE + r.offset;
   if (r.remaining === 0) leafEncodings.set(items, { block, offsets }); // else decodeNode fails
   return items;
+}
+
+function readItem(r: ByteReader, i: number): Item {
+  const id = r.uuid();
+  const version = r.varuint();
+  const key = readValue(r);
+  const flag = r.u8();
+  if (flag === INLINE_VALUE) return { id, key, version, valueBytes: r.bytes() };
+  if (flag === BLOB_VALUE) return { id, key, version, valueBlobId: r.uuid() };
+  throw corrupt(`${r.what}: bad value flag ${flag} in item ${i}`);
 }
 
 function readInternal(r: ByteReader, id: string): InternalNode {

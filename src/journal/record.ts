@@ -31,6 +31,12 @@ export interface JournalBlob {
    * commit time): ops are [offset in base, length] copies and [-1, length] runs of `bytes`.
    */
   readonly patch?: { readonly base: string; readonly ops: readonly number[] };
+  /**
+   * A leaf logged as item changes of the blob it replaces (`base`, a blob of this journal cycle
+   * that replay rebuilds first), node `node`: ops are [index in the base's items, count] copies
+   * and [-1, count] runs of items encoded in `bytes` (node-codec.ts, LeafItemPatch).
+   */
+  readonly items?: { readonly base: string; readonly node: string; readonly ops: readonly number[] };
 }
 
 export interface JournalSector {
@@ -60,7 +66,7 @@ interface Header {
   tid: string;
   seq: number;
   stores: JournalStore[];
-  blobs: Array<{ store: string; id: string; length: number; patch?: { base: string; ops: number[] } }>;
+  blobs: Array<{ store: string; id: string; length: number; patch?: { base: string; ops: number[] }; items?: { base: string; node: string; ops: number[] } }>;
   sectors: Array<{ store: string; segment: number; sector: number; length: number; ops?: number[] }>;
   obsolete: Array<{ store: string; id: string }>;
 }
@@ -78,7 +84,13 @@ export function encodeRecord(record: JournalRecord): Uint8Array {
     tid: record.tid,
     seq: record.seq,
     stores: [...record.stores],
-    blobs: record.blobs.map((b) => ({ store: b.store, id: b.id, length: b.bytes.length, ...(b.patch ? { patch: { base: b.patch.base, ops: [...b.patch.ops] } } : {}) })),
+    blobs: record.blobs.map((b) => ({
+      store: b.store,
+      id: b.id,
+      length: b.bytes.length,
+      ...(b.patch ? { patch: { base: b.patch.base, ops: [...b.patch.ops] } } : {}),
+      ...(b.items ? { items: { base: b.items.base, node: b.items.node, ops: [...b.items.ops] } } : {}),
+    })),
     sectors: record.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, length: s.bytes.length, ...(s.ops ? { ops: [...s.ops] } : {}) })),
     obsolete: [...record.obsolete],
   };
@@ -107,7 +119,7 @@ export function decodeRecord(bytes: Uint8Array, where: string): JournalRecord | 
       at += length;
       return part;
     };
-    const blobs = header.blobs.map((b) => ({ store: b.store, id: b.id, bytes: take(b.length), ...(b.patch ? { patch: b.patch } : {}) }));
+    const blobs = header.blobs.map((b) => ({ store: b.store, id: b.id, bytes: take(b.length), ...(b.patch ? { patch: b.patch } : {}), ...(b.items ? { items: b.items } : {}) }));
     const sectors = header.sectors.map((s) => ({ store: s.store, segment: s.segment, sector: s.sector, bytes: take(s.length), ...(s.ops ? { ops: s.ops } : {}) }));
     if (at !== payload.length) throw corrupt(`${where}: journal record has trailing bytes`);
     return { tid: header.tid, seq: header.seq, stores: header.stores, blobs, sectors, obsolete: header.obsolete };
@@ -121,6 +133,10 @@ const BLOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function validPatch(patch: { base?: unknown; ops?: unknown }): boolean {
   return typeof patch.base === 'string' && BLOB_ID.test(patch.base) && validOps(patch.ops);
+}
+
+function validItemPatch(patch: { base?: unknown; node?: unknown; ops?: unknown }): boolean {
+  return typeof patch.base === 'string' && BLOB_ID.test(patch.base) && typeof patch.node === 'string' && BLOB_ID.test(patch.node) && validOps(patch.ops);
 }
 
 function validOps(ops: unknown): boolean {
@@ -146,7 +162,7 @@ function parseHeader(bytes: Uint8Array, where: string): Header {
     // Replay turns these into paths: nothing in a record may point outside the store folders.
     [...header.stores, ...header.blobs, ...header.sectors, ...header.obsolete].every((part) => isStoreName(part as { name?: unknown; store?: unknown })) &&
     [...header.blobs, ...header.obsolete].every((b) => BLOB_ID.test(b.id)) &&
-    header.blobs.every((b) => b.patch === undefined || validPatch(b.patch)) &&
+    header.blobs.every((b) => (b.patch === undefined || validPatch(b.patch)) && (b.items === undefined || (b.patch === undefined && validItemPatch(b.items)))) &&
     header.sectors.every((s) => s.ops === undefined || validOps(s.ops));
   if (!ok) throw corrupt(`${where}: malformed journal header`);
   return header;

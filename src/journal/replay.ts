@@ -12,6 +12,7 @@ import { logPath } from '../util/paths.js';
 import { readCheckpointMark, writeCheckpointMark } from './mark.js';
 import { checkAnyFrame } from '../codec/frame.js';
 import { applyPatch } from '../codec/patch.js';
+import { applyLeafItemPatch, decodeNode, encodeNode } from '../codec/node-codec.js';
 import { type JournalBlob, type JournalRecord, type JournalSector, decodeRecord, journalPath } from './record.js';
 
 export interface ReplayReport {
@@ -148,7 +149,10 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
   }
   for (const [name, target] of live) {
     const blobs = [];
-    for (const b of record.blobs.filter((x) => x.store === name)) blobs.push({ id: b.id, bytes: rebuilt(target, b, record.tid) });
+    for (const b of record.blobs.filter((x) => x.store === name)) {
+      const bytes = rebuilt(target, b, record.tid);
+      blobs.push({ id: b.id, bytes, size: bytes.length });
+    }
     // A checkpoint that failed before its mark may have written them: a later record that makes
     // one obsolete must delete its file (simulator seed 5043 --journal: an orphan).
     target.blobs.putLazily(blobs, true);
@@ -172,6 +176,7 @@ function sectorImage(target: Target, s: JournalSector, tid: string): Uint8Array 
 
 /** A blob's bytes: whole in the record, or rebuilt from its base and checked by its frame CRC (JNL-1). */
 function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
+  if (blob.items) return rebuiltLeaf(target, blob, blob.items, tid);
   if (!blob.patch) return blob.bytes;
   const { base: baseId, ops } = blob.patch;
   const what = `journal record ${tid}: blob ${blob.id}`;
@@ -181,6 +186,19 @@ function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
   const bytes = applyPatch(base, ops, blob.bytes, what);
   checkAnyFrame(bytes, what);
   return bytes;
+}
+
+/** A leaf logged as item changes: its base decoded, the changes applied, the leaf encoded again (JNL-1). */
+function rebuiltLeaf(target: Target, blob: JournalBlob, patch: NonNullable<JournalBlob['items']>, tid: string): Uint8Array {
+  const what = `journal record ${tid}: blob ${blob.id}`;
+  const base = target.blobs.base(patch.base);
+  if (!base) throw corrupt(`${what}: its base ${patch.base} is not in the journal`);
+  const leaf = applyLeafItemPatch(decodeNode(base, patch.node), patch.ops, blob.bytes, what);
+  try {
+    return encodeNode(leaf);
+  } catch (error) {
+    throw corrupt(`${what}: its items do not encode (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
 
 async function targetOf(repo: StoreRepository, name: string, targets: Map<string, Target | null>): Promise<Target | null> {

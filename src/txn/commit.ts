@@ -1,5 +1,6 @@
-import { journaled } from '../blobs/lazy-blobs.js';
-import { encodeNode } from '../codec/node-codec.js';
+import { type LazyBlob, journaled } from '../blobs/lazy-blobs.js';
+import type { BNode, LeafNode } from '../btree/node.js';
+import { type LeafItemPatch, encodeNode, leafItemPatch } from '../codec/node-codec.js';
 import { SopError, assert, toSopError } from '../errors/sop-error.js';
 import { type Handle, activePhysical, flipped, newHandle } from '../registry/handle.js';
 import type { HandleChange } from '../registry/registry.js';
@@ -23,11 +24,27 @@ interface StorePlan {
   readonly session: TreeSession;
   readonly changes: HandleChange[];
   readonly blobs: Array<{ id: string; bytes: Uint8Array }>;
+  /**
+   * Journal mode: updated leaves not encoded at commit. Each is logged as item changes of the
+   * blob it replaces when that blob is of this journal cycle, else encoded then and logged
+   * whole; either way the store holds it until the checkpoint encodes it (JNL-1, JNL-2).
+   */
+  readonly leaves: LazyLeaf[];
   readonly obsolete: string[];
-  readonly nodes: Array<{ physical: string; node: import('../btree/node.js').BNode }>;
+  readonly nodes: Array<{ physical: string; node: BNode }>;
   /** New physical id of an updated node -> the physical id it replaces (the base of a journal patch). */
   readonly replaces: Map<string, string>;
   info: StoreInfo | null;
+}
+
+interface LazyLeaf {
+  readonly id: string;
+  readonly node: LeafNode;
+  readonly patch: LeafItemPatch;
+  /** The physical id of the version it replaces. */
+  readonly base: string;
+  /** Its encoding, once the record needed it whole. */
+  bytes: Uint8Array | null;
 }
 
 export interface CommitInput {
@@ -173,7 +190,7 @@ export class Commit {
   private plan(session: TreeSession): StorePlan {
     const { env } = this.ctx;
     const now = env.clock.now();
-    const plan: StorePlan = { session, changes: [], blobs: [], obsolete: [], nodes: [], replaces: new Map(), info: null };
+    const plan: StorePlan = { session, changes: [], blobs: [], leaves: [], obsolete: [], nodes: [], replaces: new Map(), info: null };
     for (const [id, staged] of session.staged) {
       const before: Handle | null = session.store.registry.get(id) ?? null;
       if (staged.action === 'remove') {
@@ -183,9 +200,11 @@ export class Commit {
         continue;
       }
       const physical = this.input.newBlobId();
-      const bytes = encodeNode(staged.node!);
-      plan.blobs.push({ id: physical, bytes });
-      plan.nodes.push({ physical, node: staged.node! });
+      const node = staged.node!;
+      const patch = this.ctx.journal && staged.action === 'update' && node.kind === 'leaf' ? leafItemPatch(node) : undefined;
+      if (patch && before) plan.leaves.push({ id: physical, node: node as LeafNode, patch, base: activePhysical(before), bytes: null });
+      else plan.blobs.push({ id: physical, bytes: encodeNode(node) });
+      plan.nodes.push({ physical, node });
       if (staged.action === 'add') {
         assert(before === null, `added node ${id} already has a handle`);
         plan.changes.push({ id, before: null, after: newHandle(id, physical, now) });
@@ -265,7 +284,7 @@ export class Commit {
       await this.ctx.env.point?.('journal.afterRecord');
       try {
         for (const [i, plan] of this.plans.entries()) {
-          journaled(plan.session.store.blobs).putLazily(plan.blobs);
+          journaled(plan.session.store.blobs).putLazily(lazyBlobs(plan));
           plan.session.store.registry.applyStaged(staged[i]!);
           journal.applied(plan.session.store, plan.info !== null);
         }
@@ -287,7 +306,7 @@ export class Commit {
       tid: this.input.tid,
       seq,
       stores: this.plans.map((p) => ({ name: p.session.store.name, rootId: p.session.store.info.rootId, info: p.info })),
-      blobs: this.plans.flatMap((p) => p.blobs.map((b) => journalBlob(p, b))),
+      blobs: this.plans.flatMap((p) => [...p.blobs.map((b) => journalBlob(p, b)), ...p.leaves.map((l) => journalLeaf(p, l))]),
       sectors: this.plans.flatMap((p, i) => staged[i]!.images.map((e) => journalSector(p, e))),
       obsolete: this.obsoleteRefs(),
     };
@@ -532,6 +551,35 @@ function journalSector(plan: StorePlan, image: StagedSectors['images'][number]):
   const base = store.registry.unflushedImage(image.key);
   const ops = base ? prefixSuffixOps(base, image.bytes, SECTOR_CRC_BYTES) : [];
   return ops.length === 0 ? whole : { ...whole, bytes: patchLiterals(image.bytes, ops), ops };
+}
+
+/**
+ * An updated leaf as the journal logs it: as item changes of the blob it replaces when the store
+ * holds that blob from this journal cycle with the very items the leaf was copied from (replay
+ * rebuilds it first), else encoded now and logged whole (JNL-1).
+ */
+function journalLeaf(plan: StorePlan, leaf: LazyLeaf): JournalBlob {
+  const store = plan.session.store;
+  if (leaf.bytes === null && journaled(store.blobs).leafItems(leaf.base) === leaf.patch.base) {
+    return { store: store.name, id: leaf.id, bytes: leaf.patch.bytes, items: { base: leaf.base, node: leaf.node.id, ops: leaf.patch.ops } };
+  }
+  leaf.bytes ??= encodeNode(leaf.node);
+  return { store: store.name, id: leaf.id, bytes: leaf.bytes };
+}
+
+/** What the store holds until the checkpoint: every new blob, leaves with their items (the bases of later item patches). */
+function lazyBlobs(plan: StorePlan): LazyBlob[] {
+  const leafItems = new Map<string, readonly unknown[]>();
+  for (const { physical, node } of plan.nodes) if (node.kind === 'leaf') leafItems.set(physical, node.items);
+  const blobs: LazyBlob[] = plan.blobs.map(({ id, bytes }) => ({ id, bytes, items: leafItems.get(id), size: bytes.length }));
+  const held = journaled(plan.session.store.blobs);
+  for (const leaf of plan.leaves) {
+    const { node } = leaf;
+    if (leaf.bytes) blobs.push({ id: leaf.id, bytes: leaf.bytes, items: node.items, size: leaf.bytes.length });
+    // Its size is an estimate until encoded: the base's plus the new items' (an upper bound of what it grew by).
+    else blobs.push({ id: leaf.id, encode: () => encodeNode(node), items: node.items, size: held.sizeOf(leaf.base) + leaf.patch.bytes.length });
+  }
+  return blobs;
 }
 
 /**

@@ -3,8 +3,10 @@
  * by 40 transactions of 500 random keys holds about the same live ArrayBuffers after the last
  * transaction as after the fourth. Before 6a89f8a every leaf patch held its base block, so every
  * version of every leaf ever encoded stayed alive: here +143 MB over those 36 transactions
- * (187 MB live at the end), 8.4 GB RSS after 400,000 inserts. Measured since: growth -20..+6 MB,
- * 14 MB live at the end. Each probe runs in a child of its own (memory-child.ts, --expose-gc).
+ * (187 MB live at the end), 8.4 GB RSS after 400,000 inserts. Measured since: growth 6-9 MB (the
+ * store grows: most upserts add keys), 14 MB live at the end, the same in every run once the
+ * probe measures after a sweep and a second collection. Each probe runs in a child of its own
+ * (memory-child.ts, --expose-gc).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
