@@ -45,25 +45,6 @@ interface LeafEncoding {
 
 const leafEncodings = new WeakMap<readonly Item[], LeafEncoding>();
 
-/**
- * How an encoded leaf block was built from its previous version's block: `ops` are pairs
- * [offset in `base`, length] that copy, or [-1, length] for bytes new in `block`, covering the
- * block in order. Journal records carry this patch instead of the whole block when `base` is
- * the bytes of the blob the node replaces (spec JNL-1); replay rebuilds the block and checks
- * its frame CRC.
- */
-export interface LeafPatch {
-  readonly base: Uint8Array;
-  readonly ops: readonly number[];
-}
-
-const leafPatches = new WeakMap<Uint8Array, LeafPatch>();
-
-/** The patch a leaf block was encoded with, if it reused an earlier block. */
-export function leafPatchOf(block: Uint8Array): LeafPatch | undefined {
-  return leafPatches.get(block);
-}
-
 /** A transaction's private copy of a leaf's items -> the array it was copied from. */
 const copiedFrom = new WeakMap<readonly Item[], readonly Item[]>();
 
@@ -120,9 +101,6 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   w.uuid(node.id);
   w.varuint(n);
   const offsets = new Int32Array(n + 1);
-  // The patch: [source offset in prev.block or -1 for new bytes, length] pairs, in output order.
-  const ops: number[] = [];
-  let literalFrom = 0;
   for (let i = 0; i < n; ) {
     const k = source[i]!;
     if (k < 0) {
@@ -140,22 +118,11 @@ function encodeLeaf(node: LeafNode): Uint8Array {
       i++;
       end++;
     }
-    if (w.length > literalFrom) ops.push(-1, w.length - literalFrom);
-    ops.push(from, prev!.offsets[end]! - from);
     w.rawRange(prev!.block, from, prev!.offsets[end]!);
-    literalFrom = w.length;
   }
   offsets[n] = w.length;
-  if (w.length > literalFrom) ops.push(-1, w.length - literalFrom);
   const block = endFrame(w, BlockKind.Node);
   leafEncodings.set(items, { block, offsets });
-  if (prev) {
-    leafPatches.set(block, { base: prev.block, ops });
-    // prev.block's own patch was logged by its commit, which came before (only a committed,
-    // frozen array serves as `known`). Kept, it chained every version of the leaf ever encoded
-    // (each patch holds its base): 2.4 GB of old blocks after 200,000 inserts.
-    leafPatches.delete(prev.block);
-  }
   // From now on the array's own encoding serves; the link would keep every older version alive.
   copiedFrom.delete(items);
   return block;

@@ -2,9 +2,10 @@ import { corrupt } from '../errors/sop-error.js';
 
 /**
  * Byte patches (journal mode, spec JNL-1): ops are pairs [offset in the base, length] that copy
- * from the base, or [-1, length] for bytes new in the result, covering the result in order. The
- * leaf encoder records the ops of a leaf re-encoded from its previous block (node-codec.ts);
- * registry sectors are diffed here (prefixSuffixOps).
+ * from the base, or [-1, length] for bytes new in the result, covering the result in order.
+ * Registry sectors are diffed here (prefixSuffixOps); leaves are logged as item changes
+ * (node-codec.ts, LeafItemPatch), and replay still applies the byte patches of leaves that
+ * records of earlier versions hold.
  */
 
 /** The bytes of a patch that are not copied from its base, in order. */

@@ -12,7 +12,6 @@ import { redoDeadCommits, redoUnappliedCounts } from './cluster-recovery.js';
 import { replay } from './replay.js';
 import type { Journal } from '../journal/journal.js';
 import type { JournalBlob, JournalRecord, JournalSector } from '../journal/record.js';
-import { leafPatchOf } from '../codec/node-codec.js';
 import { patchLiterals, prefixSuffixOps } from '../codec/patch.js';
 import type { StagedSectors } from '../registry/registry.js';
 import { SECTOR_CRC_BYTES } from '../registry/sector.js';
@@ -32,8 +31,6 @@ interface StorePlan {
   readonly leaves: LazyLeaf[];
   readonly obsolete: string[];
   readonly nodes: Array<{ physical: string; node: BNode }>;
-  /** New physical id of an updated node -> the physical id it replaces (the base of a journal patch). */
-  readonly replaces: Map<string, string>;
   info: StoreInfo | null;
 }
 
@@ -190,7 +187,7 @@ export class Commit {
   private plan(session: TreeSession): StorePlan {
     const { env } = this.ctx;
     const now = env.clock.now();
-    const plan: StorePlan = { session, changes: [], blobs: [], leaves: [], obsolete: [], nodes: [], replaces: new Map(), info: null };
+    const plan: StorePlan = { session, changes: [], blobs: [], leaves: [], obsolete: [], nodes: [], info: null };
     for (const [id, staged] of session.staged) {
       const before: Handle | null = session.store.registry.get(id) ?? null;
       if (staged.action === 'remove') {
@@ -212,7 +209,6 @@ export class Commit {
         assert(before !== null, `updated node ${id} has no handle`);
         plan.changes.push({ id, before, after: flipped(before, physical, now) });
         plan.obsolete.push(activePhysical(before));
-        plan.replaces.set(physical, activePhysical(before));
       }
     }
     this.planValues(session, plan);
@@ -582,18 +578,7 @@ function lazyBlobs(plan: StorePlan): LazyBlob[] {
   return blobs;
 }
 
-/**
- * A new blob as the journal logs it: a leaf whose encoding reused the exact bytes of the blob it
- * replaces (the store still holds them in memory: same object) goes as a patch of it, so a
- * one-item change logs a few hundred bytes, not the whole leaf (JNL-1); anything else whole.
- */
+/** A new blob as the journal logs it: whole (an updated leaf goes through journalLeaf). */
 function journalBlob(plan: StorePlan, blob: { id: string; bytes: Uint8Array }): JournalBlob {
-  const store = plan.session.store;
-  const base = plan.replaces.get(blob.id);
-  const patch = base === undefined ? undefined : leafPatchOf(blob.bytes);
-  if (base === undefined || !patch || journaled(store.blobs).base(base) !== patch.base) return { store: store.name, id: blob.id, bytes: blob.bytes };
-  let covered = 0;
-  for (let i = 1; i < patch.ops.length; i += 2) covered += patch.ops[i]!;
-  assert(covered === blob.bytes.length, `patch of blob ${blob.id} covers ${covered} of ${blob.bytes.length} bytes`);
-  return { store: store.name, id: blob.id, bytes: patchLiterals(blob.bytes, patch.ops), patch: { base, ops: patch.ops } };
+  return { store: plan.session.store.name, id: blob.id, bytes: blob.bytes };
 }

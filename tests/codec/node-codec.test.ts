@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { BNode, Item } from '../../src/btree/node.js';
-import { applyLeafItemPatch, decodeNode, encodeNode, leafItemPatch, leafPatchOf, noteItemsCopy } from '../../src/codec/node-codec.js';
+import { applyLeafItemPatch, decodeNode, encodeNode, leafItemPatch, noteItemsCopy } from '../../src/codec/node-codec.js';
 import { BlockKind, FRAME_HEADER_SIZE, encodeFrame } from '../../src/codec/frame.js';
 import { encodeValue } from '../../src/codec/value-codec.js';
 import { expectCode, returnsOrCorrupt, uuidArb } from './helpers.js';
@@ -116,28 +116,6 @@ describe('codec/node-codec', () => {
       }),
       { numRuns: 1000 },
     );
-  });
-
-  it('a leaf re-encoded version after version keeps only its last patch: no chain of old blocks (journal-mode memory)', () => {
-    // Each version is encoded from the one before (its items copied, one changed), as commits do.
-    const item = (i: number, v: number): Item => ({ id: `${String(i).padStart(8, '0')}-2222-4333-8444-555555555555`, key: i, version: v, valueBytes: encodeValue(new Uint8Array(64).fill(v)) });
-    let items: Item[] = Array.from({ length: 50 }, (_, i) => item(i, 1));
-    const blocks: Uint8Array[] = [];
-    for (let version = 1; version <= 5; version++) {
-      blocks.push(encodeNode({ kind: 'leaf', id: ID, items }));
-      Object.freeze(items); // committed: the node cache freezes it
-      const copy = [...items];
-      noteItemsCopy(copy, items);
-      copy[version] = item(version, version + 1);
-      items = copy;
-    }
-    for (let v = 1; v < blocks.length - 1; v++) assert.equal(leafPatchOf(blocks[v]!), undefined, `version ${v + 1} kept its patch after a later version was encoded`);
-    const last = leafPatchOf(blocks.at(-1)!);
-    assert.ok(last, 'the newest version is a patch of the one before (what its journal record logs)');
-    assert.equal(last.base, blocks.at(-2), 'its base is the version before');
-    // Before the fix every patch stayed, each holding its base: every version of every leaf stayed
-    // in memory (2.4 GB of blocks after 200,000 inserts in journal mode).
-    assert.equal(leafPatchOf(blocks.at(-2)!), undefined, 'the base no longer holds its own base');
   });
 
   it('an item patch (journal mode, JNL-1) rebuilds exactly the block the changed leaf encodes to, from its base block', () => {

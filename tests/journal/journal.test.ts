@@ -146,9 +146,10 @@ describe('journal mode (JNL-1..JNL-4)', function () {
   });
 
   describe('patches (JNL-1)', () => {
-    it('logs a one-item change of a big leaf and its sector as patches, and replay rebuilds them', async () => {
+    it('logs a one-item change of a big leaf as item changes and its sector as a patch, and replay rebuilds them (JNL-1)', async () => {
       const folder = tempFolder();
       const sizes: number[] = [];
+      const written: Uint8Array[] = [];
       const env = realEnv();
       const fs = new FaultyFileSystem(env.fs, () => null);
       const inner = fs.open.bind(fs);
@@ -156,7 +157,7 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         const handle = await inner(path, mode);
         if (!path.endsWith('journal.wal')) return handle;
         const write = handle.write.bind(handle);
-        handle.write = (position, data) => (data.some((b) => b !== 0) && sizes.push(data.length), write(position, data));
+        handle.write = (position, data) => (data.some((b) => b !== 0) && sizes.push(data.length) && written.push(data.slice()), write(position, data));
         return handle;
       };
       const db = await Database.open({ folder, journal: true, env: { ...env, fs } });
@@ -176,6 +177,12 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         }
         const patched = sizes.slice(-9); // the first change may still log the whole leaf
         for (const size of patched) assert.ok(size < 2048, `a one-item record is ${size} bytes: a leaf patch and a sector patch`);
+        // The leaf goes as item changes (one new item), not as bytes: it is encoded at the checkpoint.
+        for (const bytes of written.slice(-9)) {
+          const leaves = decodeRecord(bytes, 'record')!.blobs.filter((b) => b.items);
+          assert.equal(leaves.length, 1, 'one leaf logged as item changes');
+          assert.equal(leaves[0]!.items!.ops.filter((_, i) => i % 2 === 0 && leaves[0]!.items!.ops[i] === -1).length, 1, 'one run of new items');
+        }
         const copy = tempFolder();
         cpSync(folder, copy, { recursive: true });
         const reopened = await Database.open({ folder: copy });
