@@ -27,17 +27,23 @@ function info(name: string, rootId: string): StoreInfo {
   };
 }
 
+/** A store, and the priority log of a transaction that adds one node handle to it (not written yet). */
+async function aStoreAndAnAdd() {
+  const env = realEnv();
+  const folder = dirs.make('sop-stale-redo-');
+  const translogs = joinPath(folder, 'translogs');
+  await ensureDurableDir(env.fs, translogs);
+  const repo = new StoreRepository(env, folder, 16);
+  await repo.init();
+  const store = await repo.create(env.random.uuid(), info('s', env.random.uuid()));
+  const added = newHandle(env.random.uuid(), env.random.uuid(), 0);
+  const log: PriorityLog = { tid: env.random.uuid(), seq: 1, obsolete: [], stores: [{ name: 's', count: -1, changes: [{ id: added.logicalId, before: null, after: added }] }] };
+  return { env, folder, translogs, repo, store, added, log };
+}
+
 describe('recovery: a stale priority log is not redone (REC-2, STRUCT-2; seed 1981525731)', () => {
   it('an add redone after its log was finished and removed, and its node removed by a later commit, stays removed', async () => {
-    const env = realEnv();
-    const folder = dirs.make('sop-stale-redo-');
-    const translogs = joinPath(folder, 'translogs');
-    await ensureDurableDir(env.fs, translogs);
-    const repo = new StoreRepository(env, folder, 16);
-    await repo.init();
-    const store = await repo.create(env.random.uuid(), info('s', env.random.uuid()));
-    const added = newHandle(env.random.uuid(), env.random.uuid(), 0);
-    const log: PriorityLog = { tid: env.random.uuid(), seq: 1, obsolete: [], stores: [{ name: 's', count: -1, changes: [{ id: added.logicalId, before: null, after: added }] }] };
+    const { env, folder, translogs, repo, store, added, log } = await aStoreAndAnAdd();
 
     // The first finisher redoes it and removes the log (its step log went first).
     await writePriorityLog(env, translogs, log);
@@ -59,15 +65,7 @@ describe('recovery: a stale priority log is not redone (REC-2, STRUCT-2; seed 19
   });
 
   it('clustered: a dead commit a committer redid is marked, and not redone again after a later commit removed its add (seed 976556146)', async () => {
-    const env = realEnv();
-    const folder = dirs.make('sop-stale-redo-');
-    const translogs = joinPath(folder, 'translogs');
-    await ensureDurableDir(env.fs, translogs);
-    const repo = new StoreRepository(env, folder, 16);
-    await repo.init();
-    const store = await repo.create(env.random.uuid(), info('s', env.random.uuid()));
-    const added = newHandle(env.random.uuid(), env.random.uuid(), 0);
-    const dead: PriorityLog = { tid: env.random.uuid(), seq: 1, obsolete: [], stores: [{ name: 's', count: -1, changes: [{ id: added.logicalId, before: null, after: added }] }] };
+    const { env, folder, translogs, repo, store, added, log: dead } = await aStoreAndAnAdd();
     const nobodyLives = async (): Promise<boolean> => false;
 
     // A committer finds the dead transaction's priority log and redoes it before validating.
