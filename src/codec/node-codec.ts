@@ -72,29 +72,11 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   const known = Object.isFrozen(items) ? items : copiedFrom.get(items);
   const prev = known !== undefined && Object.isFrozen(known) ? leafEncodings.get(known) : undefined;
   // source[i]: index of items[i] in `known` (its bytes are copied), or -1 (encoded here).
-  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
-  const source = scratch;
+  const source = prev !== undefined ? matchItems(items, known!) : noMatches(n);
   let size = 1 + 16 + varuintSize(n);
-  let j = 0;
   for (let i = 0; i < n; i++) {
-    const item = items[i]!;
-    let k = -1;
-    if (prev !== undefined) {
-      // Unchanged items keep their order: search forward from the last match.
-      for (let m = j; m < known!.length; m++) {
-        if (known![m] === item) {
-          k = m;
-          break;
-        }
-      }
-    }
-    source[i] = k;
-    if (k >= 0) {
-      size += prev!.offsets[k + 1]! - prev!.offsets[k]!;
-      j = k + 1;
-    } else {
-      size += itemSize(item);
-    }
+    const k = source[i]!;
+    size += k >= 0 ? prev!.offsets[k + 1]! - prev!.offsets[k]! : itemSize(items[i]!);
   }
   const w = beginFrame(size);
   w.u8(LEAF);
@@ -140,7 +122,7 @@ export interface LeafItemPatch {
   readonly bytes: Uint8Array;
 }
 
-/** How far past the last match leafItemPatch looks for an item of the base. */
+/** How far past the last match matchItems looks for an item of the base. */
 const ITEM_SEARCH_WINDOW = 16;
 
 /** The leaf's changes since the committed items it was copied from; undefined when it was not copied from any. */
@@ -149,17 +131,37 @@ export function leafItemPatch(node: LeafNode): LeafItemPatch | undefined {
   const base = copiedFrom.get(items);
   if (base === undefined || !Object.isFrozen(base)) return undefined;
   const n = items.length;
-  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
-  const source = scratch;
+  const source = matchItems(items, base);
+  const ops: number[] = [];
+  const w = new ByteWriter(256);
+  for (let i = 0; i < n; ) {
+    const from = i;
+    if (source[i]! < 0) {
+      while (i < n && source[i]! < 0) writeItem(w, node, items[i]!, i++);
+      ops.push(-1, i - from);
+      continue;
+    }
+    const start = source[i]!;
+    while (i < n && source[i] === start + (i - from)) i++;
+    ops.push(start, i - from);
+  }
+  return { base, ops, bytes: w.finish() };
+}
+
+/**
+ * For each of `items`, its index in `base` or -1, in scratch (valid until the next call; encoding
+ * is synchronous). Unchanged items keep their order: each is searched a few places past the last
+ * match only (a leaf changes by a few items per commit; a full search per new item cost a sixth
+ * of an update commit). After a few misses (many items changed: a range removed), an index of
+ * the base finds the rest. An item not found counts as new: always right, only longer.
+ */
+function matchItems(items: readonly Item[], base: readonly Item[]): Int32Array {
+  const source = scratchOf(items.length);
   let j = 0;
   let misses = 0;
   let index: Map<Item, number> | null = null;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < items.length; i++) {
     let k = -1;
-    // Unchanged items keep their order: search forward from the last match, a few places only
-    // (a leaf changes by a few items per commit; a full search per new item cost a sixth of an
-    // update commit). After a few misses (many items changed: a range removed), an index of the
-    // base finds the rest. An item not found is logged as new: always right, only longer.
     if (index === null) {
       const end = Math.min(base.length, j + ITEM_SEARCH_WINDOW);
       for (let m = j; m < end; m++) {
@@ -176,20 +178,18 @@ export function leafItemPatch(node: LeafNode): LeafItemPatch | undefined {
     source[i] = k;
     if (k >= 0) j = k + 1;
   }
-  const ops: number[] = [];
-  const w = new ByteWriter(256);
-  for (let i = 0; i < n; ) {
-    const from = i;
-    if (source[i]! < 0) {
-      while (i < n && source[i]! < 0) writeItem(w, node, items[i]!, i++);
-      ops.push(-1, i - from);
-      continue;
-    }
-    const start = source[i]!;
-    while (i < n && source[i] === start + (i - from)) i++;
-    ops.push(start, i - from);
-  }
-  return { base, ops, bytes: w.finish() };
+  return source;
+}
+
+function noMatches(n: number): Int32Array {
+  const source = scratchOf(n);
+  source.fill(-1, 0, n);
+  return source;
+}
+
+function scratchOf(n: number): Int32Array {
+  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
+  return scratch;
 }
 
 function indexOf(items: readonly Item[]): Map<Item, number> {
@@ -225,7 +225,7 @@ export function settleItemsCopy(items: readonly Item[]): void {
   copiedFrom.delete(items);
 }
 
-/** encodeLeaf's per-item plan, reused (encoding is synchronous). */
+/** The per-item plan of encodeLeaf and leafItemPatch, reused (encoding is synchronous). */
 let scratch = new Int32Array(1024);
 
 /** Encoded size of an item: exact for a short ASCII string key, else an upper bound or near it. */
