@@ -131,6 +131,12 @@ export class ReplicatedFileSystem implements FileSystem {
    * A whole-file read that is not a valid frame on the active drive: if the passive copy is
    * one, it is the truth (both drives got the same writes); it is returned and written back
    * over the active copy. Otherwise the bad bytes go to the caller, whose decode reports CORRUPT.
+   *
+   * A rewrite that fails fails over to the passive drive, which holds the good copy (REPL-3,
+   * REPL-5). The rewrite truncates first, so a failed one can leave the active copy worse than
+   * the damage it was repairing (empty, or part written), with both drives still called in sync;
+   * a file read only at open (sop.db) then stayed different for the rest of the run (found by
+   * the simulator, seed 1431792831: ENOSPC cut the rewrite of a rotted sop.db).
    */
   private async healFromReplica(path: string, bad: Uint8Array): Promise<Uint8Array> {
     const active = this.status_.active;
@@ -143,9 +149,10 @@ export class ReplicatedFileSystem implements FileSystem {
     if (!isValidFrame(good)) return bad;
     await this.gate
       .shared(async () => {
-        if (this.status_.active === active && this.status_.passive === 'in-sync') await copyBytesDurably(this.inner, this.map(path, active)!, good);
+        if (this.status_.active !== active || this.status_.passive !== 'in-sync') return;
+        await copyBytesDurably(this.inner, this.map(path, active)!, good).catch((error) => this.failover(active, new Error(`rewriting damaged ${path}: ${describe(error)}`)));
       })
-      .catch(() => undefined); // the read has its good bytes; a drive that cannot take the rewrite fails the next write
+      .catch(() => undefined); // the read has its good bytes; a failover that could not be recorded has stopped this file system (failover())
     this.record('healed', `${path}: damaged on ${this.roots[active]}, restored from ${this.roots[other(active)]}`);
     return good;
   }

@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BlockKind, encodeFrame } from '../../src/codec/frame.js';
 import { SopError } from '../../src/errors/sop-error.js';
+import { FaultyFileSystem, ioError } from '../../fault-injection/faulty-fs.js';
+import { realEnv } from '../../src/adapters/real-env.js';
+import { Database } from '../../src/database/database.js';
 import { isValidFrame } from '../../src/replication/heal.js';
 import { STORE, TempDirs, assertHolds, drivePair, openReplicated, writeItems } from './helpers.js';
 
@@ -54,6 +57,28 @@ describe('replication: damage healed from the replica (REPL-5)', () => {
     db = await openReplicated(pair);
     await assertHolds(db, acked);
     assert.deepEqual(await db.compareReplicas(), []);
+    await db.close();
+  });
+
+  it('a rewrite that fails fails over to the good copy: the damage is not left behind, worse, on drives called in sync (seed 1431792831)', async () => {
+    const pair = drivePair(dirs);
+    let db = await openReplicated(pair);
+    const { acked } = await writeItems(db, 0, 3);
+    await db.close();
+    flip(path.join(pair.a, 'sop.db'), 12);
+    // The rewrite truncates the rotted copy, then its write fails (the drive is full).
+    let full = true;
+    const drives = new FaultyFileSystem(realEnv().fs, (call) => (full && call.op === 'write' && call.path === path.join(pair.a, 'sop.db') ? ioError('ENOSPC', call) : null));
+    db = await Database.open({ folder: pair.a, env: { ...realEnv(), fs: drives }, replication: { passive: pair.b } });
+    const status = db.replicationStatus()!;
+    assert.equal(status.active, pair.b, 'the drive holding the good copy is active');
+    assert.equal(status.passiveState, 'failed');
+    assert.ok(status.events.some((e) => e.kind === 'failover' && e.reason.includes('sop.db')), JSON.stringify(status.events));
+    await assertHolds(db, acked);
+    full = false; // space freed: the operator reinstates the drive
+    await db.reinstate();
+    assert.deepEqual(await db.compareReplicas(), [], 'reinstate copied the good sop.db back');
+    assert.ok(isValidFrame(fs.readFileSync(path.join(pair.a, 'sop.db'))));
     await db.close();
   });
 
