@@ -35,6 +35,7 @@ export const MODELS: readonly Model[] = [
   },
   { name: 'replication', file: 'replication.qnt', main: 'replication_ok', testFile: 'replication_test.qnt', invariants: ['REPL_1', 'REPL_2', 'REPL_3'] },
   { name: 'ec', file: 'ec.qnt', main: 'ec_ok', testFile: 'ec_test.qnt', invariants: ['EC_1', 'EC_2', 'EC_3'] },
+  { name: 'pjournal', file: 'pjournal.qnt', main: 'pjournal_ok', testFile: 'pjournal_test.qnt', invariants: ['JNL_5', 'JNL_6', 'JNL_7'] },
 ];
 
 export const BUGGY: readonly BuggyVariant[] = [
@@ -48,6 +49,9 @@ export const BUGGY: readonly BuggyVariant[] = [
   { file: 'ec_buggy_nochecksum.qnt', model: 'ec', bug: 'decoder uses shards whose MD5 fails', breaks: ['EC_1'] },
   { file: 'ec_buggy_norollback.qnt', model: 'ec', bug: 'write with more than P failed shards commits', breaks: ['EC_2'] },
   { file: 'ec_buggy_repairmissing.qnt', model: 'ec', bug: 'repair keeps bad shards', breaks: ['EC_3'] },
+  { file: 'pjournal_buggy_noversionfilter.qnt', model: 'pjournal', bug: 'replay applies records older than the sector', breaks: ['JNL_5'] },
+  { file: 'pjournal_buggy_releaseearly.qnt', model: 'pjournal', bug: "a dead process's locks expire before its replay", breaks: ['JNL_5', 'JNL_7'] },
+  { file: 'pjournal_buggy_replayunsynced.qnt', model: 'pjournal', bug: 'replay applies a journal it did not sync', breaks: ['JNL_6'] },
 ];
 
 export function modelNamed(name: string): Model {

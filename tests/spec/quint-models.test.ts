@@ -9,7 +9,7 @@ import { budgets } from '../../spec/budgets.js';
 import { type CheckResult, MODELS, quintTest, simulate, testCounts } from '../../spec/checks.js';
 import { pool } from '../../spec/conformance/quint.js';
 
-describe('spec: Quint models (quint test and quint run; ACID-1, ACID-2, ACID-3, REC-2, REPL-1, REPL-2, REPL-3, EC-1, EC-2, EC-3)', function () {
+describe('spec: Quint models (quint test and quint run; ACID-1, ACID-2, ACID-3, REC-2, REPL-1, REPL-2, REPL-3, EC-1, EC-2, EC-3, JNL-5, JNL-6, JNL-7)', function () {
   this.timeout(900_000);
   const b = budgets();
   const results = new Map<string, CheckResult>();
