@@ -2,7 +2,7 @@ import { joinPath } from '../util/paths.js';
 import { isValidFrame } from './heal.js';
 import { type Counters, copyPath } from './reinstate.js';
 import type { ReplicatedFileSystem } from './replicated-fs.js';
-import { DRIVE_FILES, type Drive, other } from './status.js';
+import { DRIVE_FILES, type Drive, other, readStatus } from './status.js';
 import { copyBytesDurably, diffTrees, readStable } from './tree-copy.js';
 
 /**
@@ -34,6 +34,7 @@ export async function resyncAfterOpen(fs: ReplicatedFileSystem): Promise<number>
       else await copyPath(fs, logical, active, passive, counters);
       counters.deltas++;
     }
+    await assertStillTheCopy(fs, passive);
   } catch (error) {
     // Only an error of the passive drive takes it out of replication. One of the active drive
     // (a read failing, found by the simulator: a transient EIO there once cost the passive its
@@ -63,4 +64,19 @@ function onDrive(error: unknown, root: string): boolean {
   const e = error as { path?: unknown; message?: unknown } | null;
   const where = typeof e?.path === 'string' ? e.path : typeof e?.message === 'string' ? e.message : '';
   return where.includes(`${root}/`) || where.endsWith(root) || where.includes(`'${root}'`);
+}
+
+/**
+ * The passive drive still holds this epoch's status after the copy. A drive replaced by an
+ * empty one while the resync ran had its folders made again by the copy, but not its status
+ * (a drive file, never copied): it went on as 'in sync' with no status, and the next open could
+ * not have told which copy was newer (REPL-1; found by the simulator, seed 1812003863). Such a
+ * drive leaves replication here, and reinstate brings it back whole.
+ */
+async function assertStillTheCopy(fs: ReplicatedFileSystem, passive: Drive): Promise<void> {
+  const root = fs.roots[passive];
+  const reading = await readStatus(fs.inner, root);
+  if (reading.status?.epoch === fs.status.epoch) return;
+  const what = reading.status ? `epoch ${reading.status.epoch}, not ${fs.status.epoch}` : (reading.problem ?? 'missing');
+  throw Object.assign(new Error(`${root}/ lost its replication status while it was resynced (${what}): replaced?`), { path: `${root}/` });
 }

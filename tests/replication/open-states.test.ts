@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Database } from '../../src/database/database.js';
 import { SopError } from '../../src/errors/sop-error.js';
 import { encodeStatus, readStatus } from '../../src/replication/status.js';
+import { FaultyFileSystem } from '../../fault-injection/faulty-fs.js';
 import { realEnv } from '../../src/adapters/real-env.js';
 import { Drives, STORE, TempDirs, assertHolds, drivePair, openReplicated, writeItems } from './helpers.js';
 
@@ -71,6 +72,30 @@ describe('replication: open after an unclean stop, and status resolution (REPL-1
     assert.deepEqual(fs.readFileSync(file), fs.readFileSync(path.join(pair.b, 'stores', STORE, 'blobs', blob)));
     assert.ok(db.replicationStatus()!.events.some((e) => e.kind === 'healed' && e.reason.includes(blob.split('/').pop()!)));
     await assertHolds(db, acked);
+    await db.close();
+  });
+
+  it('a passive drive replaced by an empty one while it is resynced leaves replication, and reinstate brings it back (REPL-1; seed 1812003863)', async () => {
+    const { pair, acked } = await crashed();
+    fs.writeFileSync(path.join(pair.b, 'translogs', 'ghost.log'), 'differs'); // something to resync
+    let wiped = false;
+    // The drive is swapped for an empty one just as the resync starts listing it.
+    const drives = new FaultyFileSystem(realEnv().fs, (call) => {
+      if (!wiped && call.op === 'readdir' && (call.path === pair.b || call.path === `${pair.b}/`)) {
+        wiped = true;
+        for (const name of fs.readdirSync(pair.b)) if (name !== 'sop.lock') fs.rmSync(path.join(pair.b, name), { recursive: true, force: true });
+      }
+      return null;
+    });
+    const db = await Database.open({ folder: pair.a, env: { ...realEnv(), fs: drives }, replication: { passive: pair.b } });
+    assert.ok(wiped, 'the resync listed the passive drive');
+    const status = db.replicationStatus()!;
+    assert.equal(status.passiveState, 'failed', 'a passive drive without its status is no copy');
+    assert.match(status.reason, /lost its replication status/);
+    await assertHolds(db, acked);
+    await db.reinstate();
+    assert.deepEqual(await db.compareReplicas(), []);
+    assert.equal((await readStatus(realEnv().fs, pair.b)).status?.epoch, db.replicationStatus()!.epoch);
     await db.close();
   });
 
