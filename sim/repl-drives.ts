@@ -22,6 +22,13 @@ export class ReplDrives {
   private passiveLostAt = 0;
   /** Files rotted on a drive (absolute paths) whose other copy is their only good one, until healed. */
   private readonly rotted = new Set<string>();
+  /**
+   * A process is opening the folder after a crash: until its resync at open has made the passive
+   * drive identical to the active one and durable, the passive copy may exist in the page cache
+   * only (a sync the crash cut), so a power loss can still take it. Rotting the active copy in
+   * that window is two faults: the nemesis holds rot and active-drive loss back (seed 1812001857).
+   */
+  opening = false;
 
   constructor(
     private readonly disk: SimDisk,
@@ -64,7 +71,7 @@ export class ReplDrives {
   /** Budget: may the active drive fail now (a failover follows)? */
   canLoseActive(): boolean {
     const [s0, s1] = this.statuses();
-    if (!s0 || !s1 || s0.epoch !== s1.epoch || s0.active !== s1.active || s0.passive !== 'in-sync') return false;
+    if (this.opening || !s0 || !s1 || s0.epoch !== s1.epoch || s0.active !== s1.active || s0.passive !== 'in-sync') return false;
     if (s0.epoch <= this.passiveLostAt || this.anyOffline()) return false;
     this.forgetHealed();
     return ![...this.rotted].some((path) => this.under(path, other(s0.active)));

@@ -198,6 +198,7 @@ class Run {
   private async startOnce(node: SimNode): Promise<Database> {
     await this.loop.sleep(1 + this.random.float('restart.delay') * 20, 'restart');
     const gate = node.gate;
+    if (this.repl) this.repl.opening = true; // standalone: the one process (ReplDrives.opening)
     const opened = await Promise.race([node.start().then((db) => db, (e: unknown) => e), gate.killed.then(() => null)]);
     if (opened === null) throw new Error('crashed while opening');
     if (!(opened instanceof Object) || !('beginTransaction' in opened)) {
@@ -205,6 +206,7 @@ class Run {
       throw opened;
     }
     this.incarnations++;
+    if (this.repl) this.repl.opening = false;
     this.observeReplication(opened as Database);
     return opened as Database;
   }

@@ -247,7 +247,7 @@ async function copyFileOnce(fs: ReplicatedFileSystem, logical: string, active: D
     return copyFileDurably(fs.inner, from, to); // gone meanwhile: copied as a removal
   }
   if (!isValidFrame(bytes)) {
-    const theirs = await readStable(fs.inner, to).catch(() => null); // no readable passive copy: the active bytes are copied as they are
+    const theirs = await passiveCopy(fs, to); // none there: the active bytes are copied as they are
     if (theirs && isValidFrame(theirs)) {
       await copyBytesDurably(fs.inner, from, theirs);
       fs.record('healed', `${logical}: damaged on ${fs.roots[active]}, restored from ${fs.roots[passive]} during reinstate`);
@@ -259,3 +259,23 @@ async function copyFileOnce(fs: ReplicatedFileSystem, logical: string, active: D
 }
 
 const IMMUTABLE_BLOB = /\/blobs\/[^/]+\/[^/]+$/;
+
+/** Reads of a passive copy that fail before a reinstate gives up on it. */
+const PASSIVE_READ_ATTEMPTS = 4;
+
+/**
+ * The passive copy of a blob damaged on the active drive: null only when it is not there. A read
+ * that keeps failing fails the reinstate (run it again later) rather than count as "no copy":
+ * the damaged bytes were then copied over what was the last good copy (found by the simulator,
+ * seed 1812001857: one latent read error on the passive drive, and a rotted blob was lost on both).
+ */
+async function passiveCopy(fs: ReplicatedFileSystem, path: string): Promise<Uint8Array | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readStable(fs.inner, path);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return null;
+      if (attempt >= PASSIVE_READ_ATTEMPTS) throw error;
+    }
+  }
+}

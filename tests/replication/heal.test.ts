@@ -82,6 +82,35 @@ describe('replication: damage healed from the replica (REPL-5)', () => {
     await db.close();
   });
 
+  it('reinstate heals a blob damaged on the active drive even when the passive copy fails a read once (seed 1812001857)', async () => {
+    const pair = drivePair(dirs);
+    let passiveDown = false;
+    let flaky: string | null = null;
+    const drives = new FaultyFileSystem(realEnv().fs, (call) => {
+      if (passiveDown && call.path.startsWith(`${pair.b}/`)) return ioError('EIO', call);
+      if (flaky !== null && call.op === 'readFile' && call.path === flaky) {
+        flaky = null; // one latent read error, then the copy reads fine
+        return ioError('EIO', call);
+      }
+      return null;
+    });
+    const db = await Database.open({ folder: pair.a, env: { ...realEnv(), fs: drives }, replication: { passive: pair.b } });
+    const { acked } = await writeItems(db, 0, 6);
+    const blob = blobFiles(pair.a)[0]!;
+    passiveDown = true;
+    acked.push(...(await writeItems(db, 100, 1)).acked); // the passive drive fails a write and leaves replication
+    assert.equal(db.replicationStatus()!.passiveState, 'failed');
+    passiveDown = false;
+    flip(path.join(pair.a, blob)); // rot at rest on the active drive; the passive copy is the good one
+    flaky = path.join(pair.b, blob);
+    await db.reinstate();
+    assert.equal(flaky, null, 'the passive copy was read');
+    assert.ok(isValidFrame(fs.readFileSync(path.join(pair.b, blob))), 'the good copy was not overwritten by the damaged one');
+    assert.deepEqual(await db.compareReplicas(), []);
+    await assertHolds(db, acked);
+    await db.close();
+  });
+
   it('the same blob damaged on both drives is CORRUPT, not wrong data', async () => {
     const pair = drivePair(dirs);
     let db = await openReplicated(pair);
