@@ -266,8 +266,9 @@ const PASSIVE_READ_ATTEMPTS = 4;
 /**
  * The passive copy of a blob damaged on the active drive: null only when it is not there. A read
  * that keeps failing fails the reinstate (run it again later) rather than count as "no copy":
- * the damaged bytes were then copied over what was the last good copy (found by the simulator,
- * seed 1812001857: one latent read error on the passive drive, and a rotted blob was lost on both).
+ * the damaged bytes were then copied over what was the last good copy. Seen while diagnosing
+ * seed 1812001857, where the passive copy was truly gone; tests/replication/heal.test.ts shows a
+ * single latent read error doing it.
  */
 async function passiveCopy(fs: ReplicatedFileSystem, path: string): Promise<Uint8Array | null> {
   for (let attempt = 1; ; attempt++) {
