@@ -4,7 +4,7 @@ import { isValidFrame } from './heal.js';
 import { type Counters, copyPath } from './reinstate.js';
 import type { ReplicatedFileSystem } from './replicated-fs.js';
 import { DRIVE_FILES, type Drive, other, readStatus } from './status.js';
-import { copyBytesDurably, diffTrees, readStable } from './tree-copy.js';
+import { copyBytesDurably, diffTrees, readStable, type TreeDiff } from './tree-copy.js';
 
 /**
  * At open, before the engine reads anything: makes an in-sync passive drive byte-identical to
@@ -28,14 +28,14 @@ export async function resyncAfterOpen(fs: ReplicatedFileSystem): Promise<number>
   const passive = other(active);
   const counters = { copied: 0, deltas: 0, bytes: 0 };
   try {
-    const differences = await diffTrees(fs.inner, fs.roots[active], fs.roots[passive], DRIVE_FILES);
-    for (const { path, message } of differences) {
+    const diff = await diffTrees(fs.inner, fs.roots[active], fs.roots[passive], DRIVE_FILES);
+    for (const { path, message } of diff.differences) {
       const logical = joinPath(fs.logicalRoot, path);
       if (message === 'contents differ') await resyncFile(fs, logical, active, passive, counters);
       else await copyPath(fs, logical, active, passive, counters);
       counters.deltas++;
     }
-    await makeDurable(fs, fs.roots[passive]);
+    await makeDurable(fs, fs.roots[passive], diff);
     await assertStillTheCopy(fs, passive);
   } catch (error) {
     // Only an error of the passive drive takes it out of replication. One of the active drive
@@ -91,29 +91,24 @@ async function assertStillTheCopy(fs: ReplicatedFileSystem, passive: Drive): Pro
  * took it from the passive drive only. The active drive then held the only copy of a blob, and
  * rot at rest lost it (found by the simulator, seed 1812001857: a blob's folder entry on the
  * passive drive stayed unsynced across process restarts for 2,800 ms of simulated time).
+ * What differed was copied durably already; what the trees share comes from the comparison's
+ * own walk: the files that compared equal, and every shared folder, deepest first.
  */
-async function makeDurable(fs: ReplicatedFileSystem, root: string): Promise<void> {
-  const files: string[] = [];
-  const folders: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    folders.push(dir);
-    for (const name of (await fs.inner.readdir(dir)).sort()) {
-      const path = joinPath(dir, name);
-      const stat = await fs.inner.stat(path);
-      if (stat?.isDirectory) await walk(path);
-      else if (stat && !DRIVE_FILES.has(name)) files.push(path);
-    }
-  };
-  await walk(root);
-  await parallel(files, SYNC_PARALLELISM, async (path) => {
-    const file = await fs.inner.open(path, 'readWrite');
+async function makeDurable(fs: ReplicatedFileSystem, root: string, diff: TreeDiff): Promise<void> {
+  await parallel(diff.equalFiles, SYNC_PARALLELISM, async (path) => {
+    const file = await fs.inner.open(joinPath(root, path), 'readWrite');
     try {
       await file.datasync();
     } finally {
       await file.close();
     }
   });
-  await parallel(folders.reverse(), SYNC_PARALLELISM, (dir) => fs.inner.syncDir(dir));
+  const deepestFirst = [...diff.sharedFolders].sort((x, y) => depth(y) - depth(x));
+  await parallel(deepestFirst, SYNC_PARALLELISM, (dir) => fs.inner.syncDir(dir === '' ? root : joinPath(root, dir)));
+}
+
+function depth(rel: string): number {
+  return rel === '' ? 0 : rel.split('/').length;
 }
 
 /** Syncs in flight at once while the passive drive is made durable (they share journal commits). */

@@ -50,27 +50,40 @@ export async function removeOn(fs: FileSystem, path: string, sync = false): Prom
 
 /** Every difference between two trees (missing, extra, different bytes), as relative paths; `skip` names ignored at the root. */
 export async function compareTrees(fs: FileSystem, a: string, b: string, skip: ReadonlySet<string> = new Set()): Promise<string[]> {
-  return (await diffTrees(fs, a, b, skip)).map((d) => `${d.path}: ${d.message}`);
+  return (await diffTrees(fs, a, b, skip)).differences.map((d) => `${d.path}: ${d.message}`);
 }
 
-/** Every difference between two trees, each with its relative path (the topmost that differs) and what differs. */
-export async function diffTrees(fs: FileSystem, a: string, b: string, skip: ReadonlySet<string> = new Set()): Promise<Array<{ path: string; message: string }>> {
-  const differences: Array<{ path: string; message: string }> = [];
+/**
+ * What one walk of two trees found, as relative paths: every difference (the topmost path that
+ * differs, and what differs), and what the trees share (files with equal bytes, folders on both
+ * sides, '' for the roots), so a caller that must act on the shared part need not walk again.
+ */
+export interface TreeDiff {
+  readonly differences: Array<{ path: string; message: string }>;
+  readonly equalFiles: string[];
+  readonly sharedFolders: string[];
+}
+
+/** Walks two trees once, comparing them; `skip` names ignored at the root (drive files). */
+export async function diffTrees(fs: FileSystem, a: string, b: string, skip: ReadonlySet<string> = new Set()): Promise<TreeDiff> {
+  const diff: TreeDiff = { differences: [], equalFiles: [], sharedFolders: [] };
   const walk = async (rel: string): Promise<void> => {
+    diff.sharedFolders.push(rel);
     const [left, right] = [await listing(fs, joinPath(a, rel)), await listing(fs, joinPath(b, rel))];
     const names = [...new Set([...left.keys(), ...right.keys()])].sort();
     for (const name of names) {
       if (rel === '' && skip.has(name)) continue;
       const path = rel === '' ? name : `${rel}/${name}`;
       const [l, r] = [left.get(name), right.get(name)];
-      if (l === undefined || r === undefined) differences.push({ path, message: `only in ${l === undefined ? b : a}` });
-      else if (l !== r) differences.push({ path, message: `a ${l ? 'folder' : 'file'} in ${a}, a ${r ? 'folder' : 'file'} in ${b}` });
+      if (l === undefined || r === undefined) diff.differences.push({ path, message: `only in ${l === undefined ? b : a}` });
+      else if (l !== r) diff.differences.push({ path, message: `a ${l ? 'folder' : 'file'} in ${a}, a ${r ? 'folder' : 'file'} in ${b}` });
       else if (l) await walk(path);
-      else if (!equal(await fs.readFile(joinPath(a, path)), await fs.readFile(joinPath(b, path)))) differences.push({ path, message: 'contents differ' });
+      else if (equal(await fs.readFile(joinPath(a, path)), await fs.readFile(joinPath(b, path)))) diff.equalFiles.push(path);
+      else diff.differences.push({ path, message: 'contents differ' });
     }
   };
   await walk('');
-  return differences;
+  return diff;
 }
 
 /** name → is a folder. */
