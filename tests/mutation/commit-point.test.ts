@@ -1,6 +1,7 @@
 /**
- * The commit point and what happens around it (src/txn/commit.ts `reachCommitPoint`,
- * `priorityLog`, `phase2`, `apply`, `finish`, `undoPhase1`):
+ * The commit point and what happens around it (src/txn/commit.ts `phase2`, `undoPhase1`;
+ * src/txn/durability/in-place.ts `reachCommitPoint`, `apply`, `finish`, `undo`;
+ * src/txn/durability/plan.ts `commitLog`):
  * - a priority log that cannot be written is removed, durably, before phase 1 is undone (LOG-2);
  *   if even that fails, the outcome is unknown: the blobs stay, the database is fail-stop and the
  *   next open redoes or undoes the commit (REC-5);
@@ -11,7 +12,7 @@
  * - the priority log records absolute counts, -1 for unchanged ones, and every obsolete blob by
  *   store (TX-8, LOG-2); concurrent commits lose no count (TX-8).
  *
- * Each test names the mutants of commit.ts it kills in a comment.
+ * Each test names the mutants of those files it kills in a comment.
  *
  * Every database here commits in place (`journal: false`): these tests name the in-place
  * protocol's steps, logs and files (clustered mode's protocol; journal mode, the standalone
