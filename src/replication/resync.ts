@@ -103,12 +103,8 @@ async function makeDurable(fs: ReplicatedFileSystem, root: string, diff: TreeDif
       await file.close();
     }
   });
-  const deepestFirst = [...diff.sharedFolders].sort((x, y) => depth(y) - depth(x));
+  const deepestFirst = [...diff.sharedFolders].reverse(); // listed parents first, so reversed every folder follows its subfolders
   await parallel(deepestFirst, SYNC_PARALLELISM, (dir) => fs.inner.syncDir(dir === '' ? root : joinPath(root, dir)));
-}
-
-function depth(rel: string): number {
-  return rel === '' ? 0 : rel.split('/').length;
 }
 
 /** Syncs in flight at once while the passive drive is made durable (they share journal commits). */

@@ -56,7 +56,8 @@ export async function compareTrees(fs: FileSystem, a: string, b: string, skip: R
 /**
  * What one walk of two trees found, as relative paths: every difference (the topmost path that
  * differs, and what differs), and what the trees share (files with equal bytes, folders on both
- * sides, '' for the roots), so a caller that must act on the shared part need not walk again.
+ * sides, '' for the roots, each listed before its subfolders), so a caller that must act on the
+ * shared part need not walk again.
  */
 export interface TreeDiff {
   readonly differences: Array<{ path: string; message: string }>;
