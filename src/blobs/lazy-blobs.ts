@@ -72,6 +72,11 @@ export class LazyBlobs implements Blobs {
     return (entry.bytes ??= entry.encode!());
   }
 
+  /** Whether a committed blob is held in memory until the next checkpoint. */
+  holds(id: string): boolean {
+    return this.pending.has(id);
+  }
+
   /** Bytes a pending blob holds or will (0 when it is not pending). */
   sizeOf(id: string): number {
     return this.pending.get(id)?.size ?? 0;
@@ -94,10 +99,10 @@ export class LazyBlobs implements Blobs {
   }
 
   /**
-   * The bytes of a blob committed since the last checkpoint, so a new version can be logged as a
-   * patch of it (spec JNL-1). Only these: replay rebuilds them from the same journal, so a patch
-   * never depends on a file on disk (one damaged there would make the journal unreplayable:
-   * simulator seed 5063 --journal).
+   * The bytes of a blob committed since the last checkpoint (replay: the base of a patch logged
+   * in the same journal, spec JNL-1). Byte patches only ever had such bases: a file on disk that
+   * a transient read error damaged made the journal unreplayable (simulator seed 5063 --journal);
+   * leaf item patches may have a base on disk, which replay reads with retries (journal/replay.ts).
    */
   base(id: string): Uint8Array | undefined {
     const entry = this.pending.get(id);

@@ -44,7 +44,12 @@ export class NodeCache {
 
   /** The node under the handle's active id if L1 holds it (what `load` would return without I/O). */
   peek(handle: Handle): BNode | undefined {
-    return this.l1.get(activePhysical(handle));
+    return this.cached(activePhysical(handle));
+  }
+
+  /** The node of this physical id if L1 holds it (no I/O). */
+  cached(physical: string): BNode | undefined {
+    return this.l1.get(physical);
   }
 
   /** Seeds L1 with a node just committed (it is frozen: transactions copy before changing). */

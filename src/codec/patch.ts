@@ -3,7 +3,7 @@ import { corrupt } from '../errors/sop-error.js';
 /**
  * Byte patches (journal mode, spec JNL-1): ops are pairs [offset in the base, length] that copy
  * from the base, or [-1, length] for bytes new in the result, covering the result in order.
- * Registry sectors are diffed here (prefixSuffixOps); leaves are logged as item changes
+ * Registry sectors are diffed here (diffOps); leaves are logged as item changes
  * (node-codec.ts, LeafItemPatch), and replay still applies the byte patches of leaves that
  * records of earlier versions hold.
  */
@@ -26,25 +26,49 @@ export function patchLiterals(block: Uint8Array, ops: readonly number[]): Uint8A
   return out;
 }
 
+/** Equal bytes between two changed runs that are sent as new rather than as a copy op (an op pair costs about that much in the record header). */
+const MERGE_GAP = 24;
+
 /**
- * Ops that rebuild `next` from `base` (same length): the common prefix and suffix before the
- * last `trailer` bytes are copied, the rest and the trailer (a checksum that always changes) are
- * new: a registry sector whose few changed slots sit together. [] when they share too little.
+ * Ops that rebuild `next` from `base` (same length): every run of changed bytes is new, the
+ * runs of equal bytes between them are copied (runs shorter than MERGE_GAP are sent as new), and
+ * the last `trailer` bytes (a checksum that always changes) are new. A registry sector whose
+ * commit changed a few slots anywhere in it is logged as those slots. [] when they share too
+ * little to be worth a patch.
  */
-export function prefixSuffixOps(base: Uint8Array, next: Uint8Array, trailer = 0): number[] {
+export function diffOps(base: Uint8Array, next: Uint8Array, trailer = 0): number[] {
   if (base.length !== next.length || next.length < trailer) return [];
   const body = next.length - trailer;
-  let prefix = 0;
-  while (prefix < body && base[prefix] === next[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < body - prefix && base[body - 1 - suffix] === next[body - 1 - suffix]) suffix++;
-  const middle = body - prefix - suffix;
-  if (middle + trailer > next.length / 2) return [];
-  const ops = prefix > 0 ? [0, prefix] : [];
-  if (middle > 0) ops.push(-1, middle);
-  if (suffix > 0) ops.push(body - suffix, suffix);
-  if (trailer > 0) ops.push(-1, trailer);
-  return ops;
+  const ops: number[] = [];
+  let fresh = 0;
+  let at = 0;
+  while (at < body) {
+    let equal = at;
+    while (equal < body && base[equal] === next[equal]) equal++;
+    // [at, equal) is equal: a copy, unless it is a short gap between two changes (then new).
+    if (equal > at && (at === 0 || equal === body || equal - at >= MERGE_GAP)) pushOp(ops, at, equal - at);
+    else if (equal > at) {
+      pushOp(ops, -1, equal - at);
+      fresh += equal - at;
+    }
+    let changed = equal;
+    while (changed < body && base[changed] !== next[changed]) changed++;
+    if (changed > equal) {
+      pushOp(ops, -1, changed - equal);
+      fresh += changed - equal;
+    }
+    at = changed;
+  }
+  if (trailer > 0) pushOp(ops, -1, trailer);
+  return fresh + trailer > next.length / 2 ? [] : ops;
+}
+
+/** Appends an op, extending the last one when it continues it (two new runs, or two adjacent copies). */
+function pushOp(ops: number[], from: number, length: number): void {
+  const n = ops.length;
+  if (n > 0 && ops[n - 2] === -1 && from === -1) ops[n - 1]! += length;
+  else if (n > 0 && from !== -1 && ops[n - 2] !== -1 && ops[n - 2]! + ops[n - 1]! === from) ops[n - 1]! += length;
+  else ops.push(from, length);
 }
 
 /** Rebuilds a block from its base, its ops and its literal bytes; CORRUPT when they do not fit. */

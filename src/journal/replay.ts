@@ -8,6 +8,8 @@ import { SECTOR_SIZE, decodeSector } from '../registry/sector.js';
 import type { StoreInfo } from '../store/store-info.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { readDurablyIfPresent, unlinkIfPresent } from '../util/durable-file.js';
+import { retryCorrupt } from '../util/retry-corrupt.js';
+import type { BNode } from '../btree/node.js';
 import { logPath } from '../util/paths.js';
 import { readCheckpointMark, writeCheckpointMark } from './mark.js';
 import { checkAnyFrame } from '../codec/frame.js';
@@ -150,7 +152,7 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
   for (const [name, target] of live) {
     const blobs = [];
     for (const b of record.blobs.filter((x) => x.store === name)) {
-      const bytes = rebuilt(target, b, record.tid);
+      const bytes = await rebuilt(target, b, record.tid);
       blobs.push({ id: b.id, bytes, size: bytes.length });
     }
     // A checkpoint that failed before its mark may have written them: a later record that makes
@@ -175,8 +177,8 @@ function sectorImage(target: Target, s: JournalSector, tid: string): Uint8Array 
 }
 
 /** A blob's bytes: whole in the record, or rebuilt from its base and checked by its frame CRC (JNL-1). */
-function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
-  if (blob.items) return rebuiltLeaf(target, blob, blob.items, tid);
+async function rebuilt(target: Target, blob: JournalBlob, tid: string): Promise<Uint8Array> {
+  if (blob.items) return await rebuiltLeaf(target, blob, blob.items, tid);
   if (!blob.patch) return blob.bytes;
   const { base: baseId, ops } = blob.patch;
   const what = `journal record ${tid}: blob ${blob.id}`;
@@ -189,16 +191,31 @@ function rebuilt(target: Target, blob: JournalBlob, tid: string): Uint8Array {
 }
 
 /** A leaf logged as item changes: its base decoded, the changes applied, the leaf encoded again (JNL-1). */
-function rebuiltLeaf(target: Target, blob: JournalBlob, patch: NonNullable<JournalBlob['items']>, tid: string): Uint8Array {
+async function rebuiltLeaf(target: Target, blob: JournalBlob, patch: NonNullable<JournalBlob['items']>, tid: string): Promise<Uint8Array> {
   const what = `journal record ${tid}: blob ${blob.id}`;
-  const base = target.blobs.base(patch.base);
-  if (!base) throw corrupt(`${what}: its base ${patch.base} is not in the journal`);
-  const leaf = applyLeafItemPatch(decodeNode(base, patch.node), patch.ops, blob.bytes, what);
+  const leaf = applyLeafItemPatch(await leafBase(target, patch, what), patch.ops, blob.bytes, what);
   try {
     return encodeNode(leaf);
   } catch (error) {
     throw corrupt(`${what}: its items do not encode (${error instanceof Error ? error.message : String(error)})`);
   }
+}
+
+/**
+ * The leaf an item patch was made from: a blob of this journal cycle (rebuilt by the records
+ * before this one), else the file a checkpoint, replay or store creation synced before the record
+ * and that stays until a mark covers it (JNL-1). The file is read as a node read is: again when
+ * it fails its checksum (a transient read error), repaired from parity or the replica where the
+ * folder has them; CORRUPT when no read gives it whole.
+ */
+async function leafBase(target: Target, patch: NonNullable<JournalBlob['items']>, what: string): Promise<BNode> {
+  const held = target.blobs.base(patch.base);
+  if (held) return decodeNode(held, patch.node);
+  return retryCorrupt(async () => {
+    const bytes = await target.blobs.get(patch.base);
+    if (!bytes) throw corrupt(`${what}: its base ${patch.base} is neither in the journal nor on disk`);
+    return decodeNode(bytes, patch.node);
+  }, READ_ATTEMPTS);
 }
 
 async function targetOf(repo: StoreRepository, name: string, targets: Map<string, Target | null>): Promise<Target | null> {

@@ -1,6 +1,7 @@
-import { type LazyBlob, journaled } from '../../blobs/lazy-blobs.js';
+import { type LazyBlob, type LazyBlobs, journaled } from '../../blobs/lazy-blobs.js';
+import type { NodeCache } from '../../cache/node-cache.js';
 import { encodeNode } from '../../codec/node-codec.js';
-import { patchLiterals, prefixSuffixOps } from '../../codec/patch.js';
+import { patchLiterals, diffOps } from '../../codec/patch.js';
 import { SopError, toSopError } from '../../errors/sop-error.js';
 import type { Journal } from '../../journal/journal.js';
 import type { JournalBlob, JournalRecord, JournalSector } from '../../journal/record.js';
@@ -36,7 +37,7 @@ export class JournaledDurability implements Durability {
       const log = commitLog(ctx, this.steps.input.tid, plans);
       const staged: StagedSectors[] = [];
       for (const plan of plans) staged.push(await plan.session.store.registry.stageForJournal(plan.changes));
-      await this.reachJournalPoint(journalRecord(log.tid, log.seq, plans, staged));
+      await this.reachJournalPoint(journalRecord(log.tid, log.seq, plans, staged, ctx.nodes));
       await ctx.env.point?.('journal.afterRecord');
       try {
         for (const [i, plan] of plans.entries()) {
@@ -110,12 +111,12 @@ export class JournaledDurability implements Durability {
   }
 }
 
-function journalRecord(tid: string, seq: number, plans: readonly StorePlan[], staged: readonly StagedSectors[]): JournalRecord {
+function journalRecord(tid: string, seq: number, plans: readonly StorePlan[], staged: readonly StagedSectors[], nodes: NodeCache): JournalRecord {
   return {
     tid,
     seq,
     stores: plans.map((p) => ({ name: p.session.store.name, rootId: p.session.store.info.rootId, info: p.info })),
-    blobs: plans.flatMap((p) => [...p.blobs.map((b) => journalBlob(p, b)), ...p.leaves.map((l) => journalLeaf(p, l))]),
+    blobs: plans.flatMap((p) => [...p.blobs.map((b) => journalBlob(p, b)), ...p.leaves.map((l) => journalLeaf(p, l, nodes))]),
     sectors: plans.flatMap((p, i) => staged[i]!.images.map((e) => journalSector(p, e))),
     obsolete: obsoleteRefs(plans),
   };
@@ -129,22 +130,37 @@ function journalSector(plan: StorePlan, image: StagedSectors['images'][number]):
   const store = plan.session.store;
   const whole = { store: store.name, segment: image.segment, sector: image.sector, bytes: image.bytes };
   const base = store.registry.unflushedImage(image.key);
-  const ops = base ? prefixSuffixOps(base, image.bytes, SECTOR_CRC_BYTES) : [];
+  const ops = base ? diffOps(base, image.bytes, SECTOR_CRC_BYTES) : [];
   return ops.length === 0 ? whole : { ...whole, bytes: patchLiterals(image.bytes, ops), ops };
 }
 
 /**
- * An updated leaf as the journal logs it: as item changes of the blob it replaces when the store
- * holds that blob from this journal cycle with the very items the leaf was copied from (replay
- * rebuilds it first), else encoded now and logged whole (JNL-1).
+ * An updated leaf as the journal logs it: as item changes of the blob it replaces when replay can
+ * have that blob with the very items the leaf was copied from (patchable), else encoded now and
+ * logged whole (JNL-1). Item changes keep a commit's record as small as the items it changed,
+ * also for the first change of a leaf after a checkpoint.
  */
-function journalLeaf(plan: StorePlan, leaf: LazyLeaf): JournalBlob {
+function journalLeaf(plan: StorePlan, leaf: LazyLeaf, nodes: NodeCache): JournalBlob {
   const store = plan.session.store;
-  if (leaf.bytes === null && journaled(store.blobs).leafItems(leaf.base) === leaf.patch.base) {
+  if (leaf.bytes === null && patchable(journaled(store.blobs), nodes, leaf)) {
     return { store: store.name, id: leaf.id, bytes: leaf.patch.bytes, items: { base: leaf.base, node: leaf.node.id, ops: leaf.patch.ops } };
   }
   leaf.bytes ??= encodeNode(leaf.node);
   return { store: store.name, id: leaf.id, bytes: leaf.bytes };
+}
+
+/**
+ * Whether the blob a leaf replaces holds the very items the leaf was copied from, where replay
+ * finds it (JNL-1). A blob of this journal cycle is held in memory and rebuilt by replay from the
+ * same journal. Any other one is a file that a checkpoint, a replay or the store's creation wrote
+ * and synced before this record, and that stays until a checkpoint mark covers it (its deletion,
+ * as every obsolete file's, waits for the mark: JNL-3); its items are those of the node the cache
+ * decoded from it, when the cache still holds that node.
+ */
+function patchable(held: LazyBlobs, nodes: NodeCache, leaf: LazyLeaf): boolean {
+  if (held.holds(leaf.base)) return held.leafItems(leaf.base) === leaf.patch.base;
+  const base = nodes.cached(leaf.base);
+  return base?.kind === 'leaf' && base.items === leaf.patch.base;
 }
 
 /** What the store holds until the checkpoint: every new blob, leaves with their items (the bases of later item patches). */
@@ -156,10 +172,23 @@ function lazyBlobs(plan: StorePlan): LazyBlob[] {
   for (const leaf of plan.leaves) {
     const { node } = leaf;
     if (leaf.bytes) blobs.push({ id: leaf.id, bytes: leaf.bytes, items: node.items, size: leaf.bytes.length });
-    // Its size is an estimate until encoded: the base's plus the new items' (an upper bound of what it grew by).
-    else blobs.push({ id: leaf.id, encode: () => encodeNode(node), items: node.items, size: held.sizeOf(leaf.base) + leaf.patch.bytes.length });
+    else blobs.push({ id: leaf.id, encode: () => encodeNode(node), items: node.items, size: estimatedSize(held, leaf) });
   }
   return blobs;
+}
+
+/**
+ * A leaf's size until it is encoded: its base's plus its new items' when the base is held (an
+ * upper bound of what it grew by); else its item count times the new items' average (or 64
+ * bytes an item when it only lost items). It only paces checkpoints (maxHeldBytes).
+ */
+function estimatedSize(held: LazyBlobs, leaf: LazyLeaf): number {
+  const base = held.sizeOf(leaf.base);
+  if (base > 0) return base + leaf.patch.bytes.length;
+  let fresh = 0;
+  for (let i = 0; i < leaf.patch.ops.length; i += 2) if (leaf.patch.ops[i] === -1) fresh += leaf.patch.ops[i + 1]!;
+  const perItem = fresh > 0 ? leaf.patch.bytes.length / fresh : 64;
+  return Math.ceil(perItem * leaf.node.items.length);
 }
 
 /** A new blob as the journal logs it: whole (an updated leaf goes through journalLeaf). */
