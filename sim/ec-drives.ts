@@ -95,9 +95,13 @@ export class EcDrives {
     });
   }
 
+  /** Every shard file ever rotted at rest (a journal leaf that could not be rebuilt must name one: run.ts). */
+  readonly everRotted = new Set<string>();
+
   /** Flips bits in a stored shard file (rot at rest). */
   rot(d: number, path: string, count: number): boolean {
     this.verdicts.delete(path);
+    this.everRotted.add(path);
     return this.devices[d]!.rot(path, count);
   }
 

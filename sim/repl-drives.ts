@@ -22,6 +22,8 @@ export class ReplDrives {
   private passiveLostAt = 0;
   /** Files rotted on a drive (absolute paths) whose other copy is their only good one, until healed. */
   private readonly rotted = new Set<string>();
+  /** Every file ever rotted at rest, healed or not (a journal leaf that could not be rebuilt must name one: run.ts). */
+  readonly everRotted = new Set<string>();
   /**
    * A process is opening the folder after a crash: until its resync at open has made the passive
    * drive identical to the active one and durable, the passive copy may exist in the page cache
@@ -126,6 +128,7 @@ export class ReplDrives {
   rot(path: string, count: number): boolean {
     const done = this.devices[this.activeDrive()].rot(path, count);
     if (done) this.rotted.add(path);
+    if (done) this.everRotted.add(path);
     return done;
   }
 

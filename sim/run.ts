@@ -207,8 +207,25 @@ class Run {
     }
     this.incarnations++;
     if (this.repl) this.repl.opening = false;
+    this.judgeReplay(opened as Database);
     this.observeReplication(opened as Database);
     return opened as Database;
+  }
+
+  /**
+   * A leaf journal replay could not rebuild (its base file was damaged) is loss the nemesis must
+   * have caused: rot at rest of that very blob, or of the base of a leaf replay could not rebuild
+   * before it. Anything else is a bug the report would hide (JNL-4; seed 1862000331 lost a base
+   * to a purge on a mark that was not durable).
+   */
+  private judgeReplay(db: Database): void {
+    const rotted = [...(this.repl?.everRotted ?? []), ...(this.ec?.everRotted ?? [])];
+    const lost = new Set<string>();
+    for (const d of db.journalReplay.damaged) {
+      lost.add(d.leaf);
+      if (lost.has(d.base) || rotted.some((path) => path.includes(d.base))) continue;
+      this.violations.push(`journal: replay could not rebuild leaf ${d.leaf} of store ${d.store}, and the nemesis never damaged its base ${d.base} (${d.why})`);
+    }
   }
 
   private async client(process: number): Promise<void> {

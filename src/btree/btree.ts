@@ -9,6 +9,7 @@ import type { CheckResult } from './check.js';
 import { descend, descendSync, edgePath, leafFrame, settle, step } from './cursor.js';
 import type { Path } from './cursor.js';
 import { insertEntry } from './insert.js';
+import { replaceItem } from './leaf-edits.js';
 import type { NodeAccess } from './node-access.js';
 import type { Item, KeyCompare, LeafNode } from './node.js';
 import { removeAt } from './remove.js';
@@ -143,7 +144,7 @@ export class BTree {
     this.path = [];
     const mutable = await this.ctx.access.mutable(leaf.id);
     assert(mutable.kind === 'leaf' && mutable.items[frame.index]?.id === old.id, 'cursor path is stale');
-    mutable.items[frame.index] = item;
+    replaceItem(mutable.items, frame.index, item);
     await this.reposition(item);
   }
 

@@ -5,6 +5,7 @@
  */
 import { assert, invalid } from '../errors/sop-error.js';
 import { descend } from './cursor.js';
+import { cutItems, insertItem } from './leaf-edits.js';
 import type { BNode, Item, Separator } from './node.js';
 import { copyBody, entryCount, entryProbe, mutableInternal, mutableLeaf } from './search.js';
 import type { TreeContext } from './search.js';
@@ -23,7 +24,7 @@ export async function insertEntry(ctx: TreeContext, item: Item): Promise<void> {
     throw invalid(`item ${item.id} is already stored under this key`);
   }
   const leaf = await mutableLeaf(ctx.access, last.node.id);
-  leaf.items.splice(last.index, 0, item);
+  insertItem(leaf.items, last.index, item);
   await splitUpward(ctx, path.map((f) => ({ id: f.node.id, index: f.index })));
 }
 
@@ -50,7 +51,7 @@ async function splitUpward(ctx: TreeContext, path: readonly Step[]): Promise<voi
 function splitNode(ctx: TreeContext, node: BNode): { right: BNode; separator: Separator } {
   const id = ctx.access.newId();
   if (node.kind === 'leaf') {
-    const items = node.items.splice(Math.ceil(node.items.length / 2));
+    const items = cutItems(node.items, Math.ceil(node.items.length / 2));
     const first = items[0]!;
     return { right: { kind: 'leaf', id, items }, separator: { key: first.key, id: first.id } };
   }

@@ -8,6 +8,7 @@
  * Non-root internal nodes therefore always hold at least one separator.
  */
 import { assert, corrupt } from '../errors/sop-error.js';
+import { appendItems, removeItem } from './leaf-edits.js';
 import type { BNode, InternalNode } from './node.js';
 import { copyBody, entryCount, loadNode, mutableInternal, mutableLeaf } from './search.js';
 import type { TreeContext } from './search.js';
@@ -22,7 +23,7 @@ export async function removeAt(ctx: TreeContext, path: readonly PathStep[], item
   const last = path[path.length - 1]!;
   const leaf = await mutableLeaf(ctx.access, last.id);
   assert(leaf.items[last.index]?.id === itemId, `cursor path does not point at item ${itemId}`);
-  leaf.items.splice(last.index, 1);
+  removeItem(leaf.items, last.index);
   for (let level = path.length - 1; level > 0; level--) {
     if (!(await rebalance(ctx, path[level]!.id, path[level - 1]!))) break;
   }
@@ -85,7 +86,7 @@ async function mergeChildren(ctx: TreeContext, parentId: string, left: number): 
   const into = await ctx.access.mutable(parent.children[left]!);
   const from = await ctx.access.get(parent.children[left + 1]!);
   if (into.kind === 'leaf' && from.kind === 'leaf') {
-    into.items.push(...from.items);
+    appendItems(into.items, from.items);
   } else if (into.kind === 'internal' && from.kind === 'internal') {
     into.keys.push(parent.keys[left]!, ...from.keys);
     into.children.push(...from.children);

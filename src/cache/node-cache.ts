@@ -1,5 +1,6 @@
 import { decodeNode, noteItemsCopy, settleItemsCopy } from '../codec/node-codec.js';
 import type { BNode } from '../btree/node.js';
+import { trackCopy } from '../btree/leaf-edits.js';
 import type { Coordinator } from '../ports/coordinator.js';
 import { type Handle, activePhysical } from '../registry/handle.js';
 import type { Store } from '../store/store.js';
@@ -88,6 +89,7 @@ export function cloneNode(node: BNode): BNode {
   if (node.kind === 'leaf') {
     const items = [...node.items];
     noteItemsCopy(items, node.items); // its encoding at commit copies what is unchanged
+    trackCopy(items, node.items);
     return { kind: 'leaf', id: node.id, items };
   }
   return { kind: 'internal', id: node.id, keys: [...node.keys], children: [...node.children] };

@@ -1,3 +1,4 @@
+import type { ReplayReport } from '../journal/replay.js';
 import { realEnv } from '../adapters/real-env.js';
 import { Database } from '../database/database.js';
 import type { DriveHealth } from '../ec/repair.js';
@@ -59,7 +60,7 @@ export async function inspect(args: OpsArgs): Promise<number> {
   const rows = [['STORE', 'ITEMS', 'DEPTH', 'NODES', 'HANDLES', 'ORPHANS', 'HEALTH']];
   for (const v of views) rows.push([v.name, ...[v.count, v.depth, v.nodes, v.handles, v.orphanBlobs].map((n) => (n === undefined ? '-' : String(n))), v.health]);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = [`sop inspect ${args.folder}: ${views.length} store(s)`, ...(replication ? [replicationLine(replication)] : []), ...(journal.seq > 0 ? [journalLine(journal)] : []), ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))];
+  const lines = [`sop inspect ${args.folder}: ${views.length} store(s)`, ...(replication ? [replicationLine(replication)] : []), ...(journal.seq > 0 ? journalLines(journal) : []), ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))];
   for (const v of views.filter((s) => s.drives)) {
     lines.push(`  ${v.name} shards: ${v.drives!.map((d) => `[${d.index}] ${d.drive} ${d.state === 'ok' ? `${d.shards}` : d.state}`).join(' | ')}`);
   }
@@ -68,6 +69,6 @@ export async function inspect(args: OpsArgs): Promise<number> {
 }
 
 /** Journal mode (JNL-4): what the open that inspect ran found in the journal. */
-function journalLine(journal: { replayed: number; seq: number }): string {
-  return `journal: ${journal.replayed} record(s) replayed at open; checkpointed through commit ${journal.seq}`;
+function journalLines(journal: ReplayReport): string[] {
+  return [`journal: ${journal.replayed} record(s) replayed at open; checkpointed through commit ${journal.seq}`, ...journal.damaged.map((d) => `journal: DAMAGED store ${d.store}: node ${d.node} not rebuilt, its base ${d.base} is damaged (${d.why})`)];
 }

@@ -10,6 +10,7 @@
  */
 import { corrupt, invalid } from '../errors/sop-error.js';
 import type { BNode, InternalNode, Item, LeafNode, Separator } from '../btree/node.js';
+import { originsOf, untrack } from '../btree/leaf-edits.js';
 import { ByteReader, ByteWriter, varuintSize } from './bytes.js';
 import { BlockKind, FRAME_HEADER_SIZE, beginFrame, decodeFrame, endFrame } from './frame.js';
 import { encodeValue, readValue, writeValue } from './value-codec.js';
@@ -72,7 +73,7 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   const known = Object.isFrozen(items) ? items : copiedFrom.get(items);
   const prev = known !== undefined && Object.isFrozen(known) ? leafEncodings.get(known) : undefined;
   // source[i]: index of items[i] in `known` (its bytes are copied), or -1 (encoded here).
-  const source = prev !== undefined ? matchItems(items, known!) : noMatches(n);
+  const source = prev !== undefined ? sourcesOf(items, known!) : noMatches(n);
   let size = 1 + 16 + varuintSize(n);
   for (let i = 0; i < n; i++) {
     const k = source[i]!;
@@ -107,6 +108,7 @@ function encodeLeaf(node: LeafNode): Uint8Array {
   leafEncodings.set(items, { block, offsets });
   // From now on the array's own encoding serves; the link would keep every older version alive.
   copiedFrom.delete(items);
+  untrack(items);
   return block;
 }
 
@@ -131,7 +133,7 @@ export function leafItemPatch(node: LeafNode): LeafItemPatch | undefined {
   const base = copiedFrom.get(items);
   if (base === undefined || !Object.isFrozen(base)) return undefined;
   const n = items.length;
-  const source = matchItems(items, base);
+  const source = sourcesOf(items, base);
   const ops: number[] = [];
   const w = new ByteWriter(256);
   for (let i = 0; i < n; ) {
@@ -146,6 +148,18 @@ export function leafItemPatch(node: LeafNode): LeafItemPatch | undefined {
     ops.push(start, i - from);
   }
   return { base, ops, bytes: w.finish() };
+}
+
+/**
+ * For each of `items`, its index in `base` or -1: as the copy's edits kept them (btree/leaf-edits.ts)
+ * when `items` is a tracked copy of `base` (no item compared), else matched (matchItems).
+ */
+function sourcesOf(items: readonly Item[], base: readonly Item[]): ArrayLike<number> {
+  if (copiedFrom.get(items) === base) {
+    const from = originsOf(items);
+    if (from !== undefined && from.length === items.length) return from;
+  }
+  return matchItems(items, base);
 }
 
 /**
@@ -226,6 +240,7 @@ export function applyLeafItemPatch(base: BNode, ops: readonly number[], bytes: U
  */
 export function settleItemsCopy(items: readonly Item[]): void {
   copiedFrom.delete(items);
+  untrack(items);
 }
 
 /** The per-item plan of encodeLeaf and leafItemPatch, reused (encoding is synchronous). */

@@ -1,6 +1,6 @@
 import { NodeCache } from '../cache/node-cache.js';
 import { type KeyOrderSpec, makeKeyCompare, validateKeyOrderSpec } from '../codec/key-order.js';
-import { SopError, invalid, toSopError } from '../errors/sop-error.js';
+import { SopError, corrupt, invalid, toSopError } from '../errors/sop-error.js';
 import { realEnv } from '../adapters/real-env.js';
 import { RedisCoordinator } from '../adapters/redis-coordinator.js';
 import { ClusterSync } from '../cluster/cluster-sync.js';
@@ -57,7 +57,7 @@ export class Database {
   private readonly ctx: TxContext;
   private fastPath: Promise<void> | null = null;
   /** What the journal replay did when the folder was opened (spec JNL-4). */
-  journalReplay: ReplayReport = { replayed: 0, seq: 0 };
+  journalReplay: ReplayReport = { replayed: 0, seq: 0, damaged: [] };
   /** Set when open rebuilt the folder from `options.fallback` (spec EXP-2); null otherwise. */
   restoredFrom: FallbackReport | null = null;
 
@@ -213,6 +213,7 @@ export class Database {
     if (journal) maintenance.checkpoint = () => journal.checkpoint();
     db = new Database(folder, env, repo, maintenance, report, nodes, cluster, grace, owned, replication, journal);
     db.journalReplay = replayed;
+    for (const d of replayed.damaged) db.incidentLog.record('journal replay', corrupt(`store ${d.store}: leaf ${d.leaf} of node ${d.node} not rebuilt: its base ${d.base} is damaged (${d.why})`));
     db.seq = Math.max(replayed.seq, ...states.map((s) => s.plg?.seq ?? 0), ...repo.opened().map((s) => s.info.commitSeq));
     return db;
   }

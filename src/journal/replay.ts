@@ -1,6 +1,6 @@
 import { LazyBlobs } from '../blobs/lazy-blobs.js';
 import { FRAME_HEADER_SIZE, FRAME_MAGIC } from '../codec/frame.js';
-import { corrupt } from '../errors/sop-error.js';
+import { SopError, corrupt } from '../errors/sop-error.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import { segmentPath } from '../registry/registry.js';
@@ -22,6 +22,21 @@ export interface ReplayReport {
   replayed: number;
   /** The highest commit sequence number the journal covers now (the checkpoint mark; 0 when none). */
   seq: number;
+  /**
+   * Leaves replay could not rebuild: each was logged as item changes of a file on disk that no
+   * read gave whole (damaged at rest, with no parity or replica to repair it). Its node reads
+   * CORRUPT, as the damaged file made it before (JNL-4).
+   */
+  damaged: DamagedLeaf[];
+}
+
+/** A leaf journal replay could not rebuild: `leaf` (a blob id) of node `node`, logged as item changes of `base`. */
+export interface DamagedLeaf {
+  readonly store: string;
+  readonly leaf: string;
+  readonly node: string;
+  readonly base: string;
+  readonly why: string;
 }
 
 /** One store as replay finds it on disk. */
@@ -49,12 +64,12 @@ const READ_ATTEMPTS = 8;
 export async function replayJournal(env: Env, dir: string, repo: StoreRepository): Promise<ReplayReport> {
   const mark = await readCheckpointMark(env, dir);
   const records = await readJournal(env, dir, mark.seq);
-  const report: ReplayReport = { replayed: 0, seq: mark.seq };
+  const report: ReplayReport = { replayed: 0, seq: mark.seq, damaged: [] };
   const targets = new Map<string, Target | null>();
   const doomed = new Map(Object.entries(mark.doomed).map(([store, ids]) => [store, new Set(ids)]));
   try {
     for (const record of records) {
-      await replayOne(env, repo, record, targets);
+      await replayOne(env, repo, record, targets, report.damaged);
       report.replayed++;
       report.seq = record.seq;
     }
@@ -134,7 +149,7 @@ function newerRecordAfter(bytes: Uint8Array, from: number, seq: number): boolean
   return false;
 }
 
-async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord, targets: Map<string, Target | null>): Promise<void> {
+async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord, targets: Map<string, Target | null>, damaged: DamagedLeaf[]): Promise<void> {
   const live = new Map<string, Target>();
   for (const part of record.stores) {
     const target = await targetOf(repo, part.name, targets);
@@ -152,8 +167,8 @@ async function replayOne(env: Env, repo: StoreRepository, record: JournalRecord,
   for (const [name, target] of live) {
     const blobs = [];
     for (const b of record.blobs.filter((x) => x.store === name)) {
-      const bytes = await rebuilt(target, b, record.tid);
-      blobs.push({ id: b.id, bytes, size: bytes.length });
+      const bytes = await rebuilt(target, b, record.tid).catch((error: unknown) => unrebuilt(target, b, error, damaged));
+      if (bytes) blobs.push({ id: b.id, bytes, size: bytes.length });
     }
     // A checkpoint that failed before its mark may have written them: a later record that makes
     // one obsolete must delete its file (simulator seed 5043 --journal: an orphan).
@@ -188,6 +203,19 @@ async function rebuilt(target: Target, blob: JournalBlob, tid: string): Promise<
   const bytes = applyPatch(base, ops, blob.bytes, what);
   checkAnyFrame(bytes, what);
   return bytes;
+}
+
+/**
+ * A leaf whose base file on disk no read gives whole is not rebuilt: the open goes on, and the
+ * node reads CORRUPT (its blob is missing), as the damaged base made it already; the report
+ * names it. A base of this journal cycle is no such case (the journal's own CRCs cover it), nor is
+ * any other failure: those stop the open.
+ */
+function unrebuilt(target: Target, blob: JournalBlob, error: unknown, damaged: DamagedLeaf[]): null {
+  const base = blob.items?.base;
+  if (!base || target.blobs.base(base) !== undefined || !SopError.is(error, 'CORRUPT')) throw error;
+  damaged.push({ store: target.info.name, leaf: blob.id, node: blob.items!.node, base, why: (error as Error).message });
+  return null;
 }
 
 /** A leaf logged as item changes: its base decoded, the changes applied, the leaf encoded again (JNL-1). */

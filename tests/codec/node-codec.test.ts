@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { BNode, Item } from '../../src/btree/node.js';
 import { applyLeafItemPatch, decodeNode, encodeNode, leafItemPatch, noteItemsCopy } from '../../src/codec/node-codec.js';
+import { appendItems, cutItems, insertItem, originsOf, removeItem, replaceItem, trackCopy } from '../../src/btree/leaf-edits.js';
 import { BlockKind, FRAME_HEADER_SIZE, encodeFrame } from '../../src/codec/frame.js';
 import { encodeValue } from '../../src/codec/value-codec.js';
 import { expectCode, returnsOrCorrupt, uuidArb } from './helpers.js';
@@ -161,6 +162,41 @@ describe('codec/node-codec', () => {
         assert.ok(patch.bytes.length <= (added + 4) * 100, `${patch.bytes.length} bytes logged for ${added} new items`);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a copy edited through leaf-edits knows where each item came from, and its patch rebuilds it (JNL-1, property)', () => {
+    const item = (i: number): Item => ({ id: `${String(i).padStart(8, '0')}-2222-4333-8444-555555555555`, key: i, version: 1, valueBytes: encodeValue(i) });
+    const edit = fc.oneof(
+      fc.tuple(fc.constant('insert'), fc.nat(), fc.nat()),
+      fc.tuple(fc.constant('replace'), fc.nat(), fc.nat()),
+      fc.tuple(fc.constant('remove'), fc.nat(), fc.nat()),
+      fc.tuple(fc.constant('cut'), fc.nat(), fc.nat()),
+      fc.tuple(fc.constant('append'), fc.nat(), fc.integer({ min: 0, max: 5 })),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.array(edit, { maxLength: 12 }), (size, edits) => {
+        const base = Object.freeze(Array.from({ length: size }, (_, i) => item(i)));
+        const items = [...base];
+        noteItemsCopy(items, base);
+        trackCopy(items, base);
+        let next = 1000;
+        for (const [kind, at, n] of edits) {
+          const i = items.length === 0 ? 0 : at % (items.length + (kind === 'insert' ? 1 : 0));
+          if (kind === 'insert') insertItem(items, i, item(next++));
+          else if (kind === 'append') appendItems(items, Array.from({ length: n }, () => item(next++)));
+          else if (items.length === 0) continue;
+          else if (kind === 'replace') replaceItem(items, i, item(next++));
+          else if (kind === 'remove') removeItem(items, i);
+          else cutItems(items, i);
+        }
+        // The origins are what an identity search finds (every item of the copy is either the base's, at that index, or new).
+        assert.deepEqual([...originsOf(items)!], items.map((x) => base.indexOf(x)));
+        const patch = leafItemPatch({ kind: 'leaf', id: ID, items })!;
+        const rebuilt = applyLeafItemPatch(decodeNode(encodeNode({ kind: 'leaf', id: ID, items: [...base] }), ID), patch.ops, patch.bytes, 'test');
+        assert.deepStrictEqual(encodeNode(rebuilt), encodeNode({ kind: 'leaf', id: ID, items: [...items] }));
+      }),
+      { numRuns: 1000 },
     );
   });
 

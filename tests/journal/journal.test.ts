@@ -199,7 +199,7 @@ describe('journal mode (JNL-1..JNL-4)', function () {
       }
     });
 
-    it('logs the first change of a leaf after a checkpoint as item changes of its file on disk; replay reads that file, and refuses a damaged one (JNL-1)', async () => {
+    it('logs the first change of a leaf after a checkpoint as item changes of its file on disk; replay reads that file; a damaged one is reported, never rebuilt wrong (JNL-1, JNL-4; seed 1862001453)', async () => {
       const folder = tempFolder();
       const items: Array<[number, string]> = Array.from({ length: 300 }, (_, i) => [i, `value-${i}-${'x'.repeat(80)}`]);
       const expected = new Map(items);
@@ -243,14 +243,23 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         } finally {
           await reopened.close();
         }
-        // The same with the base file damaged at rest: the open is refused, nothing is rebuilt wrong.
+        // The same with the base file damaged at rest (no replica to repair it): the folder opens,
+        // the report names the leaf, and its node reads CORRUPT, never as a leaf rebuilt wrong.
         const damaged = tempFolder();
         cpSync(folder, damaged, { recursive: true });
         const base = blobFiles(damaged).find((f) => f.endsWith(leaf.items!.base))!;
         const bytes = readFileSync(base);
         bytes[bytes.length >> 1]! ^= 0x10;
         writeFileSync(base, bytes);
-        await assert.rejects(Database.open({ folder: damaged }), (e: unknown) => SopError.is(e, 'CORRUPT') && /blob|node/.test((e as Error).message));
+        const hurt = await Database.open({ folder: damaged });
+        try {
+          assert.equal(hurt.journalReplay.damaged.length, 3, 'each of the three versions of the leaf');
+          assert.equal(hurt.journalReplay.damaged[0]!.base, leaf.items!.base);
+          assert.equal(hurt.journalReplay.damaged[0]!.store, STORE);
+          await assert.rejects(contents(hurt), (e: unknown) => SopError.is(e, 'CORRUPT'));
+        } finally {
+          await hurt.close();
+        }
       } finally {
         await db.close();
       }
