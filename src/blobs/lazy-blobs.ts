@@ -23,6 +23,11 @@ export interface LazyBlob {
   readonly size: number;
 }
 
+/** The blobs a checkpoint writes (LazyBlobs.cut). */
+export interface BlobsCut {
+  readonly entries: ReadonlyArray<readonly [string, Pending]>;
+}
+
 interface Pending {
   bytes: Uint8Array | null;
   readonly encode: (() => Uint8Array) | null;
@@ -119,12 +124,24 @@ export class LazyBlobs implements Blobs {
   }
 
   /**
-   * Checkpoint, first step (spec JNL-3): writes the blobs kept in memory durably through the
-   * inner store. Obsolete files go later (purgeDoomed), once the checkpoint mark lists them.
+   * A checkpoint's cut (spec JNL-3): the blobs held now are the ones it writes, even those a later
+   * commit makes obsolete before it does. A record after the cut may log a leaf as item changes of
+   * one of them, and once the mark skips the records before the cut, replay reads that base from
+   * its file (JNL-1). Each may be on disk from here: made obsolete, it is a file to delete.
    */
-  async flush(): Promise<void> {
-    const written = [...this.pending];
-    for (const [id] of written) this.maybeOnDisk.add(id);
+  cut(): BlobsCut {
+    const entries = [...this.pending];
+    for (const [id] of entries) this.maybeOnDisk.add(id);
+    return { entries };
+  }
+
+  /**
+   * Checkpoint, first step (spec JNL-3): writes the blobs of the cut (by default, all held now)
+   * durably through the inner store. Obsolete files go later (purgeDoomed), once the checkpoint
+   * mark lists them.
+   */
+  async flush(cut: BlobsCut = this.cut()): Promise<void> {
+    const written = cut.entries;
     await this.inner.putAll(written.map(([id, entry]) => ({ id, bytes: this.bytesOf(entry) })));
     for (const [id, entry] of written) {
       if (this.pending.get(id) !== entry) continue;

@@ -1,11 +1,11 @@
-import { journaled } from '../blobs/lazy-blobs.js';
+import { type BlobsCut, journaled } from '../blobs/lazy-blobs.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
 import type { Store } from '../store/store.js';
 import type { StoreRepository } from '../store/store-repository.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { writeCheckpointMark } from './mark.js';
-import { type JournalRecord, encodeRecord, journalPath } from './record.js';
+import { type JournalRecord, encodeRecord, journalPaths } from './record.js';
 
 /** When a checkpoint runs: after this many journaled commits or bytes of records, each onIdle sweep, and at close. */
 export interface JournalOptions {
@@ -35,26 +35,50 @@ interface Dirty {
   info: boolean;
 }
 
+/** One of the two journal files (journalPaths). */
+interface JournalFile {
+  readonly path: string;
+  handle: FileHandle | null;
+  /** Bytes of the file known to be allocated and durable (zero-filled or written). */
+  allocated: number;
+}
+
+/** What a checkpoint makes durable: the records up to `seq`, and the files those records made obsolete. */
+interface Cut {
+  readonly seq: number;
+  readonly stores: Array<Dirty & { readonly blobs: BlobsCut }>;
+  readonly doomed: ReadonlyArray<{ store: Store; ids: string[] }>;
+}
+
 /**
- * Journal mode (spec JNL-1..JNL-4). A commit is durable once its record is: appended to the
- * journal file `translogs/journal.wal` and synced with one fdatasync (the file is zero-filled
- * ahead, so an append changes no metadata). Its blobs and registry sectors are then adopted in
- * memory only; the checkpoint writes and syncs them, with the store infos, writes the checkpoint
- * mark, and starts the file over. The journal lock serialises the commit point and the apply of
- * every commit, and checkpoints, so records are appended in sequence order and each one's
- * sector images extend the previous one's.
+ * Journal mode (spec JNL-1..JNL-4). A commit is durable once its record is: appended to a
+ * journal file and synced with one fdatasync (the file is zero-filled ahead, so an append changes
+ * no metadata). Its blobs and registry sectors are then adopted in memory only. A checkpoint cuts
+ * the journal under the lock (JNL-3): the records so far are the ones it covers, and later
+ * commits append to the other file, from its start, while the checkpoint writes and syncs what
+ * the covered records changed, with the store infos, then writes the checkpoint mark. Commits do
+ * not wait for it. The journal lock serialises the commit point and the apply of every commit,
+ * and the cut, so records are appended in sequence order and each one's sector images extend the
+ * previous one's in the same cycle.
  */
 export class Journal {
   private readonly lock = new KeyedMutex();
   private readonly dirty = new Map<string, Dirty>();
-  private file: FileHandle | null = null;
-  /** Where the next record goes; bytes [0, offset) hold the records since the last checkpoint. */
+  private readonly files: [JournalFile, JournalFile];
+  /** The file appends go to. */
+  private current = 0;
+  /** Whether every record in the other file is covered by a durable mark (it may be started over). */
+  private otherCovered = true;
+  /** Where the next record goes; bytes [0, offset) of the current file hold its records. */
   private offset = 0;
-  /** Bytes of the file known to be allocated and durable (zero-filled or written). */
-  private allocated = 0;
+  /** Records since the last cut. */
   private records = 0;
-  /** The highest sequence number among the records since the last checkpoint. */
+  /** Bytes of records since the last cut. */
+  private bytes = 0;
+  /** The highest sequence number among the records so far. */
   private lastSeq = 0;
+  /** The checkpoint under way, if any: one at a time. */
+  private running: Promise<void> | null = null;
   /** A commit failed after its record was durable: only replay at the next open may finish it. */
   private poisoned = false;
   private readonly maxRecords: number;
@@ -73,14 +97,19 @@ export class Journal {
     this.maxBytes = options.maxBytes;
     this.maxHeldBytes = options.maxHeldBytes;
     this.blockingSync = options.blockingSync;
+    const [a, b] = journalPaths(dir);
+    this.files = [
+      { path: a, handle: null, allocated: 0 },
+      { path: b, handle: null, allocated: 0 },
+    ];
   }
 
-  /** Records since the last checkpoint. */
+  /** Records since the last cut. */
   get pending(): number {
     return this.records;
   }
 
-  /** Runs `task` holding the journal lock (commit point and apply of one commit, or a checkpoint). */
+  /** Runs `task` holding the journal lock (commit point and apply of one commit, or a cut). */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     return this.lock.run('journal', task);
   }
@@ -91,16 +120,18 @@ export class Journal {
    */
   async write(record: JournalRecord): Promise<void> {
     const bytes = encodeRecord(record);
-    const file = await this.openFile();
-    if (this.offset + bytes.length > this.allocated) await this.grow(file, this.offset + bytes.length);
-    if (this.blockingSync && file.writeAndSyncBlocking) {
-      file.writeAndSyncBlocking(this.offset, bytes);
+    const file = this.files[this.current]!;
+    const handle = await this.openFile(file);
+    if (this.offset + bytes.length > file.allocated) await this.grow(file, handle, this.offset + bytes.length);
+    if (this.blockingSync && handle.writeAndSyncBlocking) {
+      handle.writeAndSyncBlocking(this.offset, bytes);
     } else {
-      await file.write(this.offset, bytes);
-      await file.datasync();
+      await handle.write(this.offset, bytes);
+      await handle.datasync();
     }
     this.offset += bytes.length;
     this.records++;
+    this.bytes += bytes.length;
     this.lastSeq = Math.max(this.lastSeq, record.seq);
   }
 
@@ -109,9 +140,10 @@ export class Journal {
    * the disk anyway ends the journal there (JNL-2). Rejects when that fails: outcome unknown.
    */
   async discard(): Promise<void> {
-    if (!this.file || this.offset >= this.allocated) return;
-    await this.file.write(this.offset, new Uint8Array(Math.min(64, this.allocated - this.offset)));
-    await this.file.datasync();
+    const file = this.files[this.current]!;
+    if (!file.handle || this.offset >= file.allocated) return;
+    await file.handle.write(this.offset, new Uint8Array(Math.min(64, file.allocated - this.offset)));
+    await file.handle.datasync();
   }
 
   /** Notes a store a commit changed (and whether its info changed), for the next checkpoint. */
@@ -134,68 +166,116 @@ export class Journal {
 
   /** Whether the records kept have reached a checkpoint threshold. */
   get due(): boolean {
-    if (this.records >= this.maxRecords || this.offset >= this.maxBytes) return true;
-    let held = 0;
-    for (const d of this.dirty.values()) held += journaled(d.store.blobs).heldBytes();
-    return held >= this.maxHeldBytes;
+    return this.over(1);
   }
 
   /**
-   * Makes everything the records since the last one describe durable in place, then writes the
-   * mark and starts the journal over (spec JNL-3): sectors, blobs and their folder entries,
-   * store infos. A crash anywhere before the mark replays the records. Stores removed meanwhile
-   * are skipped (their records are skipped by replay too, JNL-4).
+   * Whether the records since the last cut are `factor` times a threshold. A commit that finds
+   * them twice over while a checkpoint runs waits for it (JournaledDurability.finish), so memory
+   * and the journal stay bounded when commits outrun checkpoints.
+   */
+  over(factor: number): boolean {
+    if (this.records >= this.maxRecords * factor || this.bytes >= this.maxBytes * factor) return true;
+    let held = 0;
+    for (const d of this.dirty.values()) held += journaled(d.store.blobs).heldBytes();
+    return held >= this.maxHeldBytes * factor;
+  }
+
+  /** The checkpoint under way, if any. */
+  get checkpointing(): Promise<void> | null {
+    return this.running;
+  }
+
+  /**
+   * Makes everything the records so far describe durable in place, then writes the mark
+   * (spec JNL-3). Waits for a checkpoint under way first. A crash anywhere before the mark
+   * replays the records. Stores removed meanwhile are skipped (their records are skipped by
+   * replay too, JNL-4).
    */
   checkpoint(): Promise<void> {
-    return this.exclusive(async () => {
-      if (this.poisoned || this.records === 0) return;
-      const stores = [...this.dirty.values()].filter((d) => this.repo.opened().includes(d.store));
-      for (const d of stores) {
+    const run = (this.running ?? Promise.resolve()).catch(() => undefined).then(() => this.checkpointNow());
+    const tracked = run.finally(() => {
+      if (this.running === tracked) this.running = null;
+    });
+    this.running = tracked;
+    return tracked;
+  }
+
+  private async checkpointNow(): Promise<void> {
+    const cut = await this.exclusive(async () => (this.poisoned || this.records === 0 ? null : this.cut()));
+    if (!cut) return;
+    try {
+      for (const d of cut.stores) {
         await d.store.registry.flush();
-        await journaled(d.store.blobs).flush();
+        await journaled(d.store.blobs).flush(d.blobs);
         if (d.info) await this.repo.writeInfo(d.store, d.store.info);
-        d.info = false;
       }
       await this.env.point?.('journal.afterCheckpointSync');
-      // Every open store's obsolete files, also those a failed deletion left from an earlier checkpoint.
-      const purging = this.repo.opened().map((store) => ({ store, ids: journaled(store.blobs).doomedIds() })).filter((p) => p.ids.length > 0);
-      const doomed = Object.fromEntries(purging.map((p) => [p.store.name, p.ids]));
-      await writeCheckpointMark(this.env, this.dir, { seq: this.lastSeq, doomed });
-      // From here the records are covered: the file starts over.
+      const doomed = Object.fromEntries(cut.doomed.map((p) => [p.store.name, p.ids]));
+      await writeCheckpointMark(this.env, this.dir, { seq: cut.seq, doomed });
+    } catch (error) {
+      // Its records stay above the mark, and its stores go back to the next checkpoint's.
+      for (const d of cut.stores) this.applied(d.store, d.info);
+      throw error;
+    }
+    // The file the covered records are in may be started over now.
+    this.otherCovered = true;
+    // A deletion that fails leaves its file listed in the mark: the next open deletes it.
+    for (const p of cut.doomed) await journaled(p.store.blobs).purgeDoomed(p.ids);
+  }
+
+  /**
+   * Under the lock: the records so far become the checkpoint's. Later commits append to the other
+   * file from its start, when every record in it is covered by a mark (else, after a checkpoint
+   * that failed, they go on in this one). Sector patches start over either way: a record after
+   * the cut logs each sector's first change whole, since replay skips the records the mark
+   * covers, and with them the images a patch would build on (JNL-1).
+   */
+  private cut(): Cut {
+    const stores = [...this.dirty.values()].filter((d) => this.repo.opened().includes(d.store));
+    // Every open store's obsolete files, also those a failed deletion left from an earlier checkpoint.
+    const doomed = this.repo.opened().map((store) => ({ store, ids: journaled(store.blobs).doomedIds() })).filter((p) => p.ids.length > 0);
+    for (const d of stores) d.store.registry.startCycle();
+    const cut: Cut = { seq: this.lastSeq, stores: stores.map((d) => ({ ...d, blobs: journaled(d.store.blobs).cut() })), doomed };
+    this.dirty.clear();
+    this.records = 0;
+    this.bytes = 0;
+    if (this.otherCovered) {
+      this.current = 1 - this.current;
       this.offset = 0;
-      this.records = 0;
-      this.dirty.clear();
-      // A deletion that fails leaves its file listed in the mark: the next open deletes it.
-      for (const p of purging) await journaled(p.store.blobs).purgeDoomed(p.ids);
-    });
+      this.otherCovered = false;
+    }
+    return cut;
   }
 
   async close(): Promise<void> {
-    const file = this.file;
-    this.file = null;
-    await file?.close();
+    for (const file of this.files) {
+      const handle = file.handle;
+      file.handle = null;
+      await handle?.close();
+    }
   }
 
-  private async openFile(): Promise<FileHandle> {
-    if (this.file) return this.file;
-    const file = await this.env.fs.open(journalPath(this.dir), 'create');
+  private async openFile(file: JournalFile): Promise<FileHandle> {
+    if (file.handle) return file.handle;
+    const handle = await this.env.fs.open(file.path, 'create');
     try {
-      this.allocated = await file.size();
+      file.allocated = await handle.size();
       await this.env.fs.syncDir(this.dir); // the file must be found after a crash before a record in it counts
     } catch (error) {
-      await file.close().catch(() => undefined); // the first error is the one to report
+      await handle.close().catch(() => undefined); // the first error is the one to report
       throw error;
     }
-    this.file = file;
-    return file;
+    file.handle = handle;
+    return handle;
   }
 
   /** Zero-fills the file up to at least `needed` and syncs it, so appends there need only fdatasync. */
-  private async grow(file: FileHandle, needed: number): Promise<void> {
-    const size = Math.max(this.allocated * 2, Math.ceil(needed / GROW_STEP) * GROW_STEP);
+  private async grow(file: JournalFile, handle: FileHandle, needed: number): Promise<void> {
+    const size = Math.max(file.allocated * 2, Math.ceil(needed / GROW_STEP) * GROW_STEP);
     const zeros = new Uint8Array(GROW_STEP);
-    for (let at = this.allocated; at < size; at += GROW_STEP) await file.write(at, zeros.subarray(0, Math.min(GROW_STEP, size - at)));
-    await file.sync();
-    this.allocated = size;
+    for (let at = file.allocated; at < size; at += GROW_STEP) await handle.write(at, zeros.subarray(0, Math.min(GROW_STEP, size - at)));
+    await handle.sync();
+    file.allocated = size;
   }
 }

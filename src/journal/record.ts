@@ -74,9 +74,13 @@ interface Header {
 const TEXT = new TextEncoder();
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The journal file: records since the last checkpoint from offset 0, then stale bytes. */
-export function journalPath(dir: string): string {
-  return joinPath(dir, 'journal.wal');
+/**
+ * The journal files (JNL-3): appends go to one of the two, from offset 0, until a checkpoint
+ * starts; the commits after that go to the other one while the checkpoint writes what the first
+ * one's records describe. Each holds its records from offset 0, then stale bytes.
+ */
+export function journalPaths(dir: string): readonly [string, string] {
+  return [joinPath(dir, 'journal.wal'), joinPath(dir, 'journal.2.wal')];
 }
 
 export function encodeRecord(record: JournalRecord): Uint8Array {

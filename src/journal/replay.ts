@@ -15,7 +15,7 @@ import { readCheckpointMark, writeCheckpointMark } from './mark.js';
 import { checkAnyFrame } from '../codec/frame.js';
 import { applyPatch } from '../codec/patch.js';
 import { applyLeafItemPatch, decodeNode, encodeNode } from '../codec/node-codec.js';
-import { type JournalBlob, type JournalRecord, type JournalSector, decodeRecord, journalPath } from './record.js';
+import { type JournalBlob, type JournalRecord, type JournalSector, decodeRecord, journalPaths } from './record.js';
 
 export interface ReplayReport {
   /** Records replayed (committed transactions whose changes may not have been durable). */
@@ -63,7 +63,7 @@ const READ_ATTEMPTS = 8;
  */
 export async function replayJournal(env: Env, dir: string, repo: StoreRepository): Promise<ReplayReport> {
   const mark = await readCheckpointMark(env, dir);
-  const records = await readJournal(env, dir, mark.seq);
+  const records = await readJournals(env, dir, mark.seq);
   const report: ReplayReport = { replayed: 0, seq: mark.seq, damaged: [] };
   const targets = new Map<string, Target | null>();
   const doomed = new Map(Object.entries(mark.doomed).map(([store, ids]) => [store, new Set(ids)]));
@@ -98,21 +98,36 @@ export async function replayJournal(env: Env, dir: string, repo: StoreRepository
 }
 
 /**
- * The records after the mark: from offset 0, each valid and newer than the one before; the first
- * that is not (zeros, a torn or stale record) ends the journal. Records are appended one at a
+ * The records after the mark in both journal files, in sequence order (JNL-3: the commits after a
+ * checkpoint's cut go to the other file; when the checkpoint did not finish, both hold records
+ * above the mark, the older file's all below the newer one's).
+ */
+async function readJournals(env: Env, dir: string, mark: number): Promise<JournalRecord[]> {
+  const records: JournalRecord[] = [];
+  for (const path of journalPaths(dir)) records.push(...(await readJournal(env, path, mark)));
+  records.sort((a, b) => a.seq - b.seq);
+  for (let i = 1; i < records.length; i++) {
+    if (records[i]!.seq === records[i - 1]!.seq) throw corrupt(`${dir}: two journal records with sequence number ${records[i]!.seq}`);
+  }
+  return records;
+}
+
+/**
+ * The records after the mark in one journal file: from offset 0, each valid and newer than the
+ * one before; the first that is not (zeros, a torn or stale record) ends the journal. Records are appended one at a
  * time, each durable before the next, so only the last can be torn; a valid newer record after
  * a damaged one means damage, not a torn end, and is refused (CORRUPT) rather than dropped.
  */
-async function readJournal(env: Env, dir: string, mark: number): Promise<JournalRecord[]> {
+async function readJournal(env: Env, path: string, mark: number): Promise<JournalRecord[]> {
   let best: { records: JournalRecord[]; end: number; damaged: boolean } = { records: [], end: 0, damaged: false };
   for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-    const bytes = await readDurablyIfPresent(env, journalPath(dir));
+    const bytes = await readDurablyIfPresent(env, path);
     if (!bytes) return [];
     const parsed = parseJournal(bytes, mark);
     if (parsed.records.length >= best.records.length) best = parsed;
     if (!parsed.damaged) return parsed.records;
     if (attempt === READ_ATTEMPTS - 1 && newerRecordAfter(bytes, best.end + 1, best.records.at(-1)?.seq ?? mark)) {
-      throw corrupt(`${journalPath(dir)}: a record is damaged and a newer one follows it`);
+      throw corrupt(`${path}: a record is damaged and a newer one follows it`);
     }
   }
   return best.records;

@@ -53,6 +53,8 @@ export class Registry {
   private readonly mutex = new KeyedMutex();
   /** Journal mode: sector bytes adopted in memory and not yet written (the checkpoint writes them). */
   private readonly unflushed = new Map<string, Uint8Array>();
+  /** Journal mode: the sector images the records since the last checkpoint's cut logged (bases of sector patches, JNL-1). */
+  private readonly cycleImages = new Map<string, Uint8Array>();
   private segmentCount = 0;
 
   private constructor(
@@ -257,6 +259,7 @@ export class Registry {
     for (const e of staged.images) {
       this.images.set(e.key, e.slots);
       this.unflushed.set(e.key, e.bytes);
+      this.cycleImages.set(e.key, e.bytes);
     }
     for (const [id, at] of staged.moved) {
       if (at) this.locations.set(id, at);
@@ -266,7 +269,15 @@ export class Registry {
 
   /** Journal mode: the image of a sector as the last commit of this journal cycle left it, if one changed it. */
   unflushedImage(key: string): Uint8Array | undefined {
-    return this.unflushed.get(key);
+    return this.cycleImages.get(key);
+  }
+
+  /**
+   * Journal mode, at a checkpoint's cut: records from now on log each sector's first change
+   * whole (replay skips the records the checkpoint covers, and the images a patch would build on).
+   */
+  startCycle(): void {
+    this.cycleImages.clear();
   }
 
   /** Checkpoint (spec JNL-3): writes the sectors journal commits changed since the last one, then syncs them. */

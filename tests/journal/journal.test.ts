@@ -135,6 +135,8 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         await putAll(db, [[1, 'y']]);
         assert.equal(onDisk(), atStart, 'the second commit wrote no blob file');
         await putAll(db, [[2, 'z']]);
+        // The third record triggered a checkpoint; the commit did not wait for it (JNL-3).
+        for (let i = 0; i < 250 && !existsSync(join(folder, 'translogs', 'journal.checkpoint')); i++) await new Promise((r) => setTimeout(r, 20));
         assert.ok(existsSync(join(folder, 'translogs', 'journal.checkpoint')), 'the third record triggered a checkpoint');
         const mark = readFileSync(join(folder, 'translogs', 'journal.checkpoint'));
         assert.ok(mark.length > 16);
@@ -316,6 +318,66 @@ describe('journal mode (JNL-1..JNL-4)', function () {
       assert.deepEqual([...applyPatch(base, ops, literals, 't').subarray(8, 16)], [8, 9, 7, 7, 7, 20, 21, 22]);
       assert.throws(() => applyPatch(base.subarray(0, 40), ops, literals, 't'), (e: unknown) => SopError.is(e, 'CORRUPT'));
       assert.throws(() => applyPatch(base, ops, new Uint8Array(5), 't'), (e: unknown) => SopError.is(e, 'CORRUPT'));
+    });
+  });
+
+  describe('checkpoint off the commit path (JNL-3)', () => {
+    it('commits go on while a checkpoint writes; a leaf a commit changes meanwhile is logged against a blob the checkpoint then writes, and replay finds it', async () => {
+      const folder = tempFolder();
+      const env = realEnv();
+      let hold: Promise<void> | null = null;
+      let release: () => void = () => undefined;
+      const fs = new FaultyFileSystem(env.fs, () => null);
+      const open = fs.open.bind(fs);
+      fs.open = async (path, mode) => {
+        const handle = await open(path, mode);
+        if (!path.endsWith('.reg')) return handle;
+        const write = handle.write.bind(handle);
+        handle.write = async (position, data) => {
+          if (hold) await hold; // the checkpoint's sector writes wait: it has cut, and not written its blobs yet
+          return write(position, data);
+        };
+        return handle;
+      };
+      const db = await Database.open({ folder, journal: { maxRecords: 2 }, env: { ...env, fs } });
+      const mark = join(folder, 'translogs', 'journal.checkpoint');
+      const items: Array<[number, string]> = Array.from({ length: 300 }, (_, i) => [i, `value-${i}-${'x'.repeat(40)}`]);
+      const expected = new Map(items);
+      try {
+        await db.transaction('write', async (tx) => {
+          const tree = await db.newBtree<number, string>(tx, STORE, { slotLength: 500 });
+          for (const [k, v] of items) await tree.upsert(k, v);
+        });
+        hold = new Promise((r) => (release = r));
+        await putAll(db, [[7, 'changed by the commit that makes the checkpoint due']]);
+        expected.set(7, 'changed by the commit that makes the checkpoint due');
+        // The checkpoint started in the background and waits on its first sector write; this
+        // commit changes the same leaf (an item patch of the blob the checkpoint is to write) and
+        // completes without waiting for it.
+        await putAll(db, [[8, 'changed while the checkpoint runs']]);
+        expected.set(8, 'changed while the checkpoint runs');
+        assert.equal(existsSync(mark), false, 'the checkpoint is still under way');
+        release();
+        hold = null;
+        for (let i = 0; i < 250 && !existsSync(mark); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(existsSync(mark), 'the checkpoint finished');
+        // A power loss now: the mark covers the first two records; the third is replayed onto the
+        // blob the checkpoint wrote, which it made obsolete in memory before that write.
+        const copy = tempFolder();
+        cpSync(folder, copy, { recursive: true });
+        const reopened = await Database.open({ folder: copy });
+        try {
+          assert.equal(reopened.journalReplay.replayed, 1);
+          assert.deepEqual(reopened.journalReplay.damaged, []);
+          assert.deepEqual(await contents(reopened), expected);
+          assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        release();
+        await db.close();
+      }
     });
   });
 

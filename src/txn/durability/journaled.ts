@@ -102,7 +102,24 @@ export class JournaledDurability implements Durability {
     }
     await locks.releaseAll();
     for (const plan of plans) for (const id of plan.obsolete) ctx.nodes.forget(id);
-    if (this.journal.due) await this.journal.checkpoint().catch((e: unknown) => ctx.incident('checkpoint', e)); // kept records are checkpointed by a later try
+    await this.checkpointWhenDue();
+  }
+
+  /**
+   * A checkpoint that is due starts without this commit waiting for it (JNL-3). One is under way:
+   * the commit waits for it only when the records since its cut are twice a threshold, so memory
+   * and the journal stay bounded when commits outrun checkpoints.
+   */
+  private async checkpointWhenDue(): Promise<void> {
+    const { ctx } = this.steps;
+    const journal = this.journal;
+    const running = journal.checkpointing;
+    if (running) {
+      if (journal.over(2)) await running.catch(() => undefined); // its failure is reported where it started
+      return;
+    }
+    // A failed one keeps its records: a later one covers them.
+    if (journal.due) void journal.checkpoint().catch((e: unknown) => ctx.incident('checkpoint', e));
   }
 
   /** Nothing was written before the commit point (JNL-2). */
