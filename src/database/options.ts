@@ -58,10 +58,10 @@ export interface DatabaseOptions {
   replication?: import('../replication/replication.js').ReplicationOptions;
   /**
    * Journal mode (spec JNL-1..JNL-4): each commit is made durable by one record appended to
-   * `translogs/journal.wal` and synced once (its node and value blobs or leaf patches, its
-   * registry sector after-images or patches, its store infos), instead of syncing every file it
-   * changes in place. Blobs, sectors and infos then change in memory, and a checkpoint writes
-   * and syncs them all (after `maxRecords` records, `maxBytes` of them or `maxHeldBytes` of blobs
+   * `translogs/journal.wal` (or `journal.2.wal`) and synced once (its node and value blobs or leaf
+   * item changes, its registry sector after-images or patches, its store infos), instead of
+   * syncing every file it changes in place. Blobs, sectors and infos then change in memory, and a
+   * checkpoint, which commits do not wait for, writes and syncs them all (after `maxRecords` records, `maxBytes` of them or `maxHeldBytes` of blobs
    * held, each onIdle sweep, and at close). A crash replays the kept records at open. `true`
    * takes the defaults (1024 records, 64 MiB, 256 MiB). Works with replication and erasure coding
    * (blobs are coded at the checkpoint); standalone only (INVALID_ARGUMENT with
