@@ -193,7 +193,8 @@ export class Journal {
    * replay too, JNL-4).
    */
   checkpoint(): Promise<void> {
-    const run = (this.running ?? Promise.resolve()).catch(() => undefined).then(() => this.checkpointNow());
+    // A failure of the one before was reported by whoever started it; this one runs regardless.
+    const run = (this.running ?? Promise.resolve()).catch(() => undefined).then(() => this.checkpointNow()); // its own failure is the caller's
     const tracked = run.finally(() => {
       if (this.running === tracked) this.running = null;
     });
