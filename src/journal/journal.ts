@@ -205,6 +205,7 @@ export class Journal {
   private async checkpointNow(): Promise<void> {
     const cut = await this.exclusive(async () => (this.poisoned || this.records === 0 ? null : this.cut()));
     if (!cut) return;
+    await this.env.point?.('journal.afterCut');
     try {
       for (const d of cut.stores) {
         await d.store.registry.flush();

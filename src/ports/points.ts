@@ -17,6 +17,7 @@ export const CRASH_POINTS = [
   'commit.afterCleanup',
   'journal.afterRecord',
   'journal.afterApply',
+  'journal.afterCut',
   'journal.afterCheckpointSync',
 ] as const;
 
