@@ -3,7 +3,7 @@ import { toSopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { writeSynced } from '../util/durable-file.js';
 import { joinPath } from '../util/paths.js';
-import type { BlobIssue, Blobs, BlobsFactory, ScrubProgress, ScrubReport } from './blobs.js';
+import type { BlobIo, BlobIssue, Blobs, BlobsFactory, ScrubProgress, ScrubReport } from './blobs.js';
 
 /**
  * Blob writes, syncs and unlinks in flight at once. Concurrent fsyncs on one file system share
@@ -51,13 +51,14 @@ export class BlobStore implements Blobs {
   }
 
   /** Writes and syncs each blob, then syncs each folder that gained an entry (spec DUR-1). */
-  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
+  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, io?: BlobIo): Promise<void> {
+    const width = io?.parallelism ?? BLOB_IO_PARALLELISM;
     const folders = new Set<string>();
-    await parallel(blobs, BLOB_IO_PARALLELISM, async ({ id, bytes }) => {
+    await parallel(blobs, width, async ({ id, bytes }) => {
       await writeSynced(this.env.fs, this.pathOf(id), bytes);
       folders.add(this.folderOf(id));
     });
-    await parallel([...folders], BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
+    await parallel([...folders], width, (folder) => this.env.fs.syncDir(folder));
   }
 
   /** null when the blob does not exist. */
@@ -75,17 +76,18 @@ export class BlobStore implements Blobs {
    * the folders are synced too: a log that describes the deletion may only go once the
    * deletion itself cannot be undone by a power loss (spec LOG-4).
    */
-  async removeAll(ids: readonly string[], durable = false): Promise<void> {
+  async removeAll(ids: readonly string[], durable = false, io?: BlobIo): Promise<void> {
+    const width = io?.parallelism ?? BLOB_IO_PARALLELISM;
     // Every folder is synced, even for ids already gone: an earlier unlink may not be durable yet.
     const folders = new Set(ids.map((id) => this.folderOf(id)));
-    await parallel(ids, BLOB_IO_PARALLELISM, async (id) => {
+    await parallel(ids, width, async (id) => {
       try {
         await this.env.fs.unlink(this.pathOf(id));
       } catch (error) {
         if ((error as { code?: string }).code !== 'ENOENT') throw toSopError(error, `delete blob ${id}`);
       }
     });
-    if (durable) await parallel([...folders].sort(), BLOB_IO_PARALLELISM, (folder) => this.env.fs.syncDir(folder));
+    if (durable) await parallel([...folders].sort(), width, (folder) => this.env.fs.syncDir(folder));
   }
 
   /** Every blob's id: the files in the 256 fan-out folders (a missing folder holds none). */

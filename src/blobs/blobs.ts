@@ -3,6 +3,17 @@
  * the store folder (BlobStore) or shards spread over drives (src/ec/erasure-blob-store.ts).
  * Blobs are immutable: a physical id is written once, durably, and later deleted (spec COW-1).
  */
+/**
+ * How a batch of blob writes or deletions may run. A writer in the background (the journal's
+ * checkpoint, JNL-3) asks for few at a time: Node runs file system calls on a pool of 4 threads,
+ * and 64 of its calls in flight queued a commit's one fdatasync behind them (p99 up, commits/s
+ * down while it ran).
+ */
+export interface BlobIo {
+  /** Blobs written or deleted at once (default: as many as the store finds useful). */
+  readonly parallelism?: number;
+}
+
 export interface Blobs {
   /**
    * A folder inside the store folder that the store repository syncs once create() ran. For
@@ -17,11 +28,11 @@ export interface Blobs {
   /** Creates the folders of a new store; may run again (idempotent). */
   create(): Promise<void>;
   /** Writes every blob durably; rejects if one could not be stored (the commit rolls back). */
-  putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void>;
+  putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, io?: BlobIo): Promise<void>;
   /** The blob's bytes; null when it does not exist. */
   get(id: string): Promise<Uint8Array | null>;
   /** Deletes blobs, missing ones included; `durable` also syncs the folders. */
-  removeAll(ids: readonly string[], durable?: boolean): Promise<void>;
+  removeAll(ids: readonly string[], durable?: boolean, io?: BlobIo): Promise<void>;
   /** The id of every blob present (the structure check's orphan scan, spec STRUCT-2, STRUCT-3). */
   list(): Promise<string[]>;
   /** Deletes what the store keeps outside its folder, after the folder was renamed away (STORE-2). */

@@ -1,5 +1,5 @@
 import { assert } from '../errors/sop-error.js';
-import type { Blobs, BlobsFactory, Redundancy, ScrubProgress, ScrubReport } from './blobs.js';
+import type { BlobIo, Blobs, BlobsFactory, Redundancy, ScrubProgress, ScrubReport } from './blobs.js';
 
 /**
  * Journal mode's blobs (spec JNL-2, JNL-3), over the blobs of any store (local files or erasure
@@ -140,9 +140,12 @@ export class LazyBlobs implements Blobs {
    * durably through the inner store. Obsolete files go later (purgeDoomed), once the checkpoint
    * mark lists them.
    */
-  async flush(cut: BlobsCut = this.cut()): Promise<void> {
+  async flush(cut: BlobsCut = this.cut(), io?: BlobIo): Promise<void> {
     const written = cut.entries;
-    await this.inner.putAll(written.map(([id, entry]) => ({ id, bytes: this.bytesOf(entry) })));
+    await this.inner.putAll(
+      written.map(([id, entry]) => ({ id, bytes: this.bytesOf(entry) })),
+      io,
+    );
     for (const [id, entry] of written) {
       if (this.pending.get(id) !== entry) continue;
       this.held -= entry.size;
@@ -157,8 +160,8 @@ export class LazyBlobs implements Blobs {
   }
 
   /** Checkpoint, last step: deletes obsolete files durably (the checkpoint mark listed them first). */
-  async purgeDoomed(ids: readonly string[]): Promise<void> {
-    await this.inner.removeAll(ids, true);
+  async purgeDoomed(ids: readonly string[], io?: BlobIo): Promise<void> {
+    await this.inner.removeAll(ids, true, io);
     for (const id of ids) this.doomed.delete(id);
   }
 

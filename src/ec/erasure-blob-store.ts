@@ -1,5 +1,5 @@
 import { BlobStore, parallel } from '../blobs/blob-store.js';
-import type { Blobs, Redundancy, ScrubProgress, ScrubReport } from '../blobs/blobs.js';
+import type { BlobIo, Blobs, Redundancy, ScrubProgress, ScrubReport } from '../blobs/blobs.js';
 import { SopError } from '../errors/sop-error.js';
 import type { Env } from '../ports/env.js';
 import { writeSynced } from '../util/durable-file.js';
@@ -136,7 +136,7 @@ export class ErasureBlobStore implements Blobs {
   }
 
   /** Encodes and writes every blob's shards in parallel, each synced, then their folders (spec COW-1, EC-2). */
-  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>): Promise<void> {
+  async putAll(blobs: ReadonlyArray<{ id: string; bytes: Uint8Array }>, io?: BlobIo): Promise<void> {
     if (blobs.length === 0) return;
     const ids = blobs.map((b) => b.id);
     await this.locks.runAll(ids, async () => {
@@ -145,7 +145,7 @@ export class ErasureBlobStore implements Blobs {
       const failures: string[] = [];
       const folders = new Map<string, { drive: number; ids: string[] }>();
       try {
-        await parallel(blobs, 4, async ({ id, bytes }) => {
+        await parallel(blobs, Math.min(4, io?.parallelism ?? 4), async ({ id, bytes }) => {
           const files = await this.codec.encode(id, bytes);
           await Promise.all(
             files.map(async (file, drive) => {

@@ -1,3 +1,4 @@
+import type { BlobIo } from '../blobs/blobs.js';
 import { type BlobsCut, journaled } from '../blobs/lazy-blobs.js';
 import type { FileHandle } from '../ports/file-system.js';
 import type { Env } from '../ports/env.js';
@@ -26,6 +27,16 @@ export interface JournalOptions {
    */
   blockingSync?: boolean;
 }
+
+/**
+ * The checkpoint writes and deletes two blobs at a time: it runs beside the commits (JNL-3), whose
+ * fdatasync would otherwise wait behind its calls in Node's 4-thread file system pool. Measured
+ * on 2000 single-item commits of a 100k-item store with one checkpoint among them (3 runs each,
+ * against the checkpoint inline in a commit): about the same commits/s (1,300 and 1,315), the
+ * longest commit 70-75 ms instead of 180-350 ms; with 64 at a time the commits around the
+ * checkpoint waited (985 commits/s, p99 7.6 ms).
+ */
+const CHECKPOINT_IO: BlobIo = { parallelism: 2 };
 
 /** The journal file grows in steps of at least this much, zero-filled and synced once. */
 const GROW_STEP = 1024 * 1024;
@@ -209,7 +220,7 @@ export class Journal {
     try {
       for (const d of cut.stores) {
         await d.store.registry.flush();
-        await journaled(d.store.blobs).flush(d.blobs);
+        await journaled(d.store.blobs).flush(d.blobs, CHECKPOINT_IO);
         if (d.info) await this.repo.writeInfo(d.store, d.store.info);
       }
       await this.env.point?.('journal.afterCheckpointSync');
@@ -223,7 +234,7 @@ export class Journal {
     // The file the covered records are in may be started over now.
     this.otherCovered = true;
     // A deletion that fails leaves its file listed in the mark: the next open deletes it.
-    for (const p of cut.doomed) await journaled(p.store.blobs).purgeDoomed(p.ids);
+    for (const p of cut.doomed) await journaled(p.store.blobs).purgeDoomed(p.ids, CHECKPOINT_IO);
   }
 
   /**
