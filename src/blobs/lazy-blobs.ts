@@ -30,6 +30,8 @@ export interface BlobsCut {
 
 interface Pending {
   bytes: Uint8Array | null;
+  /** In a checkpoint's cut: the records after it do not log a leaf against it (JNL-1). */
+  cut: boolean;
   readonly encode: (() => Uint8Array) | null;
   readonly items: readonly unknown[] | null;
   readonly size: number;
@@ -67,7 +69,7 @@ export class LazyBlobs implements Blobs {
     for (const blob of blobs) {
       assert(blob.bytes !== undefined || blob.encode !== undefined, `blob ${blob.id}: neither bytes nor an encoder`);
       this.held += blob.size - (this.pending.get(blob.id)?.size ?? 0);
-      this.pending.set(blob.id, { bytes: blob.bytes ?? null, encode: blob.encode ?? null, items: blob.items ?? null, size: blob.size });
+      this.pending.set(blob.id, { bytes: blob.bytes ?? null, cut: false, encode: blob.encode ?? null, items: blob.items ?? null, size: blob.size });
       if (mayBeOnDisk) this.maybeOnDisk.add(blob.id);
     }
   }
@@ -75,11 +77,6 @@ export class LazyBlobs implements Blobs {
   /** The bytes of a pending blob, encoded now if they were not yet (kept: a blob is encoded once). */
   private bytesOf(entry: Pending): Uint8Array {
     return (entry.bytes ??= entry.encode!());
-  }
-
-  /** Whether a committed blob is held in memory until the next checkpoint. */
-  holds(id: string): boolean {
-    return this.pending.has(id);
   }
 
   /** Bytes a pending blob holds or will (0 when it is not pending). */
@@ -120,18 +117,23 @@ export class LazyBlobs implements Blobs {
    * first, from the same journal: JNL-1). undefined for other blobs.
    */
   leafItems(id: string): readonly unknown[] | undefined {
-    return this.pending.get(id)?.items ?? undefined;
+    const entry = this.pending.get(id);
+    return entry && !entry.cut ? (entry.items ?? undefined) : undefined;
   }
 
   /**
    * A checkpoint's cut (spec JNL-3): the blobs held now are the ones it writes, even those a later
-   * commit makes obsolete before it does. A record after the cut may log a leaf as item changes of
-   * one of them, and once the mark skips the records before the cut, replay reads that base from
-   * its file (JNL-1). Each may be on disk from here: made obsolete, it is a file to delete.
+   * commit makes obsolete before it does (each may be on disk from here: made obsolete, it is a
+   * file to delete). None is the base of a leaf logged as item changes after the cut (leafItems):
+   * once the mark skips the records before the cut, replay could only read it from its file
+   * (JNL-1).
    */
   cut(): BlobsCut {
     const entries = [...this.pending];
-    for (const [id] of entries) this.maybeOnDisk.add(id);
+    for (const [id, entry] of entries) {
+      this.maybeOnDisk.add(id);
+      entry.cut = true;
+    }
     return { entries };
   }
 

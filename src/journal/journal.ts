@@ -240,9 +240,9 @@ export class Journal {
   /**
    * Under the lock: the records so far become the checkpoint's. Later commits append to the other
    * file from its start, when every record in it is covered by a mark (else, after a checkpoint
-   * that failed, they go on in this one). Sector patches start over either way: a record after
-   * the cut logs each sector's first change whole, since replay skips the records the mark
-   * covers, and with them the images a patch would build on (JNL-1).
+   * that failed, they go on in this one). Patches start over either way: a record after the cut
+   * logs each sector's and each leaf's first change whole, since replay skips the records the
+   * mark covers, and with them the images a patch would build on (JNL-1).
    */
   private cut(): Cut {
     const stores = [...this.dirty.values()].filter((d) => this.repo.opened().includes(d.store));

@@ -1,5 +1,4 @@
 import { type LazyBlob, type LazyBlobs, journaled } from '../../blobs/lazy-blobs.js';
-import type { NodeCache } from '../../cache/node-cache.js';
 import { encodeNode } from '../../codec/node-codec.js';
 import { patchLiterals, diffOps } from '../../codec/patch.js';
 import { SopError, toSopError } from '../../errors/sop-error.js';
@@ -37,7 +36,7 @@ export class JournaledDurability implements Durability {
       const log = commitLog(ctx, this.steps.input.tid, plans);
       const staged: StagedSectors[] = [];
       for (const plan of plans) staged.push(await plan.session.store.registry.stageForJournal(plan.changes));
-      await this.reachJournalPoint(journalRecord(log.tid, log.seq, plans, staged, ctx.nodes));
+      await this.reachJournalPoint(journalRecord(log.tid, log.seq, plans, staged));
       await ctx.env.point?.('journal.afterRecord');
       try {
         for (const [i, plan] of plans.entries()) {
@@ -128,12 +127,12 @@ export class JournaledDurability implements Durability {
   }
 }
 
-function journalRecord(tid: string, seq: number, plans: readonly StorePlan[], staged: readonly StagedSectors[], nodes: NodeCache): JournalRecord {
+function journalRecord(tid: string, seq: number, plans: readonly StorePlan[], staged: readonly StagedSectors[]): JournalRecord {
   return {
     tid,
     seq,
     stores: plans.map((p) => ({ name: p.session.store.name, rootId: p.session.store.info.rootId, info: p.info })),
-    blobs: plans.flatMap((p) => [...p.blobs.map((b) => journalBlob(p, b)), ...p.leaves.map((l) => journalLeaf(p, l, nodes))]),
+    blobs: plans.flatMap((p) => [...p.blobs.map((b) => journalBlob(p, b)), ...p.leaves.map((l) => journalLeaf(p, l))]),
     sectors: plans.flatMap((p, i) => staged[i]!.images.map((e) => journalSector(p, e))),
     obsolete: obsoleteRefs(plans),
   };
@@ -152,32 +151,20 @@ function journalSector(plan: StorePlan, image: StagedSectors['images'][number]):
 }
 
 /**
- * An updated leaf as the journal logs it: as item changes of the blob it replaces when replay can
- * have that blob with the very items the leaf was copied from (patchable), else encoded now and
- * logged whole (JNL-1). Item changes keep a commit's record as small as the items it changed,
- * also for the first change of a leaf after a checkpoint.
+ * An updated leaf as the journal logs it: as item changes of the blob it replaces when that blob
+ * was committed since the last checkpoint's cut, with the very items the leaf was copied from
+ * (replay rebuilds it first, from the same journal), else encoded now and logged whole (JNL-1).
+ * A base on disk would save the whole leaf in the record, but tie the commit to that file: rotted
+ * with no replica or parity to repair it, it took the later commits of the leaf with it
+ * (simulator seeds 1862600028, 1862600512 --journal), where a whole leaf survives it.
  */
-function journalLeaf(plan: StorePlan, leaf: LazyLeaf, nodes: NodeCache): JournalBlob {
+function journalLeaf(plan: StorePlan, leaf: LazyLeaf): JournalBlob {
   const store = plan.session.store;
-  if (leaf.bytes === null && patchable(journaled(store.blobs), nodes, leaf)) {
+  if (leaf.bytes === null && journaled(store.blobs).leafItems(leaf.base) === leaf.patch.base) {
     return { store: store.name, id: leaf.id, bytes: leaf.patch.bytes, items: { base: leaf.base, node: leaf.node.id, ops: leaf.patch.ops } };
   }
   leaf.bytes ??= encodeNode(leaf.node);
   return { store: store.name, id: leaf.id, bytes: leaf.bytes };
-}
-
-/**
- * Whether the blob a leaf replaces holds the very items the leaf was copied from, where replay
- * finds it (JNL-1). A blob of this journal cycle is held in memory and rebuilt by replay from the
- * same journal. Any other one is a file that a checkpoint, a replay or the store's creation wrote
- * and synced before this record, and that stays until a checkpoint mark covers it (its deletion,
- * as every obsolete file's, waits for the mark: JNL-3); its items are those of the node the cache
- * decoded from it, when the cache still holds that node.
- */
-function patchable(held: LazyBlobs, nodes: NodeCache, leaf: LazyLeaf): boolean {
-  if (held.holds(leaf.base)) return held.leafItems(leaf.base) === leaf.patch.base;
-  const base = nodes.cached(leaf.base);
-  return base?.kind === 'leaf' && base.items === leaf.patch.base;
 }
 
 /** What the store holds until the checkpoint: every new blob, leaves with their items (the bases of later item patches). */
