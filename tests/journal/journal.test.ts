@@ -42,6 +42,21 @@ async function contents(db: Database, name = STORE): Promise<Map<number, string>
   return out;
 }
 
+/** A power loss now: a copy of the folder as it is, opened (replay), holds `expected` and no orphan. */
+async function expectReplay(folder: string, expected: Map<number, string>, replayed: number): Promise<void> {
+  const copy = tempFolder();
+  cpSync(folder, copy, { recursive: true });
+  const reopened = await Database.open({ folder: copy });
+  try {
+    assert.equal(reopened.journalReplay.replayed, replayed);
+    assert.deepEqual(reopened.journalReplay.damaged, []);
+    assert.deepEqual(await contents(reopened), expected);
+    assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
+  } finally {
+    await reopened.close();
+  }
+}
+
 const sample: JournalRecord = {
   tid: '6f1c2b1e-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
   seq: 7,
@@ -234,17 +249,7 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         assert.ok(leaves[0]![0]!.bytes.length > 20_000, `${leaves[0]![0]!.bytes.length} bytes`);
         for (const later of leaves.slice(1)) assert.ok(later[0]!.items, 'the next changes are item changes of the leaf the journal holds');
         // A power loss before the next checkpoint: the copy replays the three records.
-        const copy = tempFolder();
-        cpSync(folder, copy, { recursive: true });
-        const reopened = await Database.open({ folder: copy });
-        try {
-          assert.equal(reopened.journalReplay.replayed, 3);
-          assert.deepEqual(reopened.journalReplay.damaged, []);
-          assert.deepEqual(await contents(reopened), expected);
-          assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
-        } finally {
-          await reopened.close();
-        }
+        await expectReplay(folder, expected, 3);
       } finally {
         await db.close();
       }
@@ -347,17 +352,7 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         // A power loss now: the mark covers the first two records; the third is replayed over
         // what the checkpoint wrote, and the blob it made obsolete in memory before that write is
         // a file the next checkpoint deletes, not an orphan.
-        const copy = tempFolder();
-        cpSync(folder, copy, { recursive: true });
-        const reopened = await Database.open({ folder: copy });
-        try {
-          assert.equal(reopened.journalReplay.replayed, 1);
-          assert.deepEqual(reopened.journalReplay.damaged, []);
-          assert.deepEqual(await contents(reopened), expected);
-          assert.equal((await reopened.checkStore(STORE)).orphanBlobs, 0);
-        } finally {
-          await reopened.close();
-        }
+        await expectReplay(folder, expected, 1);
       } finally {
         release();
         await db.close();
