@@ -42,6 +42,22 @@ async function contents(db: Database, name = STORE): Promise<Map<number, string>
   return out;
 }
 
+/** An Env whose appends to journal.wal are kept in `written` (the records, as appended). */
+function recordingJournal(): { env: ReturnType<typeof realEnv>; written: Uint8Array[] } {
+  const written: Uint8Array[] = [];
+  const env = realEnv();
+  const fs = new FaultyFileSystem(env.fs, () => null);
+  const open = fs.open.bind(fs);
+  fs.open = async (path, mode) => {
+    const handle = await open(path, mode);
+    if (!path.endsWith('journal.wal')) return handle;
+    const write = handle.write.bind(handle);
+    handle.write = (position, data) => (data.some((b) => b !== 0) && written.push(data.slice()), write(position, data));
+    return handle;
+  };
+  return { env: { ...env, fs }, written };
+}
+
 /** A power loss now: a copy of the folder as it is, opened (replay), holds `expected` and no orphan. */
 async function expectReplay(folder: string, expected: Map<number, string>, replayed: number): Promise<void> {
   const copy = tempFolder();
@@ -166,19 +182,8 @@ describe('journal mode (JNL-1..JNL-4)', function () {
   describe('patches (JNL-1)', () => {
     it('logs a one-item change of a big leaf as item changes and its sector as a patch, and replay rebuilds them (JNL-1)', async () => {
       const folder = tempFolder();
-      const sizes: number[] = [];
-      const written: Uint8Array[] = [];
-      const env = realEnv();
-      const fs = new FaultyFileSystem(env.fs, () => null);
-      const inner = fs.open.bind(fs);
-      fs.open = async (path, mode) => {
-        const handle = await inner(path, mode);
-        if (!path.endsWith('journal.wal')) return handle;
-        const write = handle.write.bind(handle);
-        handle.write = (position, data) => (data.some((b) => b !== 0) && sizes.push(data.length) && written.push(data.slice()), write(position, data));
-        return handle;
-      };
-      const db = await Database.open({ folder, journal: true, env: { ...env, fs } });
+      const { env, written } = recordingJournal();
+      const db = await Database.open({ folder, journal: true, env });
       const expected = new Map<number, string>();
       try {
         const items: Array<[number, string]> = Array.from({ length: 300 }, (_, i) => [i, `value-${i}-${'x'.repeat(80)}`]);
@@ -187,13 +192,13 @@ describe('journal mode (JNL-1..JNL-4)', function () {
           for (const [k, v] of items) await tree.upsert(k, v);
         });
         for (const [k, v] of items) expected.set(k, v);
-        const whole = sizes.at(-1)!;
+        const whole = written.at(-1)!.length;
         assert.ok(whole > 30_000, `the first record holds the whole leaf (${whole} bytes)`);
         for (let i = 0; i < 10; i++) {
           await putAll(db, [[i * 29, `changed-${i}`]]);
           expected.set(i * 29, `changed-${i}`);
         }
-        const patched = sizes.slice(-9); // the first change may still log the whole leaf
+        const patched = written.slice(-9).map((w) => w.length); // the first change may still log the whole leaf
         for (const size of patched) assert.ok(size < 2048, `a one-item record is ${size} bytes: a leaf patch and a sector patch`);
         // The leaf goes as item changes (one new item), not as bytes: it is encoded at the checkpoint.
         for (const bytes of written.slice(-9)) {
@@ -226,18 +231,8 @@ describe('journal mode (JNL-1..JNL-4)', function () {
         for (const [k, v] of items) await tree.upsert(k, v);
       });
       await first.close(); // the checkpoint at close writes the leaf to its file
-      const written: Uint8Array[] = [];
-      const env = realEnv();
-      const fs = new FaultyFileSystem(env.fs, () => null);
-      const open = fs.open.bind(fs);
-      fs.open = async (path, mode) => {
-        const handle = await open(path, mode);
-        if (!path.endsWith('journal.wal')) return handle;
-        const write = handle.write.bind(handle);
-        handle.write = (position, data) => (data.some((b) => b !== 0) && written.push(data.slice()), write(position, data));
-        return handle;
-      };
-      const db = await Database.open({ folder, journal: true, env: { ...env, fs } });
+      const { env, written } = recordingJournal();
+      const db = await Database.open({ folder, journal: true, env });
       try {
         for (let i = 0; i < 3; i++) {
           await putAll(db, [[i * 101, `changed-${i}`]]);
