@@ -1,4 +1,4 @@
-import { type LazyBlob, type LazyBlobs, journaled } from '../../blobs/lazy-blobs.js';
+import { type LazyBlob, journaled } from '../../blobs/lazy-blobs.js';
 import { encodeNode } from '../../codec/node-codec.js';
 import { patchLiterals, diffOps } from '../../codec/patch.js';
 import { SopError, toSopError } from '../../errors/sop-error.js';
@@ -176,23 +176,10 @@ function lazyBlobs(plan: StorePlan): LazyBlob[] {
   for (const leaf of plan.leaves) {
     const { node } = leaf;
     if (leaf.bytes) blobs.push({ id: leaf.id, bytes: leaf.bytes, items: node.items, size: leaf.bytes.length });
-    else blobs.push({ id: leaf.id, encode: () => encodeNode(node), items: node.items, size: estimatedSize(held, leaf) });
+    // Its size is an estimate until encoded: the base's (held: an item patch's base is) plus the new items' (an upper bound of what it grew by).
+    else blobs.push({ id: leaf.id, encode: () => encodeNode(node), items: node.items, size: held.sizeOf(leaf.base) + leaf.patch.bytes.length });
   }
   return blobs;
-}
-
-/**
- * A leaf's size until it is encoded: its base's plus its new items' when the base is held (an
- * upper bound of what it grew by); else its item count times the new items' average (or 64
- * bytes an item when it only lost items). It only paces checkpoints (maxHeldBytes).
- */
-function estimatedSize(held: LazyBlobs, leaf: LazyLeaf): number {
-  const base = held.sizeOf(leaf.base);
-  if (base > 0) return base + leaf.patch.bytes.length;
-  let fresh = 0;
-  for (let i = 0; i < leaf.patch.ops.length; i += 2) if (leaf.patch.ops[i] === -1) fresh += leaf.patch.ops[i + 1]!;
-  const perItem = fresh > 0 ? leaf.patch.bytes.length / fresh : 64;
-  return Math.ceil(perItem * leaf.node.items.length);
 }
 
 /** A new blob as the journal logs it: whole (an updated leaf goes through journalLeaf). */
